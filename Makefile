@@ -1,0 +1,91 @@
+# TAP: top-level build. `make` builds the kernel module, the xtables plugin
+# and the userspace tools; `make check` runs every test; `make demo` shows it.
+
+KVER ?= $(shell scripts/kver.sh)
+KDIR ?= /lib/modules/$(KVER)/build
+B := build
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ixt_tap -Ikeytool -D_GNU_SOURCE
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+pc = $(shell pkg-config --cflags --libs $(1))
+XTABLES_LIBDIR ?= $(shell pkg-config --variable=xtlibdir xtables)
+
+CORE_SRC := xt_tap/tap_core.c
+CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
+KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
+
+PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so
+TESTS := $(B)/test_core $(B)/test_keyfile
+BENCH := $(B)/bench_core
+
+.PHONY: all modules modules-all userspace check unit-check guest-check bench demo \
+	install clean modules-6.12 dkms-check
+
+all: modules userspace
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Build check against every installed kernel's headers (6.1 and 6.12).
+modules-all:
+	@for k in $$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p'); do \
+		echo "== xt_tap.ko against $$k"; \
+		$(MAKE) -C /lib/modules/$$k/build M=$(CURDIR) clean >/dev/null && \
+		$(MAKE) -C /lib/modules/$$k/build M=$(CURDIR) modules || exit 1; \
+	done; $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; $(MAKE) modules
+
+userspace: $(PROGS) $(TESTS) $(BENCH)
+
+$(B):
+	mkdir -p $(B)
+
+$(B)/libxt_tap.so: xt_tap/libxt_tap.c $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(call pc,xtables)
+
+$(B)/tap-keytool: keytool/tap-keytool.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ keytool/tap-keytool.c keytool/tap_keyfile.c $(CORE_SRC) \
+		$(call pc,libmnl libsodium)
+
+$(B)/tap-send: userspace-client/tap-send.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c keytool/tap_keyfile.c $(CORE_SRC) \
+		$(call pc,libsodium)
+
+$(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
+
+$(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_keyfile.c keytool/tap_keyfile.c $(CORE_SRC) \
+		$(call pc,libsodium)
+
+$(B)/bench_core: bench/bench_core.c $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -O2 -Itests -o $@ bench/bench_core.c $(CORE_SRC) $(call pc,libsodium) -lpthread
+
+unit-check: $(TESTS)
+	$(B)/test_core
+	$(B)/test_keyfile
+
+guest-check: all
+	tests/run-guest-tests.sh
+
+check: unit-check guest-check
+
+bench: all
+	bench/run.sh
+
+demo: all
+	tests/demo.sh
+
+install: all
+	install -D -m 0644 xt_tap/xt_tap.ko $(DESTDIR)/lib/modules/$(KVER)/extra/xt_tap.ko
+	install -D -m 0755 $(B)/libxt_tap.so $(DESTDIR)$(XTABLES_LIBDIR)/libxt_tap.so
+	install -D -m 0755 $(B)/tap-keytool $(DESTDIR)/usr/sbin/tap-keytool
+	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
+	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(B)

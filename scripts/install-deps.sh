@@ -1,0 +1,43 @@
+#!/bin/bash
+# Installs everything TAP needs to build, test and demo on Debian 12.
+# Run as root. Idempotent. Adds bookworm-backports (for the 6.12 kernel the
+# build is also checked against), using the mirror this machine already uses.
+set -euo pipefail
+
+[ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+
+src=/etc/apt/sources.list.d/debian.sources
+bp=/etc/apt/sources.list.d/tap-backports.sources
+if [ ! -e "$bp" ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	uris=$(awk '/^URIs:/ { print $2; exit }' "$src" 2>/dev/null || true)
+	[ -n "$uris" ] || uris=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
+	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"$uris" > "$bp"
+fi
+
+apt-get update -q
+
+pkgs=(
+	# build
+	build-essential pkg-config make gcc libc6-dev
+	libxtables-dev libnftnl-dev libmnl-dev libsodium-dev libnetfilter-queue-dev
+	# kernel module build and guest kernel (Debian's stock 6.1)
+	linux-image-amd64 linux-headers-amd64 kmod dkms
+	# guest test bed
+	qemu-system-x86 busybox-static cpio
+	# tools the tests drive inside the guest
+	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
+	openssh-server openssh-client curl procps
+)
+apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+
+# Newest 6.12 kernel and headers from bookworm-backports (build check).
+k612=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64$' |
+	awk '{ print $1 }' | sort -V | tail -n 1)
+if [ -n "$k612" ]; then
+	apt-get install -y -q --no-install-recommends "$k612" "${k612/image/headers}"
+else
+	echo "install-deps: no 6.12 kernel found in bookworm-backports" >&2
+	exit 1
+fi

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 inside the qemu guest, exec'd by the initramfs after switch_root into
+# the overlay of the host root. Sets up a minimal system, runs the test named
+# in /tapwork/cmd (written by tests/qemu/run.sh), checks dmesg, reports the
+# status through /tapwork/status and isa-debug-exit, and powers off.
+# PID 1 must never exit, so no "set -e" here.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/busybox
+export HOME=/root TERM=dumb LANG=C.UTF-8
+# Kernel complaints that fail a test; tests/guest/topology.sh reuses this.
+export TAP_DMESG_RE='BUG:|WARNING:|Oops|refcount_t|kmemleak|UBSAN|general protection|leak'
+
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# busybox fills in tools the host lacks (ping, nc, ...), last in PATH.
+mkdir -p /run/busybox && busybox --install -s /run/busybox
+hostname tap-guest
+ip link set lo up
+exec </dev/null
+
+report() {
+	local status=$1
+	echo "$status" >/tapwork/status
+	sync
+	# Let the UART drain (stty sets attributes with TCSADRAIN), then exit
+	# qemu through isa-debug-exit: qemu exits with (byte << 1) | 1.
+	stty -F /dev/console -echo 2>/dev/null
+	[ "$status" -gt 127 ] && status=127
+	printf "\\$(printf %03o "$status")" | dd of=/dev/port bs=1 seek=$((0xf4)) count=1 status=none
+	busybox poweroff -f
+	sleep 3600
+}
+
+if [ ! -r /tapwork/cmd ]; then
+	echo "tap: /tapwork/cmd missing"
+	report 125
+fi
+. /tapwork/cmd
+export TAP_REPO TAP_KVER TAP_WORK=/tapwork
+# Run the script where it lives if the guest sees it there (so it can find
+# its siblings), else the copy in the share (e.g. scripts under host /tmp).
+cmp -s "${TAP_ARGV[0]}" /tapwork/script || TAP_ARGV[0]=/tapwork/script
+[ -x "${TAP_ARGV[0]}" ] || TAP_ARGV=(bash "${TAP_ARGV[@]}")
+cd "$TAP_CWD" 2>/dev/null || cd /
+
+echo "<6>tap: test start" >/dev/kmsg
+"${TAP_ARGV[@]}" 2>&1 | tee /tapwork/log
+status=${PIPESTATUS[0]}
+
+[ -w /sys/kernel/debug/kmemleak ] && echo scan >/sys/kernel/debug/kmemleak
+bad=$(dmesg | sed -n '/tap: test start/,$p' | grep -E "$TAP_DMESG_RE")
+[ -r /sys/kernel/debug/kmemleak ] && bad+=$(cat /sys/kernel/debug/kmemleak)
+if [ -n "$bad" ]; then
+	{
+		echo "tap: kernel complained during the test:"
+		echo "$bad"
+		echo "tap: full dmesg since test start:"
+		dmesg | sed -n '/tap: test start/,$p'
+	} | tee -a /tapwork/log
+	[ "$status" = 0 ] && status=1
+fi
+report "$status"

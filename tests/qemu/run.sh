@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a Debian kernel in qemu and run one guest test script inside it.
+#
+#   tests/qemu/run.sh [-k KVER] [--icount] [--smp N] [--mem MB] [-o LOGDIR] SCRIPT [ARGS...]
+#
+# The guest sees the host's / read-only over virtio-9p, with a tmpfs overlay
+# on top so it may write anywhere, and a second, writable 9p share (/tapwork)
+# that carries the command in and the status and log out. A tiny busybox
+# initramfs loads the 9p/virtio/overlay modules, builds that root and
+# switch_roots into it, running tests/qemu/guest-init.sh as PID 1.
+#
+# Exit status: the script's own exit status, or non-zero with a "tap:" message
+# if the guest died, timed out or never reported. See tests/qemu/README.md.
+
+set -euo pipefail
+
+repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+build=${TAP_BUILD:-$repo/build}/qemu
+kver=${TAP_KVER:-}
+timeout=${TAP_QEMU_TIMEOUT:-900}
+smp=2 mem=1024 icount=0 logdir=
+
+die() { echo "tap: $*" >&2; exit 125; }
+usage() {
+	echo "usage: $0 [-k KVER] [--icount] [--smp N] [--mem MB] [-o LOGDIR] SCRIPT [ARGS...]" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-k) kver=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
+	--smp) smp=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	-o) logdir=$2; shift 2 ;;
+	-h|--help) usage ;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || usage
+script=$(readlink -f "$1"); shift
+[ -f "$script" ] || die "no such script: $script"
+name=$(basename "$script" .sh)
+logdir=${logdir:-$build/logs}
+log=$logdir/$name.log
+
+# Newest installed kernel that has its modules, unless told otherwise.
+if [ -z "$kver" ]; then
+	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V); do
+		[ -d "/lib/modules/$k/kernel" ] && kver=$k
+	done
+fi
+[ -n "$kver" ] || die "no /boot/vmlinuz-* with /lib/modules/<ver>/kernel found"
+[ -r "/boot/vmlinuz-$kver" ] || die "cannot read /boot/vmlinuz-$kver"
+[ -d "/lib/modules/$kver/kernel" ] || die "no modules for $kver in /lib/modules/$kver"
+
+# ---- initramfs: busybox + the modules needed to mount the root ----------
+
+# /init of the initramfs; runs under busybox sh. $tap_init comes from the
+# kernel command line.
+read -r -d '' init_sh <<'EOF' || true
+#!/bin/busybox sh
+/bin/busybox mkdir -p /dev /proc /sys /lower /rw /newroot
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+/bin/busybox --install -s /bin
+export PATH=/bin
+die() { echo "tap-initramfs: $*"; poweroff -f; }
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+for m in $(cat /modules/order); do
+	insmod "/modules/$m" || die "insmod $m failed"
+done
+p9=trans=virtio,version=9p2000.L,msize=512000
+mount -t 9p -o ro,$p9,cache=loose hostroot /lower || die "cannot mount hostroot"
+mount -t tmpfs -o mode=0755 tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
+	die "cannot mount overlay"
+mkdir -p /newroot/tapwork
+mount -t 9p -o $p9 tapwork /newroot/tapwork || die "cannot mount tapwork"
+[ -x "/newroot$tap_init" ] || die "guest init $tap_init not found in host root"
+mount --move /dev /newroot/dev
+umount /proc /sys
+exec switch_root /newroot "$tap_init"
+EOF
+
+mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci)
+hash=$(printf '%s\n' "$init_sh" "${mods[*]}" | sha256sum | cut -c1-12)
+initrd=$build/initramfs-$kver-$hash.cpio
+
+build_initramfs() {
+	local tmp m f
+	tmp=$(mktemp -d "$build/initramfs.XXXXXX")
+	mkdir -p "$tmp/bin" "$tmp/modules"
+	cp /bin/busybox "$tmp/bin/busybox"
+	printf '%s\n' "$init_sh" >"$tmp/init"
+	chmod 755 "$tmp/init"
+	: >"$tmp/modules/order"
+	# modprobe prints "insmod PATH" in load order, dependencies first.
+	for m in "${mods[@]}"; do
+		modprobe -S "$kver" --show-depends "$m" || die "modprobe -S $kver cannot resolve $m"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r f; do
+		m=$(basename "$f"); m=${m%.xz}; m=${m%.zst}; m=${m%.gz}
+		case $f in
+		*.xz) xz -dc "$f" ;;
+		*.zst) zstd -qdc "$f" ;;
+		*.gz) gzip -dc "$f" ;;
+		*) cat "$f" ;;
+		esac >"$tmp/modules/$m"
+		echo "$m" >>"$tmp/modules/order"
+	done
+	(cd "$tmp" && find . | cpio -o -H newc -R 0:0 --quiet) >"$tmp.cpio"
+	mv -f "$tmp.cpio" "$initrd"
+	rm -rf "$tmp"
+}
+
+mkdir -p "$build" "$logdir"
+if [ ! -s "$initrd" ]; then build_initramfs; fi
+
+# ---- run ----------------------------------------------------------------
+
+work=$(mktemp -d "$build/run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp "$script" "$work/script"
+{
+	printf 'TAP_ARGV=(%s)\n' "$(printf '%q ' "$script" "$@")"
+	printf 'TAP_CWD=%q\nTAP_REPO=%q\nTAP_KVER=%q\n' "$PWD" "$repo" "$kver"
+} >"$work/cmd"
+
+if [ "$icount" = 1 ]; then
+	accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
+else
+	accel=(-accel "${TAP_QEMU_ACCEL:-tcg,thread=multi}" -smp "$smp")
+fi
+qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
+	-nodefaults -nographic -no-reboot -serial stdio
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	-device pvpanic-pci -action panic=shutdown
+	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-fsdev local,id=tapwork,path="$work",security_model=none
+	-device virtio-9p-pci,fsdev=tapwork,mount_tag=tapwork
+	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
+	-append "console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh")
+
+echo "tap: $name on $kver (log: $log)"
+start=$SECONDS
+set +e
+timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+secs=$((SECONDS - start))
+
+# isa-debug-exit makes qemu exit with (byte << 1) | 1; the status file in the
+# share is exact, so prefer it. Plain exit 0 means the guest powered off or
+# panicked (pvpanic) without reporting; 1 alone can also be a qemu error.
+status=
+[ -s "$work/status" ] && status=$(<"$work/status")
+if [ -z "$status" ] && [ $((rc & 1)) = 1 ] && [ "$rc" -gt 1 ] && [ "$rc" -lt 125 ]; then
+	status=$((rc >> 1))
+fi
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "tap: FAIL $name: timed out after ${timeout}s" | tee -a "$log"
+	exit 124
+elif [ -z "$status" ] || ! [ "$status" -eq "$status" ] 2>/dev/null; then
+	why="guest died without reporting a status (qemu exit $rc)"
+	grep -q 'Kernel panic' "$log" && why="guest kernel panicked"
+	echo "tap: FAIL $name: $why after ${secs}s" | tee -a "$log"
+	exit 125
+elif [ "$status" = 0 ]; then
+	echo "tap: PASS $name (${secs}s)" | tee -a "$log"
+else
+	echo "tap: FAIL $name: exit status $status (${secs}s)" | tee -a "$log"
+fi
+exit "$status"

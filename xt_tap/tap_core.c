@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TAP protocol core; see docs/PROTOCOL.md. The section numbers below refer
+ * to it. Nothing here allocates, sleeps or locks on its own: the caller
+ * owns the tables and passes its locks in struct tap_ops.
+ */
+#include "tap_core.h"
+
+#ifdef __KERNEL__
+#include <linux/string.h>
+#include <crypto/algapi.h>
+
+static u64 load_le64(const u8 *p)
+{
+	u64 v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void tap_prf_key_import(tap_prf_key *key, const u8 raw[TAP_KEY_LEN])
+{
+	key->key[0] = load_le64(raw);
+	key->key[1] = load_le64(raw + 8);
+}
+
+u64 tap_prf(const tap_prf_key *key, const void *data, size_t len)
+{
+	return siphash(data, len, key);
+}
+
+bool tap_tag_equal(u64 a, u64 b)
+{
+	return !crypto_memneq(&a, &b, sizeof(a));
+}
+
+void tap_wipe(void *p, size_t len)
+{
+	memzero_explicit(p, len);
+}
+#else
+#include <string.h>
+#include <sodium.h>
+
+void tap_prf_key_import(tap_prf_key *key, const u8 raw[TAP_KEY_LEN])
+{
+	memcpy(key->raw, raw, TAP_KEY_LEN);
+}
+
+u64 tap_prf(const tap_prf_key *key, const void *data, size_t len)
+{
+	u8 out[crypto_shorthash_siphash24_BYTES];
+	u64 v = 0;
+	int i;
+
+	crypto_shorthash_siphash24(out, data, len, key->raw);
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | out[i];
+	return v;
+}
+
+bool tap_tag_equal(u64 a, u64 b)
+{
+	return sodium_memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+void tap_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+#endif
+
+static void put_be16(u8 *p, u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put_be32(u8 *p, u32 v)
+{
+	put_be16(p, v >> 16);
+	put_be16(p + 2, v);
+}
+
+static void put_be64(u8 *p, u64 v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, v);
+}
+
+static u64 get_be64(const u8 *p)
+{
+	u64 v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* §2 */
+u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
+{
+	u8 msg[40];
+
+	memcpy(msg, "TAP1", 4);
+	msg[4] = p->family;
+	msg[5] = p->bind_daddr ? 1 : 0;
+	put_be16(msg + 6, p->key_id);
+	put_be32(msg + 8, p->isn);
+	put_be16(msg + 12, p->dport);
+	put_be16(msg + 14, 0);
+	put_be64(msg + 16, p->time);
+	if (p->bind_daddr)
+		memcpy(msg + 24, p->daddr.b, 16);
+	else
+		memset(msg + 24, 0, 16);
+	return tap_prf(key, msg, sizeof(msg));
+}
+
+/* §1 */
+u64 tap_key_fingerprint(const tap_prf_key *key)
+{
+	static const char label[] = "TAP1fingerprint";
+
+	return tap_prf(key, label, sizeof(label) - 1);
+}
+
+/* §3 */
+void tap_frag_masks(u32 isn, u16 dport, u32 mask[TAP_FRAGS])
+{
+	tap_prf_key kmask;
+	u8 msg[11];
+	u64 m;
+	int c;
+
+	tap_prf_key_import(&kmask, (const u8 *)"TAP1-public-mask");
+	memcpy(msg, "TAPm", 4);
+	put_be32(msg + 4, isn);
+	put_be16(msg + 8, dport);
+	for (c = 0; c < 2; c++) {
+		msg[10] = c;
+		m = tap_prf(&kmask, msg, sizeof(msg));
+		mask[2 * c] = m >> 32;
+		mask[2 * c + 1] = (u32)m;
+	}
+}
+
+static void token_pack_masked(const struct tap_token *tok,
+			      const u32 mask[TAP_FRAGS], u32 seq[TAP_FRAGS])
+{
+	u8 d[TAP_TOKEN_BYTES];
+	int i;
+
+	put_be16(d, tok->key_id);
+	put_be16(d + 2, tok->t16);
+	put_be64(d + 4, tok->tag);
+	for (i = 0; i < TAP_FRAGS; i++)
+		seq[i] = ((u32)d[3 * i] << 16 | (u32)d[3 * i + 1] << 8 |
+			  d[3 * i + 2]) ^ mask[i];
+}
+
+/* False if a check byte is not zero: not a piece of this SYN's token. */
+static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
+				const u32 mask[TAP_FRAGS],
+				struct tap_token *tok)
+{
+	u8 d[TAP_TOKEN_BYTES];
+	int i;
+
+	for (i = 0; i < TAP_FRAGS; i++) {
+		u32 p = seq[i] ^ mask[i];
+
+		if (p >> 24)
+			return false;
+		d[3 * i] = p >> 16;
+		d[3 * i + 1] = p >> 8;
+		d[3 * i + 2] = p;
+	}
+	tok->key_id = (u16)(d[0] << 8 | d[1]);
+	tok->t16 = (u16)(d[2] << 8 | d[3]);
+	tok->tag = get_be64(d + 4);
+	return true;
+}
+
+void tap_token_pack(const struct tap_token *tok, u32 isn, u16 dport,
+		    u32 seq[TAP_FRAGS])
+{
+	u32 mask[TAP_FRAGS];
+
+	tap_frag_masks(isn, dport, mask);
+	token_pack_masked(tok, mask, seq);
+}
+
+bool tap_token_unpack(const u32 seq[TAP_FRAGS], u32 isn, u16 dport,
+		      struct tap_token *tok)
+{
+	u32 mask[TAP_FRAGS];
+
+	tap_frag_masks(isn, dport, mask);
+	return token_unpack_masked(seq, mask, tok);
+}
+
+void tap_token_encode(const tap_prf_key *key,
+		      const struct tap_token_params *p, u32 seq[TAP_FRAGS])
+{
+	struct tap_token tok = {
+		.key_id = p->key_id,
+		.t16 = (u16)p->time,
+		.tag = tap_mac(key, p),
+	};
+
+	tap_token_pack(&tok, p->isn, p->dport, seq);
+}
+
+/* The time nearest to now whose low 16 bits are t16. */
+u64 tap_time_expand(u64 now, u16 t16)
+{
+	s16 delta = (s16)(u16)(t16 - (u16)now);
+
+	return now + (s64)delta;
+}
+
+void tap_params_from_syn(struct tap_token_params *p,
+			 const struct tap_syn *real, bool bind_daddr,
+			 u16 key_id, u64 time)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = real->family;
+	p->bind_daddr = bind_daddr;
+	p->key_id = key_id;
+	p->dport = real->dport;
+	p->isn = real->seq;
+	p->time = time;
+	if (bind_daddr)
+		p->daddr = real->daddr;
+}
+
+const char *tap_stat_name(unsigned int stat)
+{
+	static const char *const names[__TAP_STAT_MAX] = {
+		[TAP_STAT_ACCEPTED] = "accepted",
+		[TAP_STAT_RETRANSMIT] = "retransmit",
+		[TAP_STAT_INCOMPLETE] = "incomplete",
+		[TAP_STAT_KEY_NOT_ALLOWED] = "key_not_allowed",
+		[TAP_STAT_UNKNOWN_KEY] = "unknown_key",
+		[TAP_STAT_STALE] = "stale",
+		[TAP_STAT_BAD_MAC] = "bad_mac",
+		[TAP_STAT_REPLAYED] = "replayed",
+		[TAP_STAT_TABLE_FULL] = "table_full",
+		[TAP_STAT_EVICTED] = "evicted",
+	};
+
+	return stat < __TAP_STAT_MAX ? names[stat] : "unknown";
+}
+
+/* ---- server tables (§4) ---- */
+
+static bool ms_expired(u32 now_ms, u32 stamp_ms, u32 lifetime_ms)
+{
+	return (u32)(now_ms - stamp_ms) >= lifetime_ms;
+}
+
+static bool newer(u32 a_ms, u32 b_ms)
+{
+	return (s32)(a_ms - b_ms) > 0;
+}
+
+u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
+{
+	u8 buf[20];
+
+	memcpy(buf, syn->saddr.b, 16);
+	put_be16(buf + 16, syn->dport);
+	buf[18] = syn->family;
+	buf[19] = 0;
+	return tap_prf(&t->seed, buf, sizeof(buf));
+}
+
+static bool pend_same_flow(const struct tap_pend_entry *e,
+			   const struct tap_syn *syn, u32 flow)
+{
+	return e->family == syn->family && e->flow == flow &&
+	       e->dport == syn->dport &&
+	       !memcmp(e->saddr.b, syn->saddr.b, sizeof(e->saddr.b));
+}
+
+/* Returns true if a live entry had to be evicted. */
+bool tap_pend_insert(struct tap_pend_bucket *b, const struct tap_syn *syn,
+		     u32 flow, u32 now_ms, u32 lifetime_ms)
+{
+	struct tap_pend_entry *e, *victim = NULL, *oldest = NULL;
+	bool evicted = false;
+	int w;
+
+	for (w = 0; w < TAP_PEND_WAYS; w++) {
+		e = &b->e[w];
+		if (!e->family || ms_expired(now_ms, e->stamp_ms, lifetime_ms)) {
+			if (!victim)
+				victim = e;
+			continue;
+		}
+		if (e->seq == syn->seq && pend_same_flow(e, syn, flow))
+			return false;	/* duplicate */
+		if (!oldest || newer(oldest->stamp_ms, e->stamp_ms))
+			oldest = e;
+	}
+	if (!victim) {
+		victim = oldest;
+		evicted = true;
+	}
+	victim->saddr = syn->saddr;
+	victim->flow = flow;
+	victim->seq = syn->seq;
+	victim->stamp_ms = now_ms;
+	victim->dport = syn->dport;
+	victim->family = syn->family;
+	victim->pad = 0;
+	return evicted;
+}
+
+unsigned int tap_replay_check_insert(struct tap_replay_bucket *b,
+				     u16 key_id, u64 tag, u64 expires_s,
+				     u64 now_s)
+{
+	struct tap_replay_entry *e, *free_slot = NULL;
+	int w;
+
+	for (w = 0; w < TAP_REPLAY_WAYS; w++) {
+		e = &b->e[w];
+		if (e->expires_s > now_s) {
+			if (e->tag == tag && e->key_id == key_id)
+				return TAP_STAT_REPLAYED;
+		} else if (!free_slot) {
+			free_slot = e;
+		}
+	}
+	if (!free_slot)
+		return TAP_STAT_TABLE_FULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->tag = tag;
+	free_slot->key_id = key_id;
+	free_slot->expires_s = expires_s;
+	return TAP_STAT_ACCEPTED;
+}
+
+static void tlock(const struct tap_ops *ops, void *env,
+		  enum tap_table_id table, u32 bucket)
+{
+	if (ops->lock)
+		ops->lock(env, table, bucket);
+}
+
+static void tunlock(const struct tap_ops *ops, void *env,
+		    enum tap_table_id table, u32 bucket)
+{
+	if (ops->unlock)
+		ops->unlock(env, table, bucket);
+}
+
+static bool auth_same(const struct tap_auth_entry *e, const struct tap_syn *s)
+{
+	return e->family == s->family && e->seq == s->seq &&
+	       e->sport == s->sport && e->dport == s->dport &&
+	       !memcmp(e->saddr.b, s->saddr.b, 16) &&
+	       !memcmp(e->daddr.b, s->daddr.b, 16);
+}
+
+static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
+{
+	return key_id >= rule->key_min && key_id <= rule->key_max;
+}
+
+/* §4 step 1 */
+static bool auth_lookup(const struct tap_tables *t, const struct tap_ops *ops,
+			void *env, const struct tap_rule *rule,
+			const struct tap_syn *syn, u32 now_ms, u32 bucket,
+			u16 *key_id_out)
+{
+	struct tap_auth_bucket *b = &t->auth[bucket];
+	struct tap_keyref ref;
+	bool found = false;
+	u64 serial = 0;
+	u16 key_id = 0;
+	int w;
+
+	tlock(ops, env, TAP_TABLE_AUTH, bucket);
+	for (w = 0; w < TAP_AUTH_WAYS; w++) {
+		const struct tap_auth_entry *e = &b->e[w];
+
+		if (e->family && auth_same(e, syn) &&
+		    !ms_expired(now_ms, e->stamp_ms, t->auth_lifetime_ms)) {
+			found = true;
+			key_id = e->key_id;
+			serial = e->key_serial;
+			break;
+		}
+	}
+	tunlock(ops, env, TAP_TABLE_AUTH, bucket);
+
+	/* A deleted or reloaded key revokes what it authorized. */
+	*key_id_out = key_id;
+	return found && key_in_rule(rule, key_id) &&
+	       ops->key_get(env, key_id, &ref) && ref.serial == serial;
+}
+
+static void auth_insert(const struct tap_tables *t, const struct tap_ops *ops,
+			void *env, const struct tap_syn *syn, u16 key_id,
+			u64 serial, u32 now_ms, u32 bucket)
+{
+	struct tap_auth_bucket *b = &t->auth[bucket];
+	struct tap_auth_entry *e, *victim = NULL;
+	int w;
+
+	tlock(ops, env, TAP_TABLE_AUTH, bucket);
+	for (w = 0; w < TAP_AUTH_WAYS; w++) {
+		e = &b->e[w];
+		if (!e->family ||
+		    ms_expired(now_ms, e->stamp_ms, t->auth_lifetime_ms) ||
+		    auth_same(e, syn)) {
+			victim = e;
+			break;
+		}
+		if (!victim || newer(victim->stamp_ms, e->stamp_ms))
+			victim = e;
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->saddr = syn->saddr;
+	victim->daddr = syn->daddr;
+	victim->key_serial = serial;
+	victim->seq = syn->seq;
+	victim->stamp_ms = now_ms;
+	victim->sport = syn->sport;
+	victim->dport = syn->dport;
+	victim->key_id = key_id;
+	victim->family = syn->family;
+	tunlock(ops, env, TAP_TABLE_AUTH, bucket);
+}
+
+/* §4 step 3: returns TAP_STAT_ACCEPTED or why this combination failed. */
+static unsigned int verify_token(const struct tap_tables *t,
+				 const struct tap_ops *ops, void *env,
+				 const struct tap_rule *rule,
+				 const struct tap_syn *syn,
+				 const struct tap_clock *clk,
+				 const struct tap_token *tok,
+				 struct tap_keyref *ref)
+{
+	struct tap_token_params p;
+	unsigned int res;
+	u8 rkey[10];
+	u64 time;
+	u32 rb;
+
+	if (!key_in_rule(rule, tok->key_id))
+		return TAP_STAT_KEY_NOT_ALLOWED;
+	if (!ops->key_get(env, tok->key_id, ref))
+		return TAP_STAT_UNKNOWN_KEY;
+
+	time = tap_time_expand(clk->now_s, tok->t16);
+	if (time > clk->now_s + rule->window || time + rule->window < clk->now_s) {
+		res = TAP_STAT_STALE;
+		goto out;
+	}
+
+	tap_params_from_syn(&p, syn, rule->bind_daddr, tok->key_id, time);
+	if (!tap_tag_equal(tap_mac(ref->key, &p), tok->tag)) {
+		res = TAP_STAT_BAD_MAC;
+		goto out;
+	}
+
+	put_be16(rkey, tok->key_id);
+	put_be64(rkey + 2, tok->tag);
+	rb = (u32)tap_prf(&t->seed, rkey, sizeof(rkey)) & t->replay_mask;
+	tlock(ops, env, TAP_TABLE_REPLAY, rb);
+	res = tap_replay_check_insert(&t->replay[rb], tok->key_id, tok->tag,
+				      time + rule->window + 1, clk->now_s);
+	tunlock(ops, env, TAP_TABLE_REPLAY, rb);
+out:
+	if (ops->key_event)
+		ops->key_event(env, tok->key_id, res);
+	return res;
+}
+
+struct pend_cands {
+	struct tap_pend_entry *c[TAP_FRAGS][TAP_CANDS_PER_FRAG];
+	int n[TAP_FRAGS];
+};
+
+static void cand_add(struct pend_cands *pc, int i, struct tap_pend_entry *e)
+{
+	struct tap_pend_entry **c = pc->c[i];
+
+	/* keep the newest TAP_CANDS_PER_FRAG, newest first */
+	if (pc->n[i] < TAP_CANDS_PER_FRAG) {
+		c[pc->n[i]++] = e;
+	} else if (newer(e->stamp_ms, c[TAP_CANDS_PER_FRAG - 1]->stamp_ms)) {
+		c[TAP_CANDS_PER_FRAG - 1] = e;
+	} else {
+		return;
+	}
+	if (pc->n[i] == 2 && newer(c[1]->stamp_ms, c[0]->stamp_ms)) {
+		struct tap_pend_entry *tmp = c[0];
+
+		c[0] = c[1];
+		c[1] = tmp;
+	}
+}
+
+/* Collect piece candidates; false if some piece has none. */
+static bool pend_collect(struct tap_pend_bucket *b, const struct tap_syn *syn,
+			 u32 flow, u32 now_ms, u32 lifetime_ms,
+			 u32 mask[TAP_FRAGS], struct pend_cands *pc)
+{
+	struct tap_pend_entry *live[TAP_PEND_WAYS];
+	int nlive = 0, w, i;
+
+	for (w = 0; w < TAP_PEND_WAYS; w++) {
+		struct tap_pend_entry *e = &b->e[w];
+
+		if (e->family && pend_same_flow(e, syn, flow) &&
+		    e->seq != syn->seq &&
+		    !ms_expired(now_ms, e->stamp_ms, lifetime_ms))
+			live[nlive++] = e;
+	}
+	if (nlive < TAP_FRAGS)
+		return false;	/* the flood path ends here, no PRF spent */
+
+	tap_frag_masks(syn->seq, syn->dport, mask);
+	memset(pc, 0, sizeof(*pc));
+	for (w = 0; w < nlive; w++)
+		for (i = 0; i < TAP_FRAGS; i++)
+			if (!((live[w]->seq ^ mask[i]) >> 24))
+				cand_add(pc, i, live[w]);
+	for (i = 0; i < TAP_FRAGS; i++)
+		if (!pc->n[i])
+			return false;
+	return true;
+}
+
+static bool next_combo(const struct pend_cands *pc, int idx[TAP_FRAGS])
+{
+	int i;
+
+	for (i = TAP_FRAGS - 1; i >= 0; i--) {
+		if (++idx[i] < pc->n[i])
+			return true;
+		idx[i] = 0;
+	}
+	return false;
+}
+
+void tap_process_syn(const struct tap_tables *t, const struct tap_ops *ops,
+		     void *env, const struct tap_rule *rule,
+		     const struct tap_syn *syn, const struct tap_clock *clk,
+		     struct tap_outcome *out)
+{
+	u64 h = tap_flow_hash(t, syn);
+	u32 flow = h >> 32;
+	u32 pb = (u32)h & t->pend_mask;
+	u32 ab = ((u32)h >> 12) & t->auth_mask;
+	struct tap_pend_bucket *b = &t->pend[pb];
+	unsigned int worst = TAP_STAT_INCOMPLETE;
+	u32 mask[TAP_FRAGS];
+	struct pend_cands pc;
+	int idx[TAP_FRAGS] = { 0 };
+	int tries = 0;
+	u16 auth_key;
+
+	out->evicted = false;
+	if (auth_lookup(t, ops, env, rule, syn, clk->now_ms, ab, &auth_key)) {
+		out->stat = TAP_STAT_RETRANSMIT;
+		if (ops->key_event)
+			ops->key_event(env, auth_key, TAP_STAT_RETRANSMIT);
+		return;
+	}
+
+	tlock(ops, env, TAP_TABLE_PEND, pb);
+	if (!pend_collect(b, syn, flow, clk->now_ms, t->pend_lifetime_ms,
+			  mask, &pc))
+		goto store;
+
+	do {
+		struct tap_pend_entry *e[TAP_FRAGS];
+		struct tap_keyref ref;
+		struct tap_token tok;
+		u32 seq[TAP_FRAGS];
+		unsigned int res;
+		int i;
+
+		for (i = 0; i < TAP_FRAGS; i++) {
+			e[i] = pc.c[i][idx[i]];
+			seq[i] = e[i]->seq;
+		}
+		if (e[0] == e[1] || e[0] == e[2] || e[0] == e[3] ||
+		    e[1] == e[2] || e[1] == e[3] || e[2] == e[3])
+			continue;
+		if (!token_unpack_masked(seq, mask, &tok))
+			continue;
+		tries++;
+		res = verify_token(t, ops, env, rule, syn, clk, &tok, &ref);
+		if (res == TAP_STAT_ACCEPTED) {
+			for (i = 0; i < TAP_FRAGS; i++)
+				e[i]->family = 0;
+			tunlock(ops, env, TAP_TABLE_PEND, pb);
+			auth_insert(t, ops, env, syn, tok.key_id, ref.serial,
+				    clk->now_ms, ab);
+			out->stat = TAP_STAT_ACCEPTED;
+			return;
+		}
+		if (res > worst)
+			worst = res;
+	} while (tries < TAP_MAX_TRIES && next_combo(&pc, idx));
+
+store:
+	out->evicted = tap_pend_insert(b, syn, flow, clk->now_ms,
+				       t->pend_lifetime_ms);
+	tunlock(ops, env, TAP_TABLE_PEND, pb);
+	out->stat = worst;
+}

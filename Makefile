@@ -17,12 +17,12 @@ CORE_SRC := xt_tap/tap_core.c
 CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
 KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
-PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so
+PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft
 TESTS := $(B)/test_core $(B)/test_keyfile
 BENCH := $(B)/bench_core
 
 .PHONY: all modules modules-all userspace check unit-check guest-check bench demo \
-	install clean modules-6.12 dkms-check
+	install clean dkms-install dkms-check
 
 all: modules userspace
 
@@ -53,6 +53,9 @@ $(B)/tap-send: userspace-client/tap-send.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | 
 	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
 
+$(B)/tap-nft: nft/tap-nft.c $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ nft/tap-nft.c $(call pc,libnftnl libmnl)
+
 $(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
 
@@ -70,7 +73,7 @@ unit-check: $(TESTS)
 guest-check: all
 	tests/run-guest-tests.sh
 
-check: unit-check guest-check
+check: unit-check modules-all guest-check
 
 bench: all
 	bench/run.sh
@@ -85,6 +88,27 @@ install: all
 	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
 	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+
+# DKMS: install the module source so it is rebuilt for every new kernel.
+DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC := /usr/src/xt_tap-$(DKMS_VER)
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/xt_tap $(DKMS_SRC)/tests
+	install -m 0644 dkms.conf Kbuild $(DKMS_SRC)/
+	install -m 0644 xt_tap/Kbuild xt_tap/tap_core.[ch] xt_tap/xt_tap.h \
+		xt_tap/xt_tap_*.[ch] $(DKMS_SRC)/xt_tap/
+	install -m 0644 tests/tap_vectors.h $(DKMS_SRC)/tests/
+	dkms remove -m xt_tap -v $(DKMS_VER) --all >/dev/null 2>&1 || true
+	dkms add -m xt_tap -v $(DKMS_VER)
+	dkms install -m xt_tap -v $(DKMS_VER) -k $(KVER)
+
+# Builds the DKMS package for every installed kernel, then removes it.
+dkms-check: dkms-install
+	@for k in $$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p'); do \
+		dkms build -m xt_tap -v $(DKMS_VER) -k $$k || exit 1; done
+	dkms remove -m xt_tap -v $(DKMS_VER) --all
+	rm -rf $(DKMS_SRC)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -12,8 +12,8 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 # Kernel complaints that fail a test; tests/guest/topology.sh reuses this.
 export TAP_DMESG_RE='BUG:|WARNING:|Oops|refcount_t|kmemleak|UBSAN|general protection|leak'
 
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
@@ -52,6 +52,8 @@ cmp -s "${TAP_ARGV[0]}" /tapwork/script || TAP_ARGV[0]=/tapwork/script
 [ -x "${TAP_ARGV[0]}" ] || TAP_ARGV=(bash "${TAP_ARGV[@]}")
 cd "$TAP_CWD" 2>/dev/null || cd /
 
+read -r up _ </proc/uptime
+printf '\ntap: %s up after %ss, running %s\n' "$(uname -r)" "$up" "${TAP_ARGV[*]}"
 echo "<6>tap: test start" >/dev/kmsg
 "${TAP_ARGV[@]}" 2>&1 | tee /tapwork/log
 status=${PIPESTATUS[0]}

@@ -151,7 +151,7 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 echo "tap: $name on $kver (log: $log)"
 start=$SECONDS
 set +e
-timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
+timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 secs=$((SECONDS - start))

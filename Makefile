@@ -21,7 +21,7 @@ PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft
 TESTS := $(B)/test_core $(B)/test_keyfile
 BENCH := $(B)/bench_core
 
-.PHONY: all modules modules-all userspace check unit-check guest-check bench demo \
+.PHONY: deps all modules modules-all userspace check unit-check guest-check bench demo \
 	install clean dkms-install dkms-check
 
 all: modules userspace
@@ -73,12 +73,22 @@ unit-check: $(TESTS)
 guest-check: all
 	tests/run-guest-tests.sh
 
-check: unit-check modules-all guest-check
+deps:
+	scripts/install-deps.sh --if-missing
 
-bench: all
+# The README's test command: installs what is missing, then every test.
+check: deps
+	$(MAKE) all
+	$(MAKE) unit-check
+	$(MAKE) modules-all
+	$(MAKE) guest-check
+
+bench: deps
+	$(MAKE) all
 	bench/run.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh
 
 install: all

@@ -4,7 +4,6 @@
 # build is also checked against), using the mirror this machine already uses.
 set -euo pipefail
 
-[ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 
 src=/etc/apt/sources.list.d/debian.sources
@@ -15,8 +14,6 @@ if [ ! -e "$bp" ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/a
 	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 		"$uris" > "$bp"
 fi
-
-apt-get update -q
 
 pkgs=(
 	# build
@@ -30,6 +27,22 @@ pkgs=(
 	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
 	openssh-server openssh-client curl procps
 )
+
+all_installed() {
+	local n
+	n=$(dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null |
+		grep -c 'install ok installed')
+	[ "$n" = "${#pkgs[@]}" ] &&
+		ls /usr/src | grep -q '^linux-headers-6\.12\..*-amd64$'
+}
+
+# --if-missing: do nothing when everything is already there.
+if [ "${1:-}" = --if-missing ] && all_installed; then
+	exit 0
+fi
+
+[ "$(id -u)" = 0 ] || { echo "install-deps: run as root (sudo)" >&2; exit 1; }
+apt-get update -q
 apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 
 # Newest 6.12 kernel and headers from bookworm-backports (build check).

@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the TAP end-to-end guest tests; source after topology.sh.
+# The repo is visible in the guest at the same path; the module is copied to
+# tmpfs first so that module loading does not read over 9p.
+
+TAP_REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+export PATH="$TAP_REPO/build:$PATH"
+export XTABLES_LIBDIR="$TAP_REPO/build:/usr/lib/x86_64-linux-gnu/xtables"
+TAP_KEYS=/tmp/tap-keys
+HTTP_PORT=80
+
+tap_load_module() {
+	cp "$TAP_REPO/xt_tap/xt_tap.ko" /tmp/xt_tap.ko || fail "no xt_tap.ko"
+	# the 6.1 stock module set; load what xt_tap needs before it
+	modprobe x_tables && modprobe ip6_tables && modprobe ip_tables ||
+		fail "cannot load x_tables"
+	insmod /tmp/xt_tap.ko "$@" || fail "insmod xt_tap $*"
+	mkdir -p "$TAP_KEYS" && chmod 700 "$TAP_KEYS"
+}
+
+# tap_genkey ID [NAME]: key file $TAP_KEYS/NAME.key (default: ID)
+tap_genkey() {
+	local f="$TAP_KEYS/${2:-$1}.key"
+	[ -e "$f" ] || tap-keytool genkey --id "$1" -o "$f" >/dev/null ||
+		fail "genkey $1"
+	echo "$f"
+}
+
+# tap_stat NS NAME: one counter of the netns, from /proc/net/xt_tap
+tap_stat() {
+	in_ns "$1" cat /proc/net/xt_tap |
+		awk -v n="$2" '{ sub(":", "", $1) } $1 == n { print $2; found = 1 }
+			END { if (!found) print "missing" }'
+}
+
+# expect_stat NS NAME BEFORE DELTA: the counter grew by DELTA (or more, +N)
+expect_stat() {
+	local now
+	now=$(tap_stat "$1" "$2")
+	case $4 in
+	+*) [ "$now" -ge $(($3 + ${4#+})) ] 2>/dev/null ||
+		fail "counter $2 in $1: expected >= $(($3 + ${4#+})), got $now" ;;
+	*) [ "$now" -eq $(($3 + $4)) ] 2>/dev/null ||
+		fail "counter $2 in $1: expected $(($3 + $4)), got $now" ;;
+	esac
+}
+
+# snapshot NS: exports S_<name>=value for every counter
+snapshot() {
+	local name val
+	while read -r name val; do
+		name=${name%:}
+		case $name in [a-z]*) eval "S_$name=\$val" ;; esac
+	done < <(in_ns "$1" cat /proc/net/xt_tap)
+}
+
+# start_http NS: a real service on $HTTP_PORT, v4 and v6
+start_http() {
+	mkdir -p /tmp/www && echo "tap-protected-page" > /tmp/www/index.html
+	in_ns "$1" python3 -m http.server --bind :: --directory /tmp/www "$HTTP_PORT" \
+		>/dev/null 2>&1 &
+	wait_for_port "$1" "$HTTP_PORT"
+}
+
+# protect NS CMD TABLE CHAIN KEYSPEC [MATCH-OPTIONS...]: the issue's rules
+# CMD is iptables or ip6tables.
+protect() {
+	local ns=$1 cmd=$2 table=$3 chain=$4 keys=$5
+	shift 5
+	in_ns "$ns" "$cmd" -t "$table" -A "$chain" -p tcp --dport "$HTTP_PORT" --syn \
+		-m tap --key-id "$keys" "$@" -j ACCEPT || fail "$cmd tap rule"
+	in_ns "$ns" "$cmd" -t "$table" -A "$chain" -p tcp --dport "$HTTP_PORT" --syn \
+		-j DROP || fail "$cmd drop rule"
+}
+
+unprotect() {
+	local t
+	for t in raw mangle filter; do
+		in_ns "$1" iptables -t $t -F
+		in_ns "$1" ip6tables -t $t -F
+	done
+}
+
+# Counts what the server sends: SYN/ACKs, RSTs and ICMP errors.
+server_out_counters() {
+	local ns=$1 cmd
+	for cmd in iptables ip6tables; do
+		in_ns "$ns" $cmd -N TAPOUT 2>/dev/null
+		in_ns "$ns" $cmd -F TAPOUT
+		in_ns "$ns" $cmd -D OUTPUT -j TAPOUT 2>/dev/null
+		in_ns "$ns" $cmd -I OUTPUT -j TAPOUT
+		in_ns "$ns" $cmd -A TAPOUT -p tcp --tcp-flags SYN,ACK SYN,ACK -m comment --comment synack
+		in_ns "$ns" $cmd -A TAPOUT -p tcp --tcp-flags RST RST -m comment --comment rst
+	done
+	in_ns "$ns" iptables -A TAPOUT -p icmp -m comment --comment icmp
+	in_ns "$ns" ip6tables -A TAPOUT -p icmpv6 --icmpv6-type destination-unreachable \
+		-m comment --comment icmp
+}
+
+# out_count NS WHAT: packets counted by server_out_counters (v4 + v6)
+out_count() {
+	local n=0 c cmd
+	for cmd in iptables ip6tables; do
+		c=$(in_ns "$1" $cmd -nvxL TAPOUT | awk -v w="/* $2 */" 'index($0, w) { s += $1 } END { print s + 0 }')
+		n=$((n + c))
+	done
+	echo $n
+}
+
+# http_get NS ADDR: fetch the page with the OS's own TCP (no token)
+http_get() {
+	local url="http://$2:$HTTP_PORT/"
+	case $2 in *:*) url="http://[$2]:$HTTP_PORT/" ;; esac
+	in_ns "$1" curl -s -m "${3:-4}" "$url"
+}
+
+# capture_start NS FILE FILTER... / capture_stop: a pcap of what NS receives
+capture_start() {
+	local ns=$1 file=$2
+	shift 2
+	in_ns "$ns" tcpdump -i eth0 -U -n -w "$file" "$@" 2>/dev/null &
+	TAP_CAPTURE_PID=$!
+	sleep 1
+}
+
+capture_stop() {
+	sleep 0.5
+	kill "$TAP_CAPTURE_PID" 2>/dev/null
+	wait "$TAP_CAPTURE_PID" 2>/dev/null
+}
+
+# rand32 / rand_port
+rand32() { echo $(( (RANDOM << 17 ^ RANDOM << 2 ^ RANDOM) & 0xffffffff )); }
+rand_port() { echo $(( 20000 + RANDOM % 40000 )); }
+
+# auth_and_syn NS KEY ADDR ISN SPORT [tap-send auth options]: a token, then
+# the real SYN, both sent raw so that the test controls the ISN
+auth_and_syn() {
+	local ns=$1 key=$2 addr=$3 isn=$4 sport=$5
+	shift 5
+	in_ns "$ns" tap-send auth --key "$key" --dst "$addr" --dport "$HTTP_PORT" \
+		--isn "$isn" "$@" || fail "tap-send auth"
+	in_ns "$ns" tap-send syn --dst "$addr" --dport "$HTTP_PORT" --isn "$isn" \
+		--sport "$sport" || fail "tap-send syn"
+	sleep 0.3
+}

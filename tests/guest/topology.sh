@@ -24,7 +24,10 @@
 # disabled and is only a switch.
 #
 # Helpers: topo_setup, topo_teardown, in_ns NS CMD..., wait_for_port NS PORT
-# [SECONDS], fail MSG, pass MSG, check_dmesg_clean.
+# [SECONDS], fail MSG, pass MSG, check_dmesg_clean. Start daemons with
+# "ip netns exec NS CMD &" rather than "in_ns NS CMD &" (a backgrounded
+# function is a subshell that prints "Terminated" when topo_teardown kills
+# what still runs in the namespaces).
 
 TOPO_HOSTS="server client attacker router nat1 nat2"
 
@@ -92,8 +95,7 @@ topo_teardown() {
 	local ns pids
 	for ns in $TOPO_HOSTS lan; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
-		# wait too, so bash does not print "Terminated" for our own jobs
-		[ -n "$pids" ] && { kill $pids; wait $pids; } 2>/dev/null
+		[ -n "$pids" ] && kill $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
 	return 0

@@ -48,12 +48,9 @@ name=$(basename "$script" .sh)
 logdir=${logdir:-$build/logs}
 log=$logdir/$name.log
 
-# Newest installed kernel that has its modules, unless told otherwise.
-if [ -z "$kver" ]; then
-	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V); do
-		[ -d "/lib/modules/$k/kernel" ] && kver=$k
-	done
-fi
+# The kernel the module is built for (scripts/kver.sh: Debian's stock
+# kernel), unless told otherwise.
+[ -n "$kver" ] || kver=$("$repo/scripts/kver.sh")
 [ -n "$kver" ] || die "no /boot/vmlinuz-* with /lib/modules/<ver>/kernel found"
 [ -r "/boot/vmlinuz-$kver" ] || die "cannot read /boot/vmlinuz-$kver"
 [ -d "/lib/modules/$kver/kernel" ] || die "no modules for $kver in /lib/modules/$kver"
@@ -135,7 +132,7 @@ cp "$script" "$work/script"
 if [ "$icount" = 1 ]; then
 	accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
 else
-	accel=(-accel "${TAP_QEMU_ACCEL:-tcg,thread=multi}" -smp "$smp")
+	accel=(-accel tcg,thread=multi -smp "$smp")
 fi
 qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 	-nodefaults -nographic -no-reboot -serial stdio
@@ -151,7 +148,7 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 echo "tap: $name on $kver (log: $log)"
 start=$SECONDS
 set +e
-timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$log"
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 secs=$((SECONDS - start))

@@ -1,0 +1,910 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tap-keytool: makes TAP key files and manages the keys of the xt_tap
+ * kernel module (one key table per network namespace) over its generic
+ * netlink family "xt_tap". See tap-keytool(8).
+ *
+ * Exit status: 0 success, 1 runtime error, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <sodium.h>
+
+#include "tap_core.h"
+#include "tap_keyfile.h"
+
+#define PROG		"tap-keytool"
+#define EXIT_USAGE	2
+
+/* Big enough for any dump skb the kernel builds (it sizes them by ours). */
+#define NL_BUF_SIZE	32768
+#define NL_REQ_SIZE	1024	/* our requests are far smaller */
+
+static const char *cmd_name = "";
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	if (*cmd_name)
+		fprintf(stderr, "Try '" PROG " %s --help'.\n", cmd_name);
+	else
+		fprintf(stderr, "Try '" PROG " --help'.\n");
+	exit(EXIT_USAGE);
+}
+
+/* ---- netlink -------------------------------------------------------- */
+
+struct nl {
+	struct mnl_socket *sk;
+	unsigned int portid, seq;
+	uint16_t family;
+	int err;		/* errno the kernel reported, 0 if none */
+	char extack[256];	/* the kernel's extended ack message */
+};
+
+struct nl_ctx {
+	struct nl *nl;
+	mnl_cb_t cb;
+	void *data;
+};
+
+static void parse_extack(const struct nlmsghdr *nlh, size_t off, struct nl *nl)
+{
+	const struct nlattr *attr;
+	size_t i, n;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+	    MNL_ALIGN(off) > mnl_nlmsg_get_payload_len(nlh))
+		return;
+	mnl_attr_for_each(attr, nlh, off) {
+		if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+			continue;
+		snprintf(nl->extack, sizeof(nl->extack), "%s",
+			 mnl_attr_get_str(attr));
+		n = strlen(nl->extack);
+		while (n && (nl->extack[n - 1] == '\n' || nl->extack[n - 1] == ' '))
+			nl->extack[--n] = '\0';
+		for (i = 0; i < n; i++)
+			if ((unsigned char)nl->extack[i] < 0x20 ||
+			    (unsigned char)nl->extack[i] == 0x7f)
+				nl->extack[i] = '?';
+	}
+}
+
+static int ctl_error(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_ctx *c = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t off = sizeof(*e);
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		c->nl->err = EBADMSG;
+		return MNL_CB_STOP;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;	/* the ack */
+	c->nl->err = e->error < 0 ? -e->error : e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
+	    e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	parse_extack(nlh, off, c->nl);
+	return MNL_CB_STOP;
+}
+
+static int ctl_done(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_ctx *c = data;
+	int err;
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		if (err < 0) {
+			c->nl->err = -err;
+			parse_extack(nlh, sizeof(int), c->nl);
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_ctx *c = data;
+
+	return c->cb ? c->cb(nlh, c->data) : MNL_CB_OK;
+}
+
+static void nl_open(struct nl *nl)
+{
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sk = mnl_socket_open(NETLINK_GENERIC);
+	if (!nl->sk)
+		die("cannot open a generic netlink socket: %s", strerror(errno));
+	/* Ask for the kernel's error messages, and for acks that do not
+	 * echo our request (it may carry a secret). Old kernels lack these. */
+	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
+		die("cannot bind the netlink socket: %s", strerror(errno));
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	nl->seq = (unsigned int)time(NULL);
+}
+
+static void nl_close(struct nl *nl)
+{
+	if (nl->sk)
+		mnl_socket_close(nl->sk);
+	nl->sk = NULL;
+}
+
+static struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type,
+			       uint8_t cmd, uint8_t version, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *genl;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++nl->seq;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = version;
+	return nlh;
+}
+
+/*
+ * Sends nlh and reads replies until the ack or the end of the dump.
+ * Returns 0, or a positive errno (the kernel's one also in nl->err). The
+ * receive buffer is wiped: acks of a failed request may echo it.
+ */
+static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	static char buf[NL_BUF_SIZE] __attribute__((aligned(8)));
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = ctl_error,
+		[NLMSG_DONE] = ctl_done,
+	};
+	struct nl_ctx c = { .nl = nl, .cb = cb, .data = data };
+	unsigned int seq = nlh->nlmsg_seq;
+	ssize_t n;
+	int ret = 0;
+
+	nl->err = 0;
+	nl->extack[0] = '\0';
+	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
+		return errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = errno;
+			break;
+		}
+		n = mnl_cb_run2(buf, (size_t)n, seq, nl->portid, data_cb, &c,
+				ctl, NLMSG_MIN_TYPE);
+		if (n < 0) {
+			ret = nl->err ? nl->err : errno;
+			break;
+		}
+		if (n == MNL_CB_STOP) {
+			ret = nl->err;
+			break;
+		}
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
+/* " (kernel: MSG)" when the kernel said why, else "". */
+static const char *kernel_says(const struct nl *nl)
+{
+	static char s[sizeof(nl->extack) + 16];
+
+	if (!nl->extack[0])
+		return "";
+	snprintf(s, sizeof(s), " (kernel: %s)", nl->extack);
+	return s;
+}
+
+/* Dies with the message for err, common to all commands. */
+static void __attribute__((noreturn))
+nl_die(const struct nl *nl, int err, const char *what)
+{
+	if (err == EPERM || err == EACCES)
+		die("permission denied: CAP_NET_ADMIN is required in this network namespace%s",
+		    kernel_says(nl));
+	die("%s: %s%s", what, strerror(err), kernel_says(nl));
+}
+
+static int family_cb(const struct nlattr *attr, void *data)
+{
+	uint16_t *id = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+		*id = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
+}
+
+/* Opens the socket and finds the "xt_tap" family. */
+static void tap_open(struct nl *nl)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	uint16_t id = 0;
+	int err;
+
+	nl_open(nl);
+	nlh = nl_msg(nl, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TAP_GENL_NAME);
+	err = nl_talk(nl, nlh, family_msg_cb, &id);
+	if (err == ENOENT)
+		die("the xt_tap kernel module is not loaded (modprobe xt_tap)");
+	if (err)
+		nl_die(nl, err, "cannot look up the " TAP_GENL_NAME " netlink family");
+	if (!id)
+		die("the kernel did not give the " TAP_GENL_NAME " family id");
+	nl->family = id;
+}
+
+static struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd,
+				uint16_t flags)
+{
+	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
+}
+
+/* ---- argument helpers -------------------------------------------------- */
+
+static bool parse_u16(const char *s, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return false;
+	}
+	*out = (uint16_t)v;
+	return true;
+}
+
+static uint16_t key_id_arg(const char *s)
+{
+	uint16_t id;
+
+	if (!parse_u16(s, &id))
+		die_usage("invalid key id \"%.40s\": expected a number from 0 to 65535", s);
+	return id;
+}
+
+/*
+ * getopt_long for a subcommand: argv[0] is the subcommand. Handles --help
+ * (prints help, exits 0) and reports bad options as usage errors.
+ */
+static int sub_getopt(int argc, char **argv, const char *shortopts,
+		      const struct option *longopts, void (*help)(void))
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	switch (c) {
+	case 'h':
+		help();
+		exit(EXIT_SUCCESS);
+	case ':':
+		die_usage("option '%s' needs a value", argv[optind - 1]);
+	case '?':
+		if (optopt)
+			die_usage("unknown option '-%c'", optopt);
+		die_usage("unknown option '%s'", argv[optind - 1]);
+	}
+	return c;
+}
+
+static void want_args(int argc, char **argv, int n, const char *what)
+{
+	if (argc - optind < n)
+		die_usage("missing %s", what);
+	if (argc - optind > n)
+		die_usage("unexpected argument '%s'", argv[optind + n]);
+}
+
+static uint64_t fingerprint(const uint8_t secret[TAP_KEY_LEN])
+{
+	tap_prf_key key;
+	uint64_t fpr;
+
+	tap_prf_key_import(&key, secret);
+	fpr = tap_key_fingerprint(&key);
+	tap_wipe(&key, sizeof(key));
+	return fpr;
+}
+
+static void read_keyfile(const char *path, struct tap_keyfile *kf)
+{
+	char err[512];
+
+	if (tap_keyfile_read(path, kf, err, sizeof(err)) < 0)
+		die("%s", err);
+}
+
+/* ---- genkey ----------------------------------------------------------- */
+
+static void genkey_help(void)
+{
+	printf("Usage: " PROG " genkey --id N -o FILE\n"
+	       "Make a new random key with key id N (0..65535) and write it to FILE,\n"
+	       "which must not exist yet; it is created with mode 0600. Prints the\n"
+	       "key's fingerprint. The key is never printed.\n"
+	       "\n"
+	       "  -i, --id N         key id of the new key\n"
+	       "  -o, --output FILE  key file to create\n"
+	       "  -h, --help         show this help\n");
+}
+
+static int cmd_genkey(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct tap_keyfile kf = { 0 };
+	const char *out = NULL;
+	bool have_id = false;
+	char err[512];
+	uint64_t fpr;
+	int c;
+
+	while ((c = sub_getopt(argc, argv, ":i:o:h", opts, genkey_help)) != -1) {
+		switch (c) {
+		case 'i':
+			kf.id = key_id_arg(optarg);
+			have_id = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		}
+	}
+	want_args(argc, argv, 0, "");
+	if (!have_id)
+		die_usage("missing --id N (the key id, 0..65535)");
+	if (!out)
+		die_usage("missing -o FILE (the key is only ever written to a file)");
+
+	randombytes_buf(kf.secret, sizeof(kf.secret));
+	fpr = fingerprint(kf.secret);
+	if (tap_keyfile_write(out, &kf, err, sizeof(err)) < 0) {
+		tap_keyfile_wipe(&kf);
+		die("%s", err);
+	}
+	printf("wrote key %u to %s (fingerprint %016" PRIx64 ")\n", kf.id, out, fpr);
+	tap_keyfile_wipe(&kf);
+	return 0;
+}
+
+/* ---- fingerprint ------------------------------------------------------ */
+
+static void fingerprint_help(void)
+{
+	printf("Usage: " PROG " fingerprint FILE\n"
+	       "Print the key id and fingerprint of the key in FILE: the same\n"
+	       "fingerprint that '" PROG " list' shows once the key is loaded.\n");
+}
+
+static int cmd_fingerprint(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct tap_keyfile kf;
+
+	while (sub_getopt(argc, argv, ":h", opts, fingerprint_help) != -1)
+		;
+	want_args(argc, argv, 1, "key FILE");
+	read_keyfile(argv[optind], &kf);
+	printf("key %u fingerprint %016" PRIx64 "\n", kf.id, fingerprint(kf.secret));
+	tap_keyfile_wipe(&kf);
+	return 0;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static void load_help(void)
+{
+	printf("Usage: " PROG " load FILE [--replace]\n"
+	       "Load the key in FILE into the xt_tap key table of this network\n"
+	       "namespace. Needs CAP_NET_ADMIN. A key id that is already loaded is\n"
+	       "refused unless --replace is given; replacing a key at once stops\n"
+	       "tokens made with the old key, including retransmissions.\n"
+	       "\n"
+	       "  -r, --replace  replace a loaded key with the same id\n"
+	       "  -h, --help     show this help\n");
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "replace", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct tap_keyfile kf;
+	struct nlmsghdr *nlh;
+	bool replace = false;
+	struct nl nl;
+	uint64_t fpr;
+	uint16_t id;
+	int c, err;
+
+	while ((c = sub_getopt(argc, argv, ":rh", opts, load_help)) != -1)
+		if (c == 'r')
+			replace = true;
+	want_args(argc, argv, 1, "key FILE");
+
+	read_keyfile(argv[optind], &kf);
+	fpr = fingerprint(kf.secret);
+	tap_open(&nl);
+	/* Only NLM_F_REPLACE: generic netlink refuses NLM_F_CREATE/EXCL. */
+	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_ADD,
+		      NLM_F_ACK | (replace ? NLM_F_REPLACE : 0));
+	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf.id);
+	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf.secret);
+	err = nl_talk(&nl, nlh, NULL, NULL);
+	id = kf.id;
+	sodium_memzero(buf, sizeof(buf));
+	tap_keyfile_wipe(&kf);
+	if (err == EEXIST)
+		die("key id %u is already loaded; use --replace to replace it%s",
+		    id, kernel_says(&nl));
+	if (err) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "cannot load key %u", id);
+		nl_die(&nl, err, what);
+	}
+	nl_close(&nl);
+	printf("loaded key %u (fingerprint %016" PRIx64 ")\n", id, fpr);
+	return 0;
+}
+
+/* ---- del, flush ------------------------------------------------------- */
+
+static void del_help(void)
+{
+	printf("Usage: " PROG " del ID\n"
+	       "Remove the key with key id ID from this network namespace. Tokens\n"
+	       "made with it are refused from the next SYN on, retransmissions of\n"
+	       "connections it had let in included. Needs CAP_NET_ADMIN.\n");
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	uint16_t id;
+	int err;
+
+	while (sub_getopt(argc, argv, ":h", opts, del_help) != -1)
+		;
+	want_args(argc, argv, 1, "key ID");
+	id = key_id_arg(argv[optind]);
+
+	tap_open(&nl);
+	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_DEL, NLM_F_ACK);
+	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, id);
+	err = nl_talk(&nl, nlh, NULL, NULL);
+	if (err == ENOENT)
+		die("no key with id %u is loaded%s", id, kernel_says(&nl));
+	if (err) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "cannot delete key %u", id);
+		nl_die(&nl, err, what);
+	}
+	nl_close(&nl);
+	printf("deleted key %u\n", id);
+	return 0;
+}
+
+static void flush_help(void)
+{
+	printf("Usage: " PROG " flush\n"
+	       "Remove every key from this network namespace: all tap rules then\n"
+	       "refuse every SYN. Needs CAP_NET_ADMIN.\n");
+}
+
+static int cmd_flush(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	int err;
+
+	while (sub_getopt(argc, argv, ":h", opts, flush_help) != -1)
+		;
+	want_args(argc, argv, 0, "");
+
+	tap_open(&nl);
+	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_FLUSH, NLM_F_ACK);
+	err = nl_talk(&nl, nlh, NULL, NULL);
+	if (err)
+		nl_die(&nl, err, "cannot flush the keys");
+	nl_close(&nl);
+	printf("removed all keys\n");
+	return 0;
+}
+
+/* ---- list ------------------------------------------------------------- */
+
+/* Per-key counters that list shows, in order. */
+static const unsigned int list_stats[] = {
+	TAP_STAT_ACCEPTED, TAP_STAT_RETRANSMIT, TAP_STAT_BAD_MAC,
+	TAP_STAT_STALE, TAP_STAT_REPLAYED,
+};
+#define N_LIST_STATS (sizeof(list_stats) / sizeof(list_stats[0]))
+
+struct key_row {
+	uint16_t id;
+	bool have_fpr;
+	uint64_t fpr;
+	bool have[__TAP_STAT_MAX];
+	uint64_t stat[__TAP_STAT_MAX];
+};
+
+struct key_list {
+	struct key_row *rows;
+	size_t n, cap;
+};
+
+struct stat_set {
+	bool have[__TAP_STAT_MAX];
+	uint64_t val[__TAP_STAT_MAX];
+};
+
+static int stat_cb(const struct nlattr *attr, void *data)
+{
+	struct stat_set *s = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type >= 1 && type <= __TAP_STAT_MAX &&
+	    mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
+		s->have[type - 1] = true;
+		s->val[type - 1] = mnl_attr_get_u64(attr);
+	}
+	return MNL_CB_OK;
+}
+
+static int attr_table_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type <= TAP_A_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int key_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
+	struct key_list *l = data;
+	struct key_row *r;
+	struct stat_set s = { 0 };
+
+	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), attr_table_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (!tb[TAP_A_KEY_ID] || mnl_attr_validate(tb[TAP_A_KEY_ID], MNL_TYPE_U16) < 0)
+		return MNL_CB_OK;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct key_row *rows = realloc(l->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			die("out of memory");
+		l->rows = rows;
+		l->cap = cap;
+	}
+	r = &l->rows[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = mnl_attr_get_u16(tb[TAP_A_KEY_ID]);
+	if (tb[TAP_A_KEY_FPR] && mnl_attr_validate(tb[TAP_A_KEY_FPR], MNL_TYPE_U64) >= 0) {
+		r->have_fpr = true;
+		r->fpr = mnl_attr_get_u64(tb[TAP_A_KEY_FPR]);
+	}
+	if (tb[TAP_A_KEY_STATS] &&
+	    mnl_attr_validate(tb[TAP_A_KEY_STATS], MNL_TYPE_NESTED) >= 0) {
+		mnl_attr_parse_nested(tb[TAP_A_KEY_STATS], stat_cb, &s);
+		memcpy(r->have, s.have, sizeof(r->have));
+		memcpy(r->stat, s.val, sizeof(r->stat));
+	}
+	return MNL_CB_OK;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct key_row *x = a, *y = b;
+
+	return (int)x->id - (int)y->id;
+}
+
+static void list_help(void)
+{
+	printf("Usage: " PROG " list\n"
+	       "List the keys loaded in this network namespace: key id, fingerprint\n"
+	       "and how often each key's tokens were accepted, retransmitted, or\n"
+	       "refused as bad_mac, stale or replayed. Secrets are never shown: the\n"
+	       "kernel does not give them back. Needs CAP_NET_ADMIN.\n");
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct key_list l = { 0 };
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	size_t i, j;
+	int err;
+
+	while (sub_getopt(argc, argv, ":h", opts, list_help) != -1)
+		;
+	want_args(argc, argv, 0, "");
+
+	tap_open(&nl);
+	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_GET, NLM_F_DUMP);
+	err = nl_talk(&nl, nlh, key_msg_cb, &l);
+	if (err)
+		nl_die(&nl, err, "cannot list the keys");
+	nl_close(&nl);
+
+	if (l.n)
+		qsort(l.rows, l.n, sizeof(*l.rows), row_cmp);
+	printf("%-5s  %-16s", "id", "fingerprint");
+	for (j = 0; j < N_LIST_STATS; j++)
+		printf("  %10s", tap_stat_name(list_stats[j]));
+	printf("\n");
+	for (i = 0; i < l.n; i++) {
+		const struct key_row *r = &l.rows[i];
+
+		printf("%-5u  ", r->id);
+		if (r->have_fpr)
+			printf("%016" PRIx64, r->fpr);
+		else
+			printf("%-16s", "-");
+		for (j = 0; j < N_LIST_STATS; j++) {
+			if (r->have[list_stats[j]])
+				printf("  %10" PRIu64, r->stat[list_stats[j]]);
+			else
+				printf("  %10s", "-");
+		}
+		printf("\n");
+	}
+	free(l.rows);
+	return 0;
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+struct stats_reply {
+	bool got;
+	struct stat_set stats;
+	bool have_tbl[TAP_TBL_A_MAX + 1];
+	uint64_t tbl[TAP_TBL_A_MAX + 1];
+};
+
+static int tbl_cb(const struct nlattr *attr, void *data)
+{
+	struct stats_reply *s = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type == TAP_TBL_A_BYTES) {
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
+			s->have_tbl[type] = true;
+			s->tbl[type] = mnl_attr_get_u64(attr);
+		}
+	} else if (type >= TAP_TBL_A_RULES && type <= TAP_TBL_A_MAX &&
+		   type != TAP_TBL_A_PAD) {
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+			s->have_tbl[type] = true;
+			s->tbl[type] = mnl_attr_get_u32(attr);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int stats_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
+	struct stats_reply *s = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), attr_table_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	s->got = true;
+	if (tb[TAP_A_STATS] && mnl_attr_validate(tb[TAP_A_STATS], MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(tb[TAP_A_STATS], stat_cb, &s->stats);
+	if (tb[TAP_A_TABLES] && mnl_attr_validate(tb[TAP_A_TABLES], MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(tb[TAP_A_TABLES], tbl_cb, s);
+	return MNL_CB_OK;
+}
+
+static void stats_help(void)
+{
+	printf("Usage: " PROG " stats\n"
+	       "Print this network namespace's counters (one per outcome of a SYN\n"
+	       "through a tap rule, see xt_tap(8)) and the size of its tables:\n"
+	       "tap rules, slots of the pending, authorized and replay tables,\n"
+	       "bytes they hold, and keys loaded. Needs CAP_NET_ADMIN.\n");
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static const struct {
+		unsigned int attr;
+		const char *name;
+	} tbls[] = {
+		{ TAP_TBL_A_RULES, "rules" },
+		{ TAP_TBL_A_PENDING_SLOTS, "pending_slots" },
+		{ TAP_TBL_A_AUTHORIZED_SLOTS, "authorized_slots" },
+		{ TAP_TBL_A_REPLAY_SLOTS, "replay_slots" },
+		{ TAP_TBL_A_BYTES, "bytes" },
+		{ TAP_TBL_A_KEYS, "keys" },
+	};
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct stats_reply s;
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	unsigned int i;
+	int err;
+
+	while (sub_getopt(argc, argv, ":h", opts, stats_help) != -1)
+		;
+	want_args(argc, argv, 0, "");
+
+	memset(&s, 0, sizeof(s));
+	tap_open(&nl);
+	nlh = tap_msg(&nl, buf, TAP_CMD_STATS_GET, NLM_F_ACK);
+	err = nl_talk(&nl, nlh, stats_msg_cb, &s);
+	if (err)
+		nl_die(&nl, err, "cannot read the counters");
+	nl_close(&nl);
+	if (!s.got)
+		die("the kernel sent no counters");
+
+	for (i = 0; i < __TAP_STAT_MAX; i++) {
+		if (s.stats.have[i])
+			printf("%-18s %" PRIu64 "\n", tap_stat_name(i), s.stats.val[i]);
+		else
+			printf("%-18s -\n", tap_stat_name(i));
+	}
+	for (i = 0; i < sizeof(tbls) / sizeof(tbls[0]); i++) {
+		if (s.have_tbl[tbls[i].attr])
+			printf("%-18s %" PRIu64 "\n", tbls[i].name, s.tbl[tbls[i].attr]);
+		else
+			printf("%-18s -\n", tbls[i].name);
+	}
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static void main_help(void)
+{
+	printf("Usage: " PROG " COMMAND [ARGS]\n"
+	       "Make TAP key files and manage the keys of the xt_tap kernel module\n"
+	       "in the current network namespace.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  genkey --id N -o FILE   make a new random key and write it to FILE\n"
+	       "  load FILE [--replace]   load the key in FILE into the kernel\n"
+	       "  del ID                  remove the key with id ID\n"
+	       "  flush                   remove all keys\n"
+	       "  list                    show loaded keys: id, fingerprint, usage counters\n"
+	       "  stats                   show the counters and table sizes\n"
+	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
+	       "\n"
+	       "'" PROG " COMMAND --help' describes each command; see tap-keytool(8).\n"
+	       "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "genkey", cmd_genkey },
+	{ "load", cmd_load },
+	{ "del", cmd_del },
+	{ "flush", cmd_flush },
+	{ "list", cmd_list },
+	{ "stats", cmd_stats },
+	{ "fingerprint", cmd_fingerprint },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		die_usage("missing command");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		main_help();
+		return 0;
+	}
+	if (sodium_init() < 0)
+		die("cannot initialise libsodium");
+	opterr = 0;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[1], cmds[i].name)) {
+			cmd_name = cmds[i].name;
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	die_usage("unknown command '%.40s'", argv[1]);
+}

@@ -85,7 +85,8 @@ check: deps
 
 bench: deps
 	$(MAKE) all
-	bench/run.sh
+	$(MAKE) -C bench/inject KDIR=$(KDIR)
+	BENCH_NO_BUILD=1 KDIR=$(KDIR) bench/run.sh
 
 demo: deps
 	$(MAKE) all
@@ -122,4 +123,5 @@ dkms-check: dkms-install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C bench/inject KDIR=$(KDIR) clean
 	rm -rf $(B)

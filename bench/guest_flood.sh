@@ -1,0 +1,256 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of the SYN flood benchmark; bench/run.sh runs it in the qemu
+# guest (tests/qemu/run.sh --icount). Never run it on a host: it loads a
+# module that forges packets.
+#
+# Every ruleset gets a network namespace of its own with a dummy0 device,
+# set up once; the rules never change during the run. tap_inject.ko injects
+# N random SYNs (spoofed sources in 10.200.0.0/16 or fd00:200::/96, random
+# source ports and sequence numbers, to port 22) into dummy0 of one namespace
+# at a time and times the loop. The rulesets, in raw PREROUTING:
+#
+#   inject     the injector alone: it builds and frees the SYNs
+#   none       no rules: the SYNs reach TCP, which answers with RSTs
+#   drop       iptables-legacy: -p tcp --dport 22 --syn -j DROP
+#   tap        iptables-legacy: -p tcp --dport 22 --syn -m tap --key-id 3 -j ACCEPT, then drop
+#   drop_nft   the same drop rule through iptables-nft
+#   tap_nft    the same tap + drop rules through iptables-nft
+#
+# REPS rounds; a round runs every ruleset once per family, in a fixed order
+# (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
+# right after an untimed one of PREFILL SYNs into the same namespace, so the
+# tap pending table is full of live entries, as under a sustained flood.
+#
+# Settings, from the environment or as NAME=VALUE arguments: N (SYNs per
+# timed run, 50000), PREFILL (N), REPS (5), FAMILIES ("4 6"), CONFIGS (the
+# list above), ROTATE (0), PROFILE (a ruleset to profile with perf at the
+# end, none by default).
+# Prints "result FAMILY CONFIG ROUND NS_PER_SYN" lines, then a summary.
+
+set -u
+for a in "$@"; do
+	case $a in
+	N=*|REPS=*|FAMILIES=*|CONFIGS=*|ROTATE=*|PREFILL=*|PROFILE=*) export "$a" ;;
+	*) echo "usage: $0 [N=..] [REPS=..] [FAMILIES=..] [CONFIGS=..] [ROTATE=0|1] [PREFILL=..] [PROFILE=ruleset]"; exit 2 ;;
+	esac
+done
+repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+N=${N:-50000}
+REPS=${REPS:-5}
+PREFILL=${PREFILL:-$N}
+PROFILE=${PROFILE:-}
+ROTATE=${ROTATE:-0}
+FAMILIES=${FAMILIES:-4 6}
+CONFIGS=${CONFIGS:-inject none drop tap drop_nft tap_nft}
+KEY_ID=3
+PORT=22
+export PATH="$repo/build:$PATH"
+export XTABLES_LIBDIR="$repo/build:/usr/lib/x86_64-linux-gnu/xtables"
+param=/sys/module/tap_inject/parameters
+results=/tmp/bench-results
+
+fail() { echo "FAIL: $*"; exit 1; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+ns_of() { echo "b_$1"; }
+uses_tap() { case $1 in tap*) return 0 ;; esac; return 1; }
+
+# ---- modules, from tmpfs copies --------------------------------------------
+
+for f in "$repo/bench/inject/tap_inject.ko" "$repo/xt_tap/xt_tap.ko"; do
+	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* ]] || continue ;; esac
+	[ -r "$f" ] || fail "$f missing: run bench/run.sh, which builds it"
+	cp "$f" /tmp/ || fail "cp $f"
+done
+modprobe x_tables && modprobe ip_tables && modprobe ip6_tables || fail "modprobe x_tables"
+if [[ $CONFIGS == *tap* ]]; then
+	insmod /tmp/xt_tap.ko || fail "insmod xt_tap"
+	mkdir -p /tmp/keys && chmod 700 /tmp/keys
+	tap-keytool genkey --id $KEY_ID -o /tmp/keys/$KEY_ID.key >/dev/null || fail "genkey"
+fi
+insmod /tmp/tap_inject.ko dport=$PORT || fail "insmod tap_inject"
+
+# ---- one namespace per ruleset ---------------------------------------------
+
+setup_ns() {
+	local cfg=$1 ns fam ipt
+	ns=$(ns_of "$cfg")
+	ip netns add "$ns" || fail "netns $ns"
+	in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n "$ns" link set lo up &&
+	ip -n "$ns" link add dummy0 type dummy &&
+	ip -n "$ns" addr add 10.0.0.1/24 dev dummy0 &&
+	ip -n "$ns" addr add fd00:be::1/64 dev dummy0 nodad &&
+	ip -n "$ns" link set dummy0 up &&
+	# RSTs (ruleset "none") go to one gateway: no neighbour per source
+	ip -n "$ns" route add 10.200.0.0/16 via 10.0.0.2 &&
+	ip -n "$ns" -6 route add fd00:200::/64 via fd00:be::2 || fail "dummy0 in $ns"
+	case $cfg in inject|none) return ;; esac
+	if uses_tap "$cfg"; then
+		in_ns "$ns" tap-keytool load /tmp/keys/$KEY_ID.key >/dev/null || fail "key in $ns"
+	fi
+	for fam in 4 6; do
+		[ $fam = 4 ] && ipt=iptables || ipt=ip6tables
+		case $cfg in *_nft) ipt=$ipt-nft ;; *) ipt=$ipt-legacy ;; esac
+		if uses_tap "$cfg"; then
+			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns"
+		fi
+		in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn -j DROP ||
+			fail "$ipt drop rule in $ns"
+	done
+}
+
+for cfg in $CONFIGS; do setup_ns "$cfg"; done
+
+# ---- runs -------------------------------------------------------------------
+
+tap_stat() {
+	in_ns "$1" cat /proc/net/xt_tap 2>/dev/null |
+		awk -v n="$2" '{ sub(":", "", $1) } $1 == n { print $2 }'
+}
+
+# inject FAMILY CONFIG COUNT: COUNT SYNs into CONFIG's namespace; prints ns/SYN
+inject() {
+	local fam=$1 cfg=$2 n=$3 ns r count ns_per rej want
+	ns=$(ns_of "$cfg")
+	echo $([ "$cfg" = inject ] && echo 0 || echo 1) >$param/deliver
+	echo "$fam" >$param/family
+	if [ "$fam" = 4 ]; then
+		echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	else
+		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
+	fi
+	in_ns "$ns" sh -c "echo $n > $param/run" || fail "injection in $ns"
+	r=$(cat $param/result)
+	set -- $r
+	count=$2 ns_per=$6 rej=${8}
+	[ "$count" = "$n" ] || fail "$cfg: injected $count of $n"
+	case $cfg in inject|none) want=0 ;; *) want=$n ;; esac
+	[ "$rej" = "$want" ] || fail "$cfg IPv$fam: $rej of $n SYNs dropped, wanted $want"
+	echo "$ns_per"
+}
+
+echo "bench: kernel $(uname -r), N=$N SYNs per timed run after PREFILL=$PREFILL," \
+	"$REPS rounds, families: $FAMILIES"
+[ -d /sys/module/xt_tap/parameters ] &&
+	echo "bench: xt_tap parameters:" $(cd /sys/module/xt_tap/parameters &&
+		grep -H . * 2>/dev/null | sed 's/:/=/')
+: >$results
+declare -A inc_before
+for cfg in $CONFIGS; do
+	uses_tap "$cfg" && inc_before[$cfg]=$(tap_stat "$(ns_of "$cfg")" incomplete)
+done
+cfgs=($CONFIGS)
+for ((round = 1; round <= REPS; round++)); do
+	for fam in $FAMILIES; do
+		for ((i = 0; i < ${#cfgs[@]}; i++)); do
+			cfg=${cfgs[$(((i + round * ROTATE) % ${#cfgs[@]}))]}
+			if [ "$PREFILL" -gt 0 ]; then
+				v=$(inject "$fam" "$cfg" "$PREFILL") || { echo "$v"; exit 1; }
+			fi
+			v=$(inject "$fam" "$cfg" "$N") || { echo "$v"; exit 1; }
+			echo "result $fam $cfg $round $v" | tee -a $results
+		done
+	done
+done
+
+# Every SYN through a tap rule was counted (as incomplete, or evicted).
+for cfg in $CONFIGS; do
+	uses_tap "$cfg" || continue
+	nfam=$(echo $FAMILIES | wc -w)
+	after=$(tap_stat "$(ns_of "$cfg")" incomplete)
+	if [ -n "$after" ] && [ -n "${inc_before[$cfg]}" ]; then
+		echo "bench: $cfg: tap counted $((after - inc_before[$cfg])) SYNs as incomplete" \
+			"of $(((N + PREFILL) * REPS * nfam)) injected"
+	fi
+done
+if [[ " $CONFIGS " == *" tap "* ]]; then
+	echo "bench: /proc/net/xt_tap in $(ns_of tap):" $(in_ns "$(ns_of tap)" \
+		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
+fi
+
+# PROFILE=CONFIG: where the time of CONFIG's IPv4 flood goes. perf's
+# cpu-clock ticks on the guest clock, so under --icount the samples are
+# proportional to instructions.
+if [ -n "$PROFILE" ]; then
+	echo "=== profile begin"
+	echo "perf cpu-clock profile of $N IPv4 SYNs through ruleset $PROFILE (after $PREFILL untimed)"
+	inject 4 "$PROFILE" "$PREFILL" >/dev/null
+	echo 4 >$param/family; echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	echo $([ "$PROFILE" = inject ] && echo 0 || echo 1) >$param/deliver
+	perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data -- \
+		ip netns exec "$(ns_of "$PROFILE")" sh -c "echo $N > $param/run" >/dev/null 2>&1 ||
+		echo "perf record failed"
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 40
+	echo "=== profile end"
+fi
+
+# ---- summary ---------------------------------------------------------------
+
+echo "=== summary begin"
+echo "kernel $(uname -r); $(nproc) cpu; $REPS rounds of N=$N timed SYNs per ruleset, each after $PREFILL untimed"
+echo "ns/SYN (guest clock; under --icount 1 ns = 1 guest instruction)"
+for fam in $FAMILIES; do
+	awk -v fam="$fam" -v order="$CONFIGS" '
+	$1 == "result" && $2 == fam && $4 >= 1 {
+		v[$3, ++n[$3]] = $5; r[$3, $4] = $5
+		if ($4 > maxr) maxr = $4
+	}
+	function median(c,   i, j, t, a, k) {
+		k = n[c]
+		for (i = 1; i <= k; i++) a[i] = v[c, i]
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	function spread(c,   i, lo, hi) {
+		lo = hi = v[c, 1]
+		for (i = 2; i <= n[c]; i++) { if (v[c, i] < lo) lo = v[c, i]; if (v[c, i] > hi) hi = v[c, i] }
+		return (hi - lo) / median(c) * 100
+	}
+	# ratio a/b per round, then min and max over rounds
+	function ratios(a, b,   i, q, lo, hi) {
+		lo = 1e9; hi = 0
+		for (i = 1; i <= maxr; i++) {
+			if (!((a, i) in r) || !((b, i) in r)) continue
+			q = r[a, i] / r[b, i]; if (q < lo) lo = q; if (q > hi) hi = q
+		}
+		return sprintf("per round %.4f-%.4f", lo, hi)
+	}
+	function pair(a, b, label,   ma, mb, mi) {
+		if (!n[a] || !n[b]) return
+		ma = median(a); mb = median(b)
+		printf "IPv%s %-22s %.4f  (%s)\n", fam, label, ma / mb, ratios(a, b)
+		printf "IPv%s %-22s %+.1f ns/SYN\n", fam, label " extra", ma - mb
+		if (n["inject"]) {
+			mi = median("inject")
+			printf "IPv%s %-22s %.4f  (injector share %.1f ns/SYN removed)\n",
+				fam, label " net", (ma - mi) / (mb - mi), mi
+		}
+	}
+	END {
+		k = split(order, cfgs, " ")
+		printf "IPv%s %-10s %12s %12s %12s %8s\n", fam, "ruleset", "median", "min", "max", "spread"
+		for (i = 1; i <= k; i++) {
+			c = cfgs[i]; if (!n[c]) continue
+			lo = hi = v[c, 1]
+			for (j = 2; j <= n[c]; j++) { if (v[c, j] < lo) lo = v[c, j]; if (v[c, j] > hi) hi = v[c, j] }
+			printf "IPv%s %-10s %12.1f %12.1f %12.1f %7.3f%%\n", fam, c, median(c), lo, hi, spread(c)
+		}
+		pair("tap", "drop", "ratio tap/drop")
+		pair("tap_nft", "drop_nft", "ratio tap_nft/drop_nft")
+	}' $results
+done
+echo "=== summary end"
+
+for cfg in $CONFIGS; do ip netns del "$(ns_of "$cfg")"; done
+rmmod tap_inject || fail "rmmod tap_inject"
+# netns cleanup runs in a workqueue: the rules let go of xt_tap a bit later
+if [[ $CONFIGS == *tap* ]]; then
+	for i in $(seq 50); do rmmod xt_tap 2>/dev/null && break; sleep 0.2; done
+	grep -q '^xt_tap ' /proc/modules && fail "rmmod xt_tap"
+fi
+exit 0

@@ -17,9 +17,9 @@ CORE_SRC := xt_tap/tap_core.c
 CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
 KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
-PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft
+PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
 TESTS := $(B)/test_core $(B)/test_keyfile
-BENCH := $(B)/bench_core
+BENCH := $(B)/bench_core $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check bench demo \
 	install clean dkms-install dkms-check
@@ -52,6 +52,17 @@ $(B)/tap-keytool: keytool/tap-keytool.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B
 $(B)/tap-send: userspace-client/tap-send.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
+
+CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c \
+	userspace-client/clientd_rules.c userspace-client/clientd_queue.c \
+	userspace-client/clientd_packet.c userspace-client/clientd_sys.c
+
+$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
+		$(call pc,libnetfilter_queue libnftnl libmnl libsodium)
+
+$(B)/connect_latency: bench/connect_latency.c | $(B)
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(B)/tap-nft: nft/tap-nft.c $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ nft/tap-nft.c $(call pc,libnftnl libmnl)
@@ -98,6 +109,10 @@ install: all
 	install -D -m 0755 $(B)/tap-keytool $(DESTDIR)/usr/sbin/tap-keytool
 	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
 	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
+	install -D -m 0755 $(B)/tap-clientd $(DESTDIR)/usr/sbin/tap-clientd
+	install -D -m 0644 userspace-client/tap-clientd.8 $(DESTDIR)/usr/share/man/man8/tap-clientd.8
+	install -D -m 0644 userspace-client/tap-clientd.service $(DESTDIR)/lib/systemd/system/tap-clientd.service
+	install -D -m 0644 userspace-client/tap-clientd.conf.example $(DESTDIR)/usr/share/doc/tap/clientd.conf.example
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 # DKMS: install the module source so it is rebuilt for every new kernel.

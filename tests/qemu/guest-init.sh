@@ -14,6 +14,11 @@ export TAP_DMESG_RE='BUG:|WARNING:|Oops|refcount_t|kmemleak|UBSAN|general protec
 
 mount -t proc proc /proc
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+# bash process substitution and /dev/std* need these
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
+[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp

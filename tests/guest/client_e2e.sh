@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Issue 3, tests 1, 3, 5 and 6: the paper's section 4.2 with unmodified
+# applications. A real sshd and an HTTP server on the server, protected by
+# xt_tap. From the attacker, nmap -sS and -sT say filtered; from the client
+# without tap-clientd, ssh and curl time out; with tap-clientd running, nmap
+# says open, ssh (key auth, BatchMode) runs a command and curl fetches the
+# page; IPv4 and IPv6. A capture on the server shows auth SYNs that look
+# exactly like the real SYN. Stopping the daemon leaves no rules and the
+# client can no longer connect; starting it again, it can. The daemon keeps
+# only CAP_NET_ADMIN and CAP_NET_RAW.
+set -u
+. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+
+topo_setup
+trap topo_teardown EXIT
+tap_load_module
+k3=$(clientd_key 3)
+in_ns server tap-keytool load "$TAP_KEYS/3.key" >/dev/null || fail "load key"
+start_http server
+start_sshd server
+protect_ports server 3 22 "$HTTP_PORT"
+server_out_counters server
+
+conf=$CD_DIR/clientd.conf
+cat >"$conf" <<EOF
+# the server's two services, IPv4 and IPv6, one key
+server $SERVER4 port 22,$HTTP_PORT key $k3
+server $SERVER6/128 port 22,$HTTP_PORT key $k3
+EOF
+tap-clientd -c "$conf" --check-config || fail "--check-config on a good config"
+
+# works ADDR WHAT: ssh runs a command on the server, curl gets the page
+works() {
+	local out
+	out=$(ssh_run client "$1" 'echo ssh-ok; ip -br addr show dev eth0') ||
+		fail "$2: ssh to $1 failed"
+	grep -q ssh-ok <<<"$out" && grep -qF "$1" <<<"$out" ||
+		fail "$2: ssh ran somewhere else: $out"
+	out=$(in_ns client curl -s -m 20 "$(url_of "$1")") || fail "$2: curl $1 failed"
+	[ "$out" = tap-protected-page ] || fail "$2: curl got '$out'"
+	pass "$2: ssh runs a command on $1 and curl fetches the page"
+}
+
+# blocked ADDR WHAT: ssh and curl time out; the server sends nothing back
+blocked() {
+	local synack
+	synack=$(out_count server synack)
+	SSH_TIMEOUT=4 ssh_run client "$1" true 2>/dev/null && fail "$2: ssh to $1 got through"
+	in_ns client curl -s -m 4 "$(url_of "$1")" >/dev/null && fail "$2: curl $1 got through"
+	[ "$(out_count server synack)" = "$synack" ] || fail "$2: the server answered a SYN"
+	pass "$2: ssh and curl to $1 time out, the server sent no SYN/ACK"
+}
+
+for addr in $SERVER4 $SERVER6; do
+	for type in -sS -sT; do
+		st=$(scan_port attacker "$addr" $type 22)
+		[ "$st" = filtered ] || fail "attacker: nmap $type $addr port 22 says '$st'"
+	done
+	pass "attacker: nmap -sS and -sT see port 22 (sshd) of $addr filtered"
+	blocked "$addr" "client without tap-clientd"
+done
+
+snapshot server
+clientd_start client "$conf" -v
+pid=$CD_PID_client
+caps=$(awk '/^CapEff/ { print $2 }' "/proc/$pid/status")
+bnd=$(awk '/^CapBnd/ { print $2 }' "/proc/$pid/status")
+[ "$caps" = 0000000000003000 ] && [ "$bnd" = 0000000000003000 ] ||
+	fail "tap-clientd capabilities: effective $caps, bounding $bnd (want NET_ADMIN+NET_RAW)"
+pass "tap-clientd keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)"
+grep -q 'NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || fail "no_new_privs not set"
+in_ns client nft list table inet tap_clientd | sed 's/^/    /'
+
+for addr in $SERVER4 $SERVER6; do
+	for type in -sS -sT; do
+		st=$(scan_port client "$addr" $type 22)
+		[ "$st" = open ] || fail "client with tap-clientd: nmap $type $addr port 22 says '$st'"
+	done
+	pass "client with tap-clientd: nmap -sS and -sT see port 22 of $addr open"
+	works "$addr" "client with tap-clientd"
+done
+expect_stat server accepted "$S_accepted" +8
+pass "server counters: accepted +$(( $(tap_stat server accepted) - S_accepted )), incomplete +$(( $(tap_stat server incomplete) - S_incomplete ))"
+
+# Test 6: what the server sees of one connection
+for addr in $SERVER4 $SERVER6; do
+	case $addr in *:*) c=$CLIENT6 fam=6 ;; *) c=$CLIENT4 fam=4 ;; esac
+	syn_capture_start server "$CD_DIR/syn$fam.pcap" "tcp dst port $HTTP_PORT and src host $c"
+	in_ns client curl -s -m 20 "$(url_of "$addr")" >/dev/null || fail "curl $addr"
+	capture_stop
+	check_auth_syns "$CD_DIR/syn$fam.pcap" "server capture, IPv$fam"
+done
+
+# Test 5: stop, and the client is locked out again; start, and it is not
+clientd_stop client
+pass "tap-clientd stopped (SIGTERM): exit 0, no interception rules left"
+for addr in $SERVER4 $SERVER6; do
+	blocked "$addr" "client after tap-clientd stopped"
+done
+clientd_start client "$conf" -v
+for addr in $SERVER4 $SERVER6; do
+	works "$addr" "client with tap-clientd started again"
+done
+
+# A crash (SIGKILL) leaves no rules either (the table is owned by the
+# daemon's socket), and the next start works
+kill -KILL "$CD_PID_client"; wait "$CD_PID_client" 2>/dev/null
+sleep 0.5
+no_rules_left client
+pass "tap-clientd killed (SIGKILL): no interception rules left"
+clientd_start client "$conf"
+works "$SERVER4" "client after a crash and a restart"
+clientd_stop client INT
+pass "SIGINT: exit 0, no rules left"
+
+grep -q "token sent" "$CD_DIR/client.log" || fail "the daemon logged no token"
+check_dmesg_clean

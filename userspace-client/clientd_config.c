@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tap-clientd: the configuration file (format in tap-clientd(8)).
+ *
+ *	queue 5441
+ *	mark 0x54415031
+ *	server 192.0.2.10 port 22 key /etc/tap/keys/office.key
+ *	server 2001:db8::/64 port 22,8000-8100 key lab.key no-dst-bind
+ *
+ * Every problem is reported with its file and line, and parsing goes on so
+ * that one run shows them all.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clientd.h"
+#include "tap_keyfile.h"
+
+#define CD_LINE_MAX	4096
+#define CD_TOKENS_MAX	32
+
+struct parser {
+	struct cd_config *cfg;
+	const char *path;
+	char *dir;		/* of the config file, for relative key paths */
+	int line;
+	int errors;
+	bool seen_queue, seen_mark, seen_priority, seen_reuse, seen_copies;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parser *p, int prio, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->line > 0)
+		cd_log(prio, "%s:%d: %s", p->path, p->line, msg);
+	else
+		cd_log(prio, "%s: %s", p->path, msg);
+	if (prio <= LOG_ERR)
+		p->errors++;
+}
+
+/* Strict unsigned number: decimal, or hex with 0x. */
+static bool parse_num(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return false;
+	/* strtoull(base 0) reads "010" as octal: refuse leading zeros */
+	if (s[0] == '0' && s[1] && s[1] != 'x' && s[1] != 'X')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_signed(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "22", "8000-8100", "22,80,8000-8100" */
+static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
+{
+	char buf[256], *save = NULL, *item;
+	unsigned long long lo, hi;
+
+	if (strlen(s) >= sizeof(buf)) {
+		perr(p, LOG_ERR, "port list too long");
+		return false;
+	}
+	strcpy(buf, s);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(item, '-');
+
+		if (dash)
+			*dash = '\0';
+		if (!parse_num(item, 65535, &lo) || lo == 0 ||
+		    (dash && (!parse_num(dash + 1, 65535, &hi) || hi == 0))) {
+			if (dash)
+				*dash = '-';
+			perr(p, LOG_ERR, "bad port \"%.40s\": expected a port (1-65535) or a "
+			     "range LOW-HIGH", item);
+			return false;
+		}
+		if (!dash)
+			hi = lo;
+		if (lo > hi) {
+			perr(p, LOG_ERR, "bad port range %llu-%llu: the first port is higher", lo, hi);
+			return false;
+		}
+		if (srv->nports == CD_MAX_PORTS) {
+			perr(p, LOG_ERR, "more than %d ports or ranges in one server entry",
+			     CD_MAX_PORTS);
+			return false;
+		}
+		srv->ports[srv->nports].lo = (uint16_t)lo;
+		srv->ports[srv->nports].hi = (uint16_t)hi;
+		srv->nports++;
+	}
+	if (!srv->nports) {
+		perr(p, LOG_ERR, "empty port list");
+		return false;
+	}
+	return true;
+}
+
+static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long long prefix;
+	uint8_t host[16];
+	int i, max;
+
+	if (strlen(s) >= sizeof(buf)) {
+		perr(p, LOG_ERR, "bad address \"%.60s\": too long", s);
+		return false;
+	}
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	memset(&srv->net, 0, sizeof(srv->net));
+	if (inet_pton(AF_INET, buf, srv->net.b) == 1) {
+		srv->family = 4;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, srv->net.b) == 1) {
+		srv->family = 6;
+		max = 128;
+	} else {
+		perr(p, LOG_ERR, "bad address \"%.60s\": expected an IPv4 or IPv6 address or "
+		     "CIDR prefix (host names are not resolved)", buf);
+		return false;
+	}
+	if (slash) {
+		if (strspn(slash, "0123456789") != strlen(slash) ||
+		    !parse_num(slash, (unsigned long long)max, &prefix)) {
+			perr(p, LOG_ERR, "bad prefix length \"/%.10s\" for an IPv%d address "
+			     "(0-%d)", slash, srv->family, max);
+			return false;
+		}
+	} else {
+		prefix = (unsigned long long)max;
+	}
+	srv->prefix = (uint8_t)prefix;
+	memcpy(host, srv->net.b, 16);
+	for (i = 0; i < 16; i++) {
+		int bits = (int)prefix - 8 * i;
+		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+
+		srv->net.b[i] &= m;
+	}
+	if (memcmp(host, srv->net.b, 16)) {
+		char net[INET6_ADDRSTRLEN];
+
+		inet_ntop(srv->family == 4 ? AF_INET : AF_INET6, srv->net.b, net, sizeof(net));
+		perr(p, LOG_WARNING, "%s has host bits set; using %s/%d", s, net, srv->prefix);
+	}
+	snprintf(srv->name, sizeof(srv->name), "%s", s);
+	return true;
+}
+
+/* Reads the key file once per path; returns its index or -1. */
+static int load_key(struct parser *p, const char *file)
+{
+	struct cd_config *cfg = p->cfg;
+	struct tap_keyfile kf;
+	char given[PATH_MAX], path[PATH_MAX], err[512];
+	struct cd_key *keys;
+	int i;
+
+	if (file[0] == '/' || !p->dir)
+		snprintf(given, sizeof(given), "%s", file);
+	else
+		snprintf(given, sizeof(given), "%s/%s", p->dir, file);
+	/* one entry per file, however it is named */
+	if (!realpath(given, path))
+		snprintf(path, sizeof(path), "%s", given);
+	for (i = 0; i < cfg->nkeys; i++)
+		if (!strcmp(cfg->keys[i].path, path))
+			return i;
+	if (tap_keyfile_read(path, &kf, err, sizeof(err)) < 0) {
+		/* the reason names the file already */
+		if (!strncmp(err, path, strlen(path)))
+			perr(p, LOG_ERR, "key file %s", err);
+		else
+			perr(p, LOG_ERR, "key file %s: %s", path, err);
+		return -1;
+	}
+	keys = realloc(cfg->keys, (size_t)(cfg->nkeys + 1) * sizeof(*keys));
+	if (!keys) {
+		tap_keyfile_wipe(&kf);
+		perr(p, LOG_ERR, "out of memory");
+		return -1;
+	}
+	cfg->keys = keys;
+	memset(&keys[cfg->nkeys], 0, sizeof(keys[0]));
+	keys[cfg->nkeys].path = strdup(path);
+	keys[cfg->nkeys].id = kf.id;
+	tap_prf_key_import(&keys[cfg->nkeys].key, kf.secret);
+	keys[cfg->nkeys].fpr = tap_key_fingerprint(&keys[cfg->nkeys].key);
+	tap_keyfile_wipe(&kf);
+	if (!keys[cfg->nkeys].path) {
+		perr(p, LOG_ERR, "out of memory");
+		return -1;
+	}
+	return cfg->nkeys++;
+}
+
+static bool ranges_overlap(const struct cd_server *a, const struct cd_server *b)
+{
+	int i, j;
+
+	for (i = 0; i < a->nports; i++)
+		for (j = 0; j < b->nports; j++)
+			if (a->ports[i].lo <= b->ports[j].hi && b->ports[j].lo <= a->ports[i].hi)
+				return true;
+	return false;
+}
+
+static bool prefix_contains(const struct tap_addr *net, int prefix,
+			    const struct tap_addr *a)
+{
+	int i;
+
+	for (i = 0; i < 16 && prefix > 0; i++, prefix -= 8) {
+		uint8_t m = prefix >= 8 ? 0xff : (uint8_t)(0xff << (8 - prefix));
+
+		if ((a->b[i] & m) != net->b[i])
+			return false;
+	}
+	return true;
+}
+
+static void parse_server(struct parser *p, char **tok, int n)
+{
+	struct cd_config *cfg = p->cfg;
+	struct cd_server srv = { .line = p->line, .bind_daddr = true, .key = -1 };
+	const char *keyfile = NULL;
+	bool ok = true, have_ports = false, have_bind = false;
+	int i;
+
+	if (n < 2) {
+		perr(p, LOG_ERR, "\"server\" needs an address: server ADDRESS[/PREFIX] "
+		     "port PORTS key FILE [no-dst-bind]");
+		return;
+	}
+	if (!parse_addr(p, &srv, tok[1]))
+		ok = false;
+	for (i = 2; i < n; i++) {
+		if (!strcmp(tok[i], "port") || !strcmp(tok[i], "ports")) {
+			if (i + 1 >= n) {
+				perr(p, LOG_ERR, "\"%s\" needs a value", tok[i]);
+				return;
+			}
+			if (have_ports) {
+				perr(p, LOG_ERR, "\"port\" given twice (use a list: port 22,80)");
+				ok = false;
+			}
+			have_ports = true;
+			if (!parse_ports(p, &srv, tok[++i]))
+				ok = false;
+		} else if (!strcmp(tok[i], "key")) {
+			if (i + 1 >= n) {
+				perr(p, LOG_ERR, "\"key\" needs a key file");
+				return;
+			}
+			if (keyfile) {
+				perr(p, LOG_ERR, "\"key\" given twice (one key per server entry; "
+				     "add another entry for another key)");
+				ok = false;
+			}
+			keyfile = tok[++i];
+		} else if (!strcmp(tok[i], "no-dst-bind") || !strcmp(tok[i], "dst-bind")) {
+			if (have_bind) {
+				perr(p, LOG_ERR, "dst-bind / no-dst-bind given twice");
+				ok = false;
+			}
+			have_bind = true;
+			srv.bind_daddr = !strcmp(tok[i], "dst-bind");
+		} else {
+			perr(p, LOG_ERR, "unknown server option \"%.40s\" (expected port, key, "
+			     "no-dst-bind or dst-bind)", tok[i]);
+			ok = false;
+		}
+	}
+	if (!have_ports) {
+		perr(p, LOG_ERR, "server %s: missing \"port PORTS\"", tok[1]);
+		ok = false;
+	}
+	if (!keyfile) {
+		perr(p, LOG_ERR, "server %s: missing \"key FILE\"", tok[1]);
+		ok = false;
+	} else {
+		srv.key = load_key(p, keyfile);
+		if (srv.key < 0)
+			ok = false;
+	}
+	if (!ok)
+		return;
+	if (cfg->nservers == CD_MAX_SERVERS) {
+		perr(p, LOG_ERR, "more than %d server entries", CD_MAX_SERVERS);
+		return;
+	}
+	for (i = 0; i < cfg->nservers; i++) {
+		const struct cd_server *o = &cfg->servers[i];
+
+		if (o->family == srv.family && ranges_overlap(o, &srv) &&
+		    (prefix_contains(&o->net, o->prefix, &srv.net) ||
+		     prefix_contains(&srv.net, srv.prefix, &o->net)))
+			perr(p, LOG_WARNING, "server %s overlaps the entry on line %d; for a "
+			     "destination in both, the first entry wins", srv.name, o->line);
+	}
+	cfg->servers[cfg->nservers++] = srv;
+	if (srv.family == 4)
+		cfg->has_v4 = true;
+	else
+		cfg->has_v6 = true;
+}
+
+static void parse_global(struct parser *p, char **tok, int n, bool *seen)
+{
+	unsigned long long v;
+	long sv;
+
+	if (*seen)
+		perr(p, LOG_ERR, "\"%s\" given twice", tok[0]);
+	*seen = true;
+	if (n != 2) {
+		perr(p, LOG_ERR, "\"%s\" takes exactly one value", tok[0]);
+		return;
+	}
+	if (!strcmp(tok[0], "queue")) {
+		if (!parse_num(tok[1], 65535, &v))
+			perr(p, LOG_ERR, "bad queue number \"%.40s\" (0-65535)", tok[1]);
+		else
+			p->cfg->queue = (uint16_t)v;
+	} else if (!strcmp(tok[0], "mark")) {
+		if (!parse_num(tok[1], 0xffffffffull, &v) || v == 0)
+			perr(p, LOG_ERR, "bad mark \"%.40s\" (1-0xffffffff)", tok[1]);
+		else
+			p->cfg->mark = (uint32_t)v;
+	} else if (!strcmp(tok[0], "copies")) {
+		if (!parse_num(tok[1], 4, &v) || v == 0)
+			perr(p, LOG_ERR, "bad copies \"%.40s\" (1-4)", tok[1]);
+		else
+			p->cfg->copies = (uint32_t)v;
+	} else if (!strcmp(tok[0], "reuse-token")) {
+		if (!parse_num(tok[1], 3600, &v))
+			perr(p, LOG_ERR, "bad reuse-token \"%.40s\" (seconds, 0-3600)", tok[1]);
+		else
+			p->cfg->reuse_token = (uint32_t)v;
+	} else {
+		if (!parse_signed(tok[1], -400, 400, &sv))
+			perr(p, LOG_ERR, "bad priority \"%.40s\" (-400 to 400)", tok[1]);
+		else
+			p->cfg->priority = (int32_t)sv;
+	}
+}
+
+static int tokenize(char *s, char **tok)
+{
+	int n = 0;
+	char *hash = strchr(s, '#');
+
+	if (hash)
+		*hash = '\0';
+	for (;;) {
+		while (*s && isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			return n;
+		if (n == CD_TOKENS_MAX)
+			return -1;
+		tok[n++] = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+int cd_config_load(const char *path, struct cd_config *cfg)
+{
+	struct parser p = { .cfg = cfg, .path = path };
+	char line[CD_LINE_MAX + 2], *tok[CD_TOKENS_MAX], *slash;
+	struct stat st;
+	FILE *f;
+	int n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->queue = CD_DEFAULT_QUEUE;
+	cfg->mark = CD_DEFAULT_MARK;
+	cfg->priority = CD_DEFAULT_PRIORITY;
+	cfg->reuse_token = CD_DEFAULT_REUSE;
+	cfg->copies = 1;
+	cfg->path = strdup(path);
+	cfg->servers = calloc(CD_MAX_SERVERS, sizeof(*cfg->servers));
+	p.dir = strdup(path);
+	if (!cfg->path || !cfg->servers || !p.dir) {
+		free(p.dir);
+		perr(&p, LOG_ERR, "out of memory");
+		return p.errors;
+	}
+	slash = strrchr(p.dir, '/');
+	if (slash)
+		slash[slash == p.dir ? 1 : 0] = '\0';
+	else
+		strcpy(p.dir, ".");
+
+	f = fopen(path, "re");
+	if (!f) {
+		perr(&p, LOG_ERR, "cannot read the configuration file: %s", strerror(errno));
+		free(p.dir);
+		return p.errors;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		perr(&p, LOG_ERR, "not a regular file");
+		goto out;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IWOTH))
+		perr(&p, LOG_WARNING, "the configuration file is writable by everyone");
+
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+
+		p.line++;
+		if (len > CD_LINE_MAX) {
+			int c;
+
+			perr(&p, LOG_ERR, "line longer than %d bytes", CD_LINE_MAX);
+			if (line[len - 1] != '\n')
+				while ((c = fgetc(f)) != EOF && c != '\n')
+					;
+			continue;
+		}
+		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+			perr(&p, LOG_ERR, "NUL byte in the line");
+			continue;
+		}
+		n = tokenize(line, tok);
+		if (n < 0) {
+			perr(&p, LOG_ERR, "too many words (more than %d)", CD_TOKENS_MAX);
+			continue;
+		}
+		if (n == 0)
+			continue;
+		if (!strcmp(tok[0], "server"))
+			parse_server(&p, tok, n);
+		else if (!strcmp(tok[0], "queue"))
+			parse_global(&p, tok, n, &p.seen_queue);
+		else if (!strcmp(tok[0], "mark"))
+			parse_global(&p, tok, n, &p.seen_mark);
+		else if (!strcmp(tok[0], "priority"))
+			parse_global(&p, tok, n, &p.seen_priority);
+		else if (!strcmp(tok[0], "reuse-token"))
+			parse_global(&p, tok, n, &p.seen_reuse);
+		else if (!strcmp(tok[0], "copies"))
+			parse_global(&p, tok, n, &p.seen_copies);
+		else
+			perr(&p, LOG_ERR, "unknown keyword \"%.40s\" (expected server, queue, "
+			     "mark, priority, reuse-token or copies)", tok[0]);
+	}
+	if (ferror(f)) {
+		p.line = 0;
+		perr(&p, LOG_ERR, "read error: %s", strerror(errno));
+	}
+	if (!p.errors && cfg->nservers == 0) {
+		p.line = 0;
+		perr(&p, LOG_ERR, "no server entries: nothing to protect "
+		     "(add: server ADDRESS port PORTS key FILE)");
+	}
+out:
+	fclose(f);
+	free(p.dir);
+	return p.errors;
+}
+
+void cd_config_free(struct cd_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < cfg->nkeys; i++) {
+		tap_wipe(&cfg->keys[i].key, sizeof(cfg->keys[i].key));
+		free(cfg->keys[i].path);
+	}
+	free(cfg->keys);
+	free(cfg->servers);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct cd_server *cd_config_match(const struct cd_config *cfg,
+					uint8_t family,
+					const struct tap_addr *daddr,
+					uint16_t dport)
+{
+	int i, j;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		const struct cd_server *s = &cfg->servers[i];
+
+		if (s->family != family || !prefix_contains(&s->net, s->prefix, daddr))
+			continue;
+		for (j = 0; j < s->nports; j++)
+			if (dport >= s->ports[j].lo && dport <= s->ports[j].hi)
+				return s;
+	}
+	return NULL;
+}
+
+void cd_config_describe(const struct cd_config *cfg, int prio)
+{
+	char ports[CD_MAX_PORTS * 12 + 1];
+	int i, j;
+	size_t off;
+
+	cd_log(prio, "config %s: %d server entr%s, %d key%s, queue %u, mark 0x%x, "
+	       "priority %d, reuse-token %u s, copies %u", cfg->path, cfg->nservers,
+	       cfg->nservers == 1 ? "y" : "ies", cfg->nkeys, cfg->nkeys == 1 ? "" : "s",
+	       cfg->queue, cfg->mark, cfg->priority, cfg->reuse_token, cfg->copies);
+	for (i = 0; i < cfg->nservers; i++) {
+		const struct cd_server *s = &cfg->servers[i];
+		const struct cd_key *k = &cfg->keys[s->key];
+
+		off = 0;
+		for (j = 0; j < s->nports; j++) {
+			int w;
+
+			if (s->ports[j].lo == s->ports[j].hi)
+				w = snprintf(ports + off, sizeof(ports) - off, "%s%u",
+					     j ? "," : "", s->ports[j].lo);
+			else
+				w = snprintf(ports + off, sizeof(ports) - off, "%s%u-%u",
+					     j ? "," : "", s->ports[j].lo, s->ports[j].hi);
+			if (w < 0 || (size_t)w >= sizeof(ports) - off)
+				break;
+			off += (size_t)w;
+		}
+		cd_log(prio, "  line %d: server %s port %s key id %u (fingerprint %016llx)%s",
+		       s->line, s->name, ports, k->id, (unsigned long long)k->fpr,
+		       s->bind_daddr ? "" : " no-dst-bind");
+	}
+}

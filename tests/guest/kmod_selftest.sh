@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# xt_tap.ko loads, passes its self-test, exposes /proc/net/xt_tap (in every
+# netns) and its parameters, refuses nonsense parameters with a clear
+# message, and unloads. Runs inside the qemu guest:
+#   tests/qemu/run.sh tests/guest/kmod_selftest.sh
+
+set -u
+. "$(dirname "$(readlink -f "$0")")/topology.sh"
+
+# the tree this script is in (a DKMS or scratch copy too), else the harness's
+repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+[ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
+ko=$repo/xt_tap/xt_tap.ko
+params=/sys/module/xt_tap/parameters
+stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted"
+fields="rules keys max_keys pending_slots authorized_slots replay_slots memory_bytes memory_bound_bytes"
+
+[ -r "$ko" ] || fail "$ko missing: run 'make modules' on the host first"
+built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+[ "$built" = "$(uname -r)" ] ||
+	fail "$ko is built for $built, the guest runs $(uname -r) (run.sh -k $built, or make modules KVER=$(uname -r))"
+loaded() { grep -q '^xt_tap ' /proc/modules; }
+# insmod does not load dependencies (x_tables)
+for m in $(modinfo -F depends "$ko" | tr , ' '); do modprobe "$m" || fail "modprobe $m"; done
+# klog_since MARK: kernel messages after the marker line MARK.
+mark() { echo "<6>tap-kmod: $1" >/dev/kmsg; }
+klog_since() { dmesg | sed -n "/tap-kmod: $1\$/,\$p"; }
+cleanup() { ip netns del kmodtest 2>/dev/null; loaded && rmmod xt_tap; }
+trap cleanup EXIT
+
+loaded && fail "xt_tap is loaded before the test"
+
+# ---- load and self-test ----
+mark load
+insmod "$ko" || fail "insmod $ko"
+loaded || fail "xt_tap not in /proc/modules after insmod"
+nvec=$(grep -c '\.name = ' "$repo/tests/tap_vectors.h")
+klog_since load | grep -q "xt_tap: self-test passed ($nvec vectors)" ||
+	fail "no 'self-test passed ($nvec vectors)' in dmesg: $(klog_since load)"
+klog_since load | grep -q 'xt_tap: self-test:' && fail "self-test complaint: $(klog_since load)"
+pass "insmod, self-test passed ($nvec vectors)"
+
+# ---- /proc/net/xt_tap ----
+# check_proc [NETNS]: every field and counter, a number each, nothing else.
+check_proc() {
+	local run=() out name
+	[ -n "${1:-}" ] && run=(ip netns exec "$1")
+	out=$("${run[@]}" cat /proc/net/xt_tap) || fail "cannot read /proc/net/xt_tap ${1:-}"
+	for name in $fields $stats; do
+		echo "$out" | grep -Eq "^$name [0-9]+\$" || fail "/proc/net/xt_tap ${1:-}: no '$name N' line in:"$'\n'"$out"
+	done
+	[ "$(echo "$out" | wc -l)" = "$(echo $fields $stats | wc -w)" ] ||
+		fail "/proc/net/xt_tap has unexpected lines:"$'\n'"$out"
+	echo "$out"
+}
+proc=$(check_proc)
+[ "$(stat -Lc %a /proc/net/xt_tap)" = 444 ] || fail "/proc/net/xt_tap mode $(stat -Lc %a /proc/net/xt_tap), want 444"
+get() { echo "$proc" | sed -n "s/^$1 //p"; }
+[ "$(get rules)" = 0 ] && [ "$(get keys)" = 0 ] && [ "$(get memory_bytes)" = 0 ] ||
+	fail "fresh netns holds something:"$'\n'"$proc"
+[ "$(get pending_slots)" = $((2048 * 16)) ] && [ "$(get authorized_slots)" = $((1024 * 4)) ] &&
+	[ "$(get replay_slots)" = $((4096 * 8)) ] || fail "table sizes at defaults:"$'\n'"$proc"
+bound=$(get memory_bound_bytes)
+[ "$bound" -gt 2000000 ] && [ "$bound" -lt 2200000 ] || fail "memory bound $bound at defaults"
+ip netns add kmodtest || fail "ip netns add"
+check_proc kmodtest >/dev/null
+ip netns del kmodtest
+pass "/proc/net/xt_tap: mode 0444, all counters, also in a new netns (bound $bound bytes)"
+
+# ---- parameters ----
+for p in pending_buckets=2048 authorized_buckets=1024 replay_buckets=4096 \
+	 pending_lifetime_ms=5000 retransmit_lifetime_ms=10000 max_keys=4096; do
+	v=$(cat "$params/${p%=*}" 2>/dev/null) || fail "no $params/${p%=*}"
+	[ "$v" = "${p#*=}" ] || fail "${p%=*} is $v, want ${p#*=}"
+	[ "$(stat -c %a "$params/${p%=*}")" = 444 ] || fail "$params/${p%=*} is not mode 0444"
+done
+pass "parameters visible in $params, mode 0444, defaults"
+
+rmmod xt_tap || fail "rmmod"
+loaded && fail "xt_tap still loaded after rmmod"
+[ -e /proc/net/xt_tap ] && fail "/proc/net/xt_tap outlives the module"
+pass "rmmod"
+
+# ---- nonsense parameters are refused, loudly ----
+for p in pending_buckets=0 authorized_buckets=0 replay_buckets=0 \
+	 pending_buckets=2097152 pending_lifetime_ms=0 retransmit_lifetime_ms=0 \
+	 retransmit_lifetime_ms=3600001 max_keys=0 max_keys=65537; do
+	mark "param $p"
+	insmod "$ko" "$p" 2>/dev/null && fail "insmod $p succeeded"
+	loaded && fail "xt_tap loaded with $p"
+	klog_since "param $p" | grep -q "xt_tap: $p is out of range .*refusing to load" ||
+		fail "no clear message for $p: $(klog_since "param $p")"
+done
+mark "param junk"
+insmod "$ko" pending_buckets=lots 2>/dev/null && fail "insmod pending_buckets=lots succeeded"
+loaded && fail "xt_tap loaded with pending_buckets=lots"
+pass "invalid parameters refused with a clear dmesg message"
+
+# ---- rounding to powers of two, and the sizes follow ----
+mark rounding
+insmod "$ko" pending_buckets=1000 authorized_buckets=3 replay_buckets=1 max_keys=7 ||
+	fail "insmod with small tables"
+[ "$(cat $params/pending_buckets)" = 1024 ] && [ "$(cat $params/authorized_buckets)" = 4 ] &&
+	[ "$(cat $params/replay_buckets)" = 1 ] || fail "buckets not rounded up to powers of 2"
+klog_since rounding | grep -q "xt_tap: pending_buckets=1000 rounded up to 1024" || fail "no rounding message"
+proc=$(check_proc)
+[ "$(get pending_slots)" = $((1024 * 16)) ] && [ "$(get authorized_slots)" = 16 ] &&
+	[ "$(get replay_slots)" = 8 ] && [ "$(get max_keys)" = 7 ] || fail "sizes after rounding:"$'\n'"$proc"
+rmmod xt_tap || fail "rmmod after rounding"
+pass "bucket counts rounded up to powers of 2"
+
+check_dmesg_clean
+pass "kmod_selftest"

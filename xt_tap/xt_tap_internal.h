@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xt_tap.ko internals shared by its source files. The protocol and the
+ * tables themselves live in tap_core.[ch]; this is only the kernel glue.
+ */
+#ifndef _XT_TAP_INTERNAL_H
+#define _XT_TAP_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "tap_core.h"
+
+struct netlink_ext_ack;
+
+/* Module parameters after validation and rounding (xt_tap_main.c). */
+struct xt_tap_config {
+	u32 pend_buckets;
+	u32 auth_buckets;
+	u32 replay_buckets;
+	u32 pend_lifetime_ms;
+	u32 auth_lifetime_ms;
+	u32 max_keys;
+};
+
+extern struct xt_tap_config xt_tap_cfg;
+
+/* One loaded key. Readers find it under RCU; it is wiped when freed. */
+struct xt_tap_key {
+	tap_prf_key prf;
+	u64 serial;		/* unique per load: a reload revokes */
+	u64 fingerprint;
+	atomic64_t stats[__TAP_STAT_MAX];
+	struct rcu_head rcu;
+	u16 id;
+};
+
+/* Per-cpu outcome counters of one netns. */
+struct xt_tap_stats {
+	u64 cnt[__TAP_STAT_MAX];
+};
+
+/*
+ * The reassembly tables of one netns, shared by all its tap rules (IPv4
+ * and IPv6) and created by the first one. mtinfo->state points here.
+ */
+struct xt_tap_state {
+	struct tap_tables tables;
+	spinlock_t *locks[3];		/* per bucket, by enum tap_table_id */
+	struct xt_tap_net *tn;
+	size_t bytes;			/* tables and locks */
+};
+
+struct xt_tap_net {
+	struct mutex lock;		/* key writers, rules, state */
+	struct xarray keys;		/* key id -> struct xt_tap_key */
+	unsigned int nkeys;
+	unsigned int rules;		/* tap rules holding @state */
+	struct xt_tap_state *state;
+	struct xt_tap_stats __percpu *stats;
+};
+
+extern unsigned int xt_tap_net_id;
+
+static inline struct xt_tap_net *xt_tap_pernet(const struct net *net)
+{
+	return net_generic(net, xt_tap_net_id);
+}
+
+/* Snapshot of one netns for /proc and STATS_GET. */
+struct xt_tap_info {
+	u64 stats[__TAP_STAT_MAX];
+	u64 bytes;		/* held now */
+	u64 bound;		/* held once a rule exists */
+	u32 rules;
+	u32 keys;
+	u32 pend_slots;
+	u32 auth_slots;
+	u32 replay_slots;
+};
+
+/* xt_tap_net.c */
+extern const struct tap_ops xt_tap_ops;
+int xt_tap_net_register(void);
+void xt_tap_net_unregister(void);
+struct xt_tap_state *xt_tap_state_get(struct net *net);
+void xt_tap_state_put(struct net *net, struct xt_tap_state *st);
+size_t xt_tap_tables_bytes(const struct xt_tap_config *cfg);
+void xt_tap_count(struct xt_tap_net *tn, unsigned int stat);
+void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info);
+
+/* xt_tap_keys.c */
+void xt_tap_keys_init(struct xt_tap_net *tn);
+void xt_tap_keys_flush(struct xt_tap_net *tn);
+int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
+		   bool replace, struct netlink_ext_ack *extack);
+int xt_tap_key_del(struct xt_tap_net *tn, u16 id);
+bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref);
+void xt_tap_key_event(void *env, u16 key_id, unsigned int stat);
+
+/* xt_tap_genl.c */
+int xt_tap_genl_register(void);
+void xt_tap_genl_unregister(void);
+
+/* xt_tap_selftest.c */
+int xt_tap_selftest(void);
+
+#endif /* _XT_TAP_INTERNAL_H */

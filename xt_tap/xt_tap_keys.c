@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-netns key table: an xarray indexed by key id. The match reads it under
+ * RCU without locks; writers (generic netlink) serialize on tn->lock. A
+ * removed key is wiped once no reader can hold it any more.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/netlink.h>
+#include <linux/slab.h>
+
+#include "xt_tap_internal.h"
+
+/* Global, so a serial never repeats in any netns while the module lives. */
+static atomic64_t xt_tap_key_serial = ATOMIC64_INIT(0);
+
+void xt_tap_keys_init(struct xt_tap_net *tn)
+{
+	xa_init(&tn->keys);
+	tn->nkeys = 0;
+}
+
+static void xt_tap_key_free_rcu(struct rcu_head *head)
+{
+	kfree_sensitive(container_of(head, struct xt_tap_key, rcu));
+}
+
+static void xt_tap_key_release(struct xt_tap_key *key)
+{
+	call_rcu(&key->rcu, xt_tap_key_free_rcu);
+}
+
+int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
+		   bool replace, struct netlink_ext_ack *extack)
+{
+	struct xt_tap_key *key, *old;
+	int err = 0;
+
+	key = kzalloc(sizeof(*key), GFP_KERNEL);
+	if (!key)
+		return -ENOMEM;
+	tap_prf_key_import(&key->prf, secret);
+	key->id = id;
+	key->fingerprint = tap_key_fingerprint(&key->prf);
+	/* a new instance: authorizations of the key it replaces lapse */
+	key->serial = atomic64_inc_return(&xt_tap_key_serial);
+
+	mutex_lock(&tn->lock);
+	old = xa_load(&tn->keys, id);
+	if (old && !replace) {
+		NL_SET_ERR_MSG(extack,
+			       "key id already loaded (NLM_F_REPLACE replaces it)");
+		err = -EEXIST;
+		goto out;
+	}
+	if (!old && tn->nkeys >= xt_tap_cfg.max_keys) {
+		NL_SET_ERR_MSG(extack, "key table full (module parameter max_keys)");
+		err = -ENOSPC;
+		goto out;
+	}
+	old = xa_store(&tn->keys, id, key, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		err = xa_err(old);
+		goto out;
+	}
+	if (old)
+		xt_tap_key_release(old);
+	else
+		tn->nkeys++;
+	key = NULL;
+out:
+	mutex_unlock(&tn->lock);
+	kfree_sensitive(key);
+	return err;
+}
+
+int xt_tap_key_del(struct xt_tap_net *tn, u16 id)
+{
+	struct xt_tap_key *key;
+
+	mutex_lock(&tn->lock);
+	key = xa_erase(&tn->keys, id);
+	if (key) {
+		tn->nkeys--;
+		xt_tap_key_release(key);
+	}
+	mutex_unlock(&tn->lock);
+	return key ? 0 : -ENOENT;
+}
+
+void xt_tap_keys_flush(struct xt_tap_net *tn)
+{
+	struct xt_tap_key *key;
+	unsigned long id;
+
+	mutex_lock(&tn->lock);
+	xa_for_each(&tn->keys, id, key) {
+		xa_erase(&tn->keys, id);
+		xt_tap_key_release(key);
+	}
+	tn->nkeys = 0;
+	mutex_unlock(&tn->lock);
+}
+
+/* tap_ops.key_get: runs under the match's rcu_read_lock(). */
+bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
+{
+	struct xt_tap_state *st = env;
+	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+
+	if (!key)
+		return false;
+	ref->key = &key->prf;
+	ref->serial = key->serial;
+	return true;
+}
+
+void xt_tap_key_event(void *env, u16 key_id, unsigned int stat)
+{
+	struct xt_tap_state *st = env;
+	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+
+	if (key && stat < __TAP_STAT_MAX)
+		atomic64_inc(&key->stats[stat]);
+}

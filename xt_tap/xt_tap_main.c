@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xt_tap: the "tap" match. A TCP SYN matches only when the client first sent
+ * a token for it in the sequence numbers of a few auth SYNs, see
+ * docs/PROTOCOL.md. This file holds the module parameters, the match itself
+ * and module init/exit; the protocol is in tap_core.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/timekeeping.h>
+#include <net/genetlink.h>
+#include <net/ipv6.h>
+
+#include "xt_tap_internal.h"
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xtables: TCP SYN admission by a token in auth SYNs (TAP)");
+MODULE_ALIAS("ipt_tap");
+MODULE_ALIAS("ip6t_tap");
+MODULE_ALIAS_GENL_FAMILY(TAP_GENL_NAME);
+
+/*
+ * Bounds keep the per-netns memory sane and every lifetime far below the
+ * 2^31 ms where tap_core's wrapping millisecond stamps stop being ordered.
+ */
+#define TAP_BUCKETS_MAX		(1U << 20)
+#define TAP_LIFETIME_MAX_MS	3600000U	/* one hour */
+#define TAP_KEYS_MAX		65536U		/* every key id */
+
+static unsigned int pending_buckets = 2048;
+module_param(pending_buckets, uint, 0444);
+MODULE_PARM_DESC(pending_buckets,
+		 "pending (auth SYN) table buckets of 16 slots per netns, rounded up to a power of 2 (default 2048)");
+
+static unsigned int authorized_buckets = 1024;
+module_param(authorized_buckets, uint, 0444);
+MODULE_PARM_DESC(authorized_buckets,
+		 "authorized (accepted SYN) table buckets of 4 slots per netns, rounded up to a power of 2 (default 1024)");
+
+static unsigned int replay_buckets = 4096;
+module_param(replay_buckets, uint, 0444);
+MODULE_PARM_DESC(replay_buckets,
+		 "replay cache buckets of 8 slots per netns, rounded up to a power of 2 (default 4096)");
+
+static unsigned int pending_lifetime_ms = 5000;
+module_param(pending_lifetime_ms, uint, 0444);
+MODULE_PARM_DESC(pending_lifetime_ms,
+		 "how long an auth SYN waits for its real SYN, ms (default 5000)");
+
+static unsigned int retransmit_lifetime_ms = 10000;
+module_param(retransmit_lifetime_ms, uint, 0444);
+MODULE_PARM_DESC(retransmit_lifetime_ms,
+		 "how long retransmissions of an accepted SYN match, ms (default 10000)");
+
+static unsigned int max_keys = 4096;
+module_param(max_keys, uint, 0444);
+MODULE_PARM_DESC(max_keys, "keys per netns (default 4096)");
+
+struct xt_tap_config xt_tap_cfg __read_mostly;
+
+static int __init tap_param_check(const char *name, unsigned int *val,
+				  unsigned int max)
+{
+	if (*val < 1 || *val > max) {
+		pr_err("%s=%u is out of range 1..%u, refusing to load\n",
+		       name, *val, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init tap_param_buckets(const char *name, unsigned int *val)
+{
+	unsigned int r;
+
+	if (tap_param_check(name, val, TAP_BUCKETS_MAX))
+		return -EINVAL;
+	r = roundup_pow_of_two(*val);
+	if (r != *val) {
+		pr_info("%s=%u rounded up to %u\n", name, *val, r);
+		*val = r;	/* sysfs shows what is used */
+	}
+	return 0;
+}
+
+static int __init tap_params_init(void)
+{
+	if (tap_param_buckets("pending_buckets", &pending_buckets) ||
+	    tap_param_buckets("authorized_buckets", &authorized_buckets) ||
+	    tap_param_buckets("replay_buckets", &replay_buckets) ||
+	    tap_param_check("pending_lifetime_ms", &pending_lifetime_ms,
+			    TAP_LIFETIME_MAX_MS) ||
+	    tap_param_check("retransmit_lifetime_ms", &retransmit_lifetime_ms,
+			    TAP_LIFETIME_MAX_MS) ||
+	    tap_param_check("max_keys", &max_keys, TAP_KEYS_MAX))
+		return -EINVAL;
+
+	xt_tap_cfg.pend_buckets = pending_buckets;
+	xt_tap_cfg.auth_buckets = authorized_buckets;
+	xt_tap_cfg.replay_buckets = replay_buckets;
+	xt_tap_cfg.pend_lifetime_ms = pending_lifetime_ms;
+	xt_tap_cfg.auth_lifetime_ms = retransmit_lifetime_ms;
+	xt_tap_cfg.max_keys = max_keys;
+	return 0;
+}
+
+/* A plain SYN: the only packet that can carry or use a token. */
+static bool tap_is_syn(const struct tcphdr *th)
+{
+	return th->syn && !th->ack && !th->rst && !th->fin;
+}
+
+static bool tap_syn_ipv4(const struct sk_buff *skb,
+			 const struct xt_action_param *par,
+			 struct tap_syn *syn)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	/*
+	 * nft_compat neither rechecks the protocol at run time nor sets a
+	 * transport offset for a header it could not parse.
+	 */
+	if (par->fragoff || iph->protocol != IPPROTO_TCP ||
+	    par->thoff < skb_network_offset(skb) + sizeof(*iph))
+		return false;
+	th = skb_header_pointer(skb, par->thoff, sizeof(_th), &_th);
+	if (!th || !tap_is_syn(th))
+		return false;
+
+	syn->family = 4;
+	memcpy(syn->saddr.b, &iph->saddr, sizeof(iph->saddr));
+	memcpy(syn->daddr.b, &iph->daddr, sizeof(iph->daddr));
+	syn->sport = ntohs(th->source);
+	syn->dport = ntohs(th->dest);
+	syn->seq = ntohl(th->seq);
+	return true;
+}
+
+static bool tap_syn_ipv6(const struct sk_buff *skb, struct tap_syn *syn)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	unsigned short fragoff = 0;
+	unsigned int thoff = 0;
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	/*
+	 * Walk the extension headers ourselves: an auth SYN that carries
+	 * some must still be seen. Non-first fragments give -ENOENT.
+	 */
+	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff, NULL) !=
+	    IPPROTO_TCP || fragoff)
+		return false;
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	if (!th || !tap_is_syn(th))
+		return false;
+
+	syn->family = 6;
+	memcpy(syn->saddr.b, &ip6h->saddr, sizeof(syn->saddr.b));
+	memcpy(syn->daddr.b, &ip6h->daddr, sizeof(syn->daddr.b));
+	syn->sport = ntohs(th->source);
+	syn->dport = ntohs(th->dest);
+	syn->seq = ntohl(th->seq);
+	return true;
+}
+
+static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
+{
+	const struct xt_tap_mtinfo *info = par->matchinfo;
+	struct xt_tap_state *st = info->state;
+	struct tap_syn syn = {};
+	struct tap_outcome out;
+	struct tap_clock clk;
+	struct tap_rule rule;
+	bool ok;
+
+	if (xt_family(par) == NFPROTO_IPV6)
+		ok = tap_syn_ipv6(skb, &syn);
+	else
+		ok = tap_syn_ipv4(skb, par, &syn);
+	if (!ok)
+		return false;
+
+	rule.key_min = info->key_id_min;
+	rule.key_max = info->key_id_max;
+	rule.window = info->window;
+	rule.bind_daddr = !(info->flags & XT_TAP_F_NO_DST_BIND);
+	clk.now_s = ktime_get_real_seconds();
+	clk.now_ms = jiffies_to_msecs(jiffies);	/* wraps, as core expects */
+
+	/* RCU keeps the keys that key_get hands to the core alive */
+	rcu_read_lock();
+	tap_process_syn(&st->tables, &xt_tap_ops, st, &rule, &syn, &clk, &out);
+	rcu_read_unlock();
+
+	xt_tap_count(st->tn, out.stat);
+	if (out.evicted)
+		xt_tap_count(st->tn, TAP_STAT_EVICTED);
+	return tap_stat_is_match(out.stat);
+}
+
+static int tap_mt_check(const struct xt_mtchk_param *par)
+{
+	struct xt_tap_mtinfo *info = par->matchinfo;
+	struct xt_tap_state *st;
+
+	if (info->flags & ~XT_TAP_F_ALL) {
+		pr_info_ratelimited("unknown flags 0x%x\n",
+				    info->flags & ~XT_TAP_F_ALL);
+		return -EINVAL;
+	}
+	if (info->key_id_min > info->key_id_max) {
+		pr_info_ratelimited("key id range %u-%u is empty\n",
+				    info->key_id_min, info->key_id_max);
+		return -EINVAL;
+	}
+	if (!info->window || info->window > XT_TAP_WINDOW_MAX) {
+		pr_info_ratelimited("window %u s is out of range 1..%u\n",
+				    info->window, XT_TAP_WINDOW_MAX);
+		return -EINVAL;
+	}
+
+	st = xt_tap_state_get(par->net);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	info->state = st;
+	return 0;
+}
+
+static void tap_mt_destroy(const struct xt_mtdtor_param *par)
+{
+	const struct xt_tap_mtinfo *info = par->matchinfo;
+
+	xt_tap_state_put(par->net, info->state);
+}
+
+#define TAP_HOOKS ((1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_IN) | \
+		   (1 << NF_INET_FORWARD))
+
+static struct xt_match tap_mt_reg[] __read_mostly = {
+	{
+		.name		= "tap",
+		.revision	= 0,
+		.family		= NFPROTO_IPV4,
+		.match		= tap_mt,
+		.checkentry	= tap_mt_check,
+		.destroy	= tap_mt_destroy,
+		.matchsize	= sizeof(struct xt_tap_mtinfo),
+		.usersize	= offsetof(struct xt_tap_mtinfo, state),
+		.proto		= IPPROTO_TCP,
+		.hooks		= TAP_HOOKS,
+		.me		= THIS_MODULE,
+	},
+	{
+		.name		= "tap",
+		.revision	= 0,
+		.family		= NFPROTO_IPV6,
+		.match		= tap_mt,
+		.checkentry	= tap_mt_check,
+		.destroy	= tap_mt_destroy,
+		.matchsize	= sizeof(struct xt_tap_mtinfo),
+		.usersize	= offsetof(struct xt_tap_mtinfo, state),
+		.proto		= IPPROTO_TCP,
+		.hooks		= TAP_HOOKS,
+		.me		= THIS_MODULE,
+	},
+};
+
+static int __init tap_mt_init(void)
+{
+	int ret;
+
+	ret = tap_params_init();
+	if (ret)
+		return ret;
+	ret = xt_tap_selftest();
+	if (ret)
+		return ret;
+
+	ret = xt_tap_net_register();
+	if (ret)
+		return ret;
+	ret = xt_tap_genl_register();
+	if (ret)
+		goto err_net;
+	ret = xt_register_matches(tap_mt_reg, ARRAY_SIZE(tap_mt_reg));
+	if (ret)
+		goto err_genl;
+	return 0;
+
+err_genl:
+	xt_tap_genl_unregister();
+err_net:
+	xt_tap_net_unregister();
+	rcu_barrier();	/* keys someone loaded meanwhile */
+	return ret;
+}
+
+static void __exit tap_mt_exit(void)
+{
+	xt_unregister_matches(tap_mt_reg, ARRAY_SIZE(tap_mt_reg));
+	xt_tap_genl_unregister();
+	xt_tap_net_unregister();
+	rcu_barrier();	/* the call_rcu key frees run our code */
+}
+
+module_init(tap_mt_init);
+module_exit(tap_mt_exit);

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: the reassembly tables shared by the tap rules
+ * of the netns, their bucket locks, the outcome counters and
+ * /proc/net/xt_tap.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/mm.h>
+#include <linux/proc_fs.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <net/net_namespace.h>
+
+#include "xt_tap_internal.h"
+
+unsigned int xt_tap_net_id __read_mostly;
+
+/* The core nests PEND, REPLAY, AUTH: one lockdep class per table. */
+static struct lock_class_key xt_tap_lock_class[3];
+
+/*
+ * Bottom halves off: an nft chain may run the match with them enabled, and
+ * a softirq on the same CPU must not spin on a lock its task holds.
+ */
+static void xt_tap_lock(void *env, enum tap_table_id table, u32 bucket)
+	__acquires(env)
+{
+	struct xt_tap_state *st = env;
+
+	spin_lock_bh(&st->locks[table][bucket]);
+}
+
+static void xt_tap_unlock(void *env, enum tap_table_id table, u32 bucket)
+	__releases(env)
+{
+	struct xt_tap_state *st = env;
+
+	spin_unlock_bh(&st->locks[table][bucket]);
+}
+
+const struct tap_ops xt_tap_ops = {
+	.key_get	= xt_tap_key_get,
+	.key_event	= xt_tap_key_event,
+	.lock		= xt_tap_lock,
+	.unlock		= xt_tap_unlock,
+};
+
+static void xt_tap_buckets(const struct xt_tap_config *cfg, u32 n[3])
+{
+	n[TAP_TABLE_PEND] = cfg->pend_buckets;
+	n[TAP_TABLE_AUTH] = cfg->auth_buckets;
+	n[TAP_TABLE_REPLAY] = cfg->replay_buckets;
+}
+
+/* Everything a netns holds once it has a tap rule. */
+size_t xt_tap_tables_bytes(const struct xt_tap_config *cfg)
+{
+	return sizeof(struct xt_tap_state) +
+	       (size_t)cfg->pend_buckets * sizeof(struct tap_pend_bucket) +
+	       (size_t)cfg->auth_buckets * sizeof(struct tap_auth_bucket) +
+	       (size_t)cfg->replay_buckets * sizeof(struct tap_replay_bucket) +
+	       ((size_t)cfg->pend_buckets + cfg->auth_buckets +
+		cfg->replay_buckets) * sizeof(spinlock_t);
+}
+
+static void xt_tap_state_free(struct xt_tap_state *st)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(st->locks); i++)
+		kvfree(st->locks[i]);
+	kvfree(st->tables.pend);
+	kvfree(st->tables.auth);
+	kvfree(st->tables.replay);
+	kfree_sensitive(st);	/* the flow hash seed */
+}
+
+static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
+{
+	const struct xt_tap_config *cfg = &xt_tap_cfg;
+	struct xt_tap_state *st;
+	struct tap_tables *t;
+	u32 n[3], i, j;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return NULL;
+	t = &st->tables;
+	xt_tap_buckets(cfg, n);
+
+	t->pend = kvcalloc(n[TAP_TABLE_PEND], sizeof(*t->pend), GFP_KERNEL);
+	t->auth = kvcalloc(n[TAP_TABLE_AUTH], sizeof(*t->auth), GFP_KERNEL);
+	t->replay = kvcalloc(n[TAP_TABLE_REPLAY], sizeof(*t->replay),
+			     GFP_KERNEL);
+	if (!t->pend || !t->auth || !t->replay)
+		goto err;
+	for (i = 0; i < ARRAY_SIZE(st->locks); i++) {
+		st->locks[i] = kvmalloc_array(n[i], sizeof(spinlock_t),
+					      GFP_KERNEL);
+		if (!st->locks[i])
+			goto err;
+		for (j = 0; j < n[i]; j++) {
+			spin_lock_init(&st->locks[i][j]);
+			lockdep_set_class(&st->locks[i][j],
+					  &xt_tap_lock_class[i]);
+		}
+	}
+
+	t->pend_mask = n[TAP_TABLE_PEND] - 1;
+	t->auth_mask = n[TAP_TABLE_AUTH] - 1;
+	t->replay_mask = n[TAP_TABLE_REPLAY] - 1;
+	t->pend_lifetime_ms = cfg->pend_lifetime_ms;
+	t->auth_lifetime_ms = cfg->auth_lifetime_ms;
+	/* secret bucket choice: a flooder cannot aim at one client's bucket */
+	get_random_bytes(&t->seed, sizeof(t->seed));
+	st->tn = tn;
+	st->bytes = xt_tap_tables_bytes(cfg);
+	return st;
+
+err:
+	xt_tap_state_free(st);
+	return NULL;
+}
+
+/* checkentry: the first tap rule of a netns creates its tables. */
+struct xt_tap_state *xt_tap_state_get(struct net *net)
+{
+	struct xt_tap_net *tn = xt_tap_pernet(net);
+	struct xt_tap_state *st;
+
+	mutex_lock(&tn->lock);
+	if (!tn->state) {
+		tn->state = xt_tap_state_alloc(tn);
+		if (!tn->state) {
+			mutex_unlock(&tn->lock);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	tn->rules++;
+	st = tn->state;
+	mutex_unlock(&tn->lock);
+	return st;
+}
+
+/*
+ * destroy: the last rule frees them. This may run after our pernet exit
+ * (when the table's exit runs later); tn stays valid until every exit ran
+ * and only tn->lock, rules and state are touched here.
+ */
+void xt_tap_state_put(struct net *net, struct xt_tap_state *st)
+{
+	struct xt_tap_net *tn = xt_tap_pernet(net);
+
+	mutex_lock(&tn->lock);
+	if (WARN_ON_ONCE(st != tn->state || !tn->rules)) {
+		mutex_unlock(&tn->lock);
+		return;
+	}
+	if (--tn->rules) {
+		mutex_unlock(&tn->lock);
+		return;
+	}
+	tn->state = NULL;
+	mutex_unlock(&tn->lock);
+
+	/*
+	 * x_tables and nf_tables destroy a rule only after no CPU can still
+	 * evaluate it, so no match runs on these tables any more.
+	 */
+	xt_tap_state_free(st);
+}
+
+void xt_tap_count(struct xt_tap_net *tn, unsigned int stat)
+{
+	if (likely(stat < __TAP_STAT_MAX))
+		this_cpu_inc(tn->stats->cnt[stat]);
+}
+
+void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
+{
+	const struct xt_tap_config *cfg = &xt_tap_cfg;
+	int cpu, i;
+
+	memset(info, 0, sizeof(*info));
+	for_each_possible_cpu(cpu) {
+		const struct xt_tap_stats *s = per_cpu_ptr(tn->stats, cpu);
+
+		for (i = 0; i < __TAP_STAT_MAX; i++)
+			info->stats[i] += READ_ONCE(s->cnt[i]);
+	}
+
+	mutex_lock(&tn->lock);
+	info->rules = tn->rules;
+	info->keys = tn->nkeys;
+	info->bytes = tn->state ? tn->state->bytes : 0;
+	mutex_unlock(&tn->lock);
+
+	info->bound = xt_tap_tables_bytes(cfg);
+	info->pend_slots = cfg->pend_buckets * TAP_PEND_WAYS;
+	info->auth_slots = cfg->auth_buckets * TAP_AUTH_WAYS;
+	info->replay_slots = cfg->replay_buckets * TAP_REPLAY_WAYS;
+}
+
+/* Counters and sizes only: never key material or fingerprints. */
+static int xt_tap_proc_show(struct seq_file *m, void *v)
+{
+	struct xt_tap_net *tn = xt_tap_pernet(seq_file_single_net(m));
+	struct xt_tap_info info;
+	int i;
+
+	xt_tap_info_get(tn, &info);
+	seq_printf(m, "rules %u\n", info.rules);
+	seq_printf(m, "keys %u\n", info.keys);
+	seq_printf(m, "max_keys %u\n", xt_tap_cfg.max_keys);
+	seq_printf(m, "pending_slots %u\n", info.pend_slots);
+	seq_printf(m, "authorized_slots %u\n", info.auth_slots);
+	seq_printf(m, "replay_slots %u\n", info.replay_slots);
+	seq_printf(m, "memory_bytes %llu\n", info.bytes);
+	seq_printf(m, "memory_bound_bytes %llu\n", info.bound);
+	for (i = 0; i < __TAP_STAT_MAX; i++)
+		seq_printf(m, "%s %llu\n", tap_stat_name(i), info.stats[i]);
+	return 0;
+}
+
+static int __net_init xt_tap_net_init(struct net *net)
+{
+	struct xt_tap_net *tn = xt_tap_pernet(net);
+
+	mutex_init(&tn->lock);
+	xt_tap_keys_init(tn);
+	tn->stats = alloc_percpu(struct xt_tap_stats);
+	if (!tn->stats)
+		return -ENOMEM;
+	if (IS_ENABLED(CONFIG_PROC_FS) &&
+	    !proc_create_net_single("xt_tap", 0444, net->proc_net,
+				    xt_tap_proc_show, NULL)) {
+		free_percpu(tn->stats);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Devices are gone before any subsys exit runs, so the match no longer runs
+ * here. Rules (and the tables) may outlive this: see xt_tap_state_put().
+ */
+static void __net_exit xt_tap_net_exit(struct net *net)
+{
+	struct xt_tap_net *tn = xt_tap_pernet(net);
+
+	remove_proc_entry("xt_tap", net->proc_net);
+	xt_tap_keys_flush(tn);
+	free_percpu(tn->stats);
+	tn->stats = NULL;
+}
+
+static struct pernet_operations xt_tap_net_ops = {
+	.init	= xt_tap_net_init,
+	.exit	= xt_tap_net_exit,
+	.id	= &xt_tap_net_id,
+	.size	= sizeof(struct xt_tap_net),
+};
+
+int xt_tap_net_register(void)
+{
+	return register_pernet_subsys(&xt_tap_net_ops);
+}
+
+void xt_tap_net_unregister(void)
+{
+	unregister_pernet_subsys(&xt_tap_net_ops);
+}

@@ -32,8 +32,9 @@ typedef struct {
 
 #define TAP_FRAGS		4	/* auth SYNs per token */
 #define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
-#define TAP_MAX_TRIES		4	/* combinations tried per SYN */
-#define TAP_CANDS_PER_FRAG	2
+#define TAP_MAX_TRIES		4	/* MACs computed per SYN */
+#define TAP_MAX_DECODES		8	/* combinations decoded per SYN */
+#define TAP_CANDS_PER_FRAG	3	/* newest candidates kept per piece */
 #define TAP_PEND_WAYS		16
 #define TAP_AUTH_WAYS		4
 #define TAP_REPLAY_WAYS		8

@@ -64,8 +64,9 @@ $(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(KEYFILE) $(CORE_SR
 $(B)/connect_latency: bench/connect_latency.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $<
 
-$(B)/tap-nft: nft/tap-nft.c $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ nft/tap-nft.c $(call pc,libnftnl libmnl)
+TAPNFT_SRC := nft/tap-nft.c nft/nl.c nft/rule.c
+$(B)/tap-nft: $(TAPNFT_SRC) nft/tap-nft.h $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ $(TAPNFT_SRC) $(call pc,libnftnl libmnl)
 
 $(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
@@ -109,6 +110,8 @@ install: all
 	install -D -m 0755 $(B)/tap-keytool $(DESTDIR)/usr/sbin/tap-keytool
 	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
 	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
+	install -D -m 0755 $(B)/tap-nft $(DESTDIR)/usr/sbin/tap-nft
+	install -D -m 0644 nft/tap-nft.8 $(DESTDIR)/usr/share/man/man8/tap-nft.8
 	install -D -m 0755 $(B)/tap-clientd $(DESTDIR)/usr/sbin/tap-clientd
 	install -D -m 0644 userspace-client/tap-clientd.8 $(DESTDIR)/usr/share/man/man8/tap-clientd.8
 	install -D -m 0644 userspace-client/tap-clientd.service $(DESTDIR)/lib/systemd/system/tap-clientd.service

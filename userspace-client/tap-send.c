@@ -45,6 +45,7 @@
 
 static const char *prog = "tap-send";
 static bool quiet;
+static bool use_dstopts;	/* IPv6: add a destination options header */
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -78,7 +79,8 @@ static void usage(FILE *f)
 "Usage:\n"
 "  %1$s auth --key FILE --dst ADDR --dport PORT --isn N [--src ADDR]\n"
 "        [--time UNIX] [--no-dst-bind] [--order 0,1,2,3] [--skip I]...\n"
-"        [--dup I]... [--key-id-override ID] [--gap-ms MS]\n"
+"        [--dup I]... [--key-id-override ID] [--gap-ms MS] [--dstopts]\n"
+"        [--token-isn N] [--token-dport P] [--token-dst ADDR]\n"
 "      Send the four auth SYNs of a token for a real SYN with ISN N.\n"
 "  %1$s syn --dst ADDR --dport PORT --isn N --sport PORT [--src ADDR]\n"
 "      Send one SYN with that ISN (the real SYN; repeat to retransmit).\n"
@@ -102,6 +104,10 @@ static void usage(FILE *f)
 "  --dup I           send piece I twice (repeatable)\n"
 "  --key-id-override ID  put ID in the token instead of the file's key id\n"
 "  --gap-ms MS       pause between auth SYNs (default 0)\n"
+"  --token-isn N, --token-dport P, --token-dst ADDR\n"
+"                    auth: make the token for these instead of the real\n"
+"                    SYN's ISN, port or address (negative tests)\n"
+"  --dstopts         IPv6: add a destination options header (auth, syn)\n"
 "  --send STRING     after connecting, send STRING (connect)\n"
 "  --timeout S       give up after S seconds (connect, default 10)\n"
 "  -q, --quiet       print only errors (and the server's reply)\n"
@@ -276,8 +282,15 @@ static void raw_open(struct raw_sender *rs, const struct addr *src,
 		die("raw socket: %s%s", strerror(errno),
 		    errno == EPERM ? " (needs root or CAP_NET_RAW)" : "");
 	if (dst->family == AF_INET6) {
+		/* empty destination options: 2 header bytes + PadN of 4 */
+		static const uint8_t dstopts[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
 		struct addr b = *src;
 		int off = 0;
+
+		if (use_dstopts &&
+		    setsockopt(rs->fd, IPPROTO_IPV6, IPV6_DSTOPTS, dstopts,
+			       sizeof(dstopts)) < 0)
+			die("IPV6_DSTOPTS: %s", strerror(errno));
 
 		/* our checksum needs the kernel to use exactly this source */
 		addr_set_port(&b, 0);
@@ -407,6 +420,11 @@ struct auth_opts {
 	bool key_id_override;
 	uint16_t key_id;
 	unsigned int gap_ms;
+	/* tests: a token made for other inputs than the SYN it is sent for */
+	bool have_token_isn, have_token_dport, have_token_dst;
+	uint32_t token_isn;
+	uint16_t token_dport;
+	struct addr token_dst;
 };
 
 static void load_key(const char *path, tap_prf_key *key, uint16_t *key_id)
@@ -435,11 +453,12 @@ static void send_token(struct raw_sender *rs, const tap_prf_key *key,
 	p.family = rs->dst.family == AF_INET ? 4 : 6;
 	p.bind_daddr = ao->bind_daddr;
 	p.key_id = ao->key_id_override ? ao->key_id : key_id;
-	p.dport = rs->dport;
-	p.isn = isn;
+	p.dport = ao->have_token_dport ? ao->token_dport : rs->dport;
+	p.isn = ao->have_token_isn ? ao->token_isn : isn;
 	p.time = ao->have_time ? ao->time : (uint64_t)time(NULL);
 	if (p.bind_daddr)
-		to_tap_addr(&rs->dst, &p.daddr);
+		to_tap_addr(ao->have_token_dst ? &ao->token_dst : &rs->dst,
+			    &p.daddr);
 	tap_token_encode(key, &p, seq);
 	info("token key_id %u time %" PRIu64 " isn %" PRIu32 " dport %u "
 	     "bind %d seq 0x%08x 0x%08x 0x%08x 0x%08x\n", p.key_id, p.time,
@@ -730,7 +749,8 @@ static int do_connect(const struct addr *dst_in, uint16_t dport,
 enum {
 	OPT_KEY = 256, OPT_DST, OPT_DPORT, OPT_SRC, OPT_ISN, OPT_SPORT,
 	OPT_TIME, OPT_NO_DST_BIND, OPT_ORDER, OPT_SKIP, OPT_DUP, OPT_KEYID,
-	OPT_GAP, OPT_SEND, OPT_TIMEOUT,
+	OPT_GAP, OPT_SEND, OPT_TIMEOUT, OPT_TOKEN_ISN, OPT_TOKEN_DPORT,
+	OPT_TOKEN_DST, OPT_DSTOPTS,
 };
 
 static void parse_order(const char *s, struct auth_opts *ao)
@@ -774,6 +794,10 @@ int main(int argc, char **argv)
 		{ "dup", required_argument, NULL, OPT_DUP },
 		{ "key-id-override", required_argument, NULL, OPT_KEYID },
 		{ "gap-ms", required_argument, NULL, OPT_GAP },
+		{ "token-isn", required_argument, NULL, OPT_TOKEN_ISN },
+		{ "token-dport", required_argument, NULL, OPT_TOKEN_DPORT },
+		{ "token-dst", required_argument, NULL, OPT_TOKEN_DST },
+		{ "dstopts", no_argument, NULL, OPT_DSTOPTS },
 		{ "send", required_argument, NULL, OPT_SEND },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -866,6 +890,24 @@ int main(int argc, char **argv)
 			ao.gap_ms = (unsigned int)parse_num(optarg, "--gap-ms",
 							    60000);
 			break;
+		case OPT_TOKEN_ISN:
+			ao.token_isn = (uint32_t)parse_num(optarg, "--token-isn",
+							   UINT32_MAX);
+			ao.have_token_isn = true;
+			break;
+		case OPT_TOKEN_DPORT:
+			ao.token_dport = (uint16_t)parse_num(optarg,
+							     "--token-dport",
+							     65535);
+			ao.have_token_dport = true;
+			break;
+		case OPT_TOKEN_DST:
+			parse_addr(optarg, "--token-dst", &ao.token_dst);
+			ao.have_token_dst = true;
+			break;
+		case OPT_DSTOPTS:
+			use_dstopts = true;
+			break;
 		case OPT_SEND:
 			send_str = optarg;
 			break;
@@ -896,10 +938,18 @@ int main(int argc, char **argv)
 		die("libsodium initialisation failed");
 	if (have_src && src.family != dst.family)
 		die("--src and --dst are of different address families");
+	if (ao.have_token_dst && ao.token_dst.family != dst.family)
+		die("--token-dst and --dst are of different address families");
+	if (use_dstopts && dst.family != AF_INET6)
+		die("--dstopts is for IPv6 only");
+	if (strcmp(mode, "auth") &&
+	    (ao.have_token_isn || ao.have_token_dport || ao.have_token_dst))
+		die("--token-isn, --token-dport and --token-dst are for auth only");
 
 	if (!strcmp(mode, "connect")) {
 		if (have_isn || have_sport || have_src || ao.have_time ||
-		    ao.skip || ao.dup || ao.key_id_override || ao.norder != 4)
+		    ao.skip || ao.dup || ao.key_id_override || ao.norder != 4 ||
+		    use_dstopts)
 			die("connect takes only --key, --dst, --dport, "
 			    "--no-dst-bind, --send, --timeout, --gap-ms, -q");
 		return do_connect(&dst, dport, &ao, send_str, timeout_s);

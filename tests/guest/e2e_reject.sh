@@ -64,7 +64,7 @@ for fam in 4 6; do
 
 	# Replay: capture a good exchange, then re-send it verbatim.
 	pcap=/tmp/replay$fam.pcap
-	capture_start server "$pcap" "tcp dst port $HTTP_PORT and tcp[tcpflags] & tcp-syn != 0" 
+	capture_start server "$pcap" "tcp dst port $HTTP_PORT and ((ip and tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[53] & 2 != 0))"
 	snapshot server
 	auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
 	capture_stop

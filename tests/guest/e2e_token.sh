@@ -61,6 +61,26 @@ for fam in 4 6; do
 	expect_stat server retransmit "$S_retransmit" 0
 	expect_stat server incomplete "$S_incomplete" 3
 	pass "IPv$fam: other SYNs from the same source (other ISN, other port) dropped, incomplete +3"
+
+	if [ $fam = 6 ]; then
+		# Extension headers never skip the check (ipv6_find_hdr).
+		snapshot server
+		synack=$(out_count server synack)
+		in_ns client tap-send syn --dstopts --dst "$addr" --dport "$HTTP_PORT" \
+			--isn "$(rand32)" --sport "$(rand_port)" || fail "tap-send syn --dstopts"
+		sleep 0.3
+		[ "$(out_count server synack)" = "$synack" ] || fail "a SYN with a destination options header passed without a token"
+		expect_stat server incomplete "$S_incomplete" 1
+		isn=$(rand32) sport=$(rand_port)
+		in_ns client tap-send auth --dstopts --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
+			--isn "$isn" >/dev/null || fail "tap-send auth --dstopts"
+		in_ns client tap-send syn --dstopts --dst "$addr" --dport "$HTTP_PORT" \
+			--isn "$isn" --sport "$sport" || fail "tap-send syn --dstopts"
+		sleep 0.3
+		expect_stat server accepted "$S_accepted" 1
+		[ "$(out_count server synack)" = $((synack + 1)) ] || fail "token + SYN with extension header not answered"
+		pass "IPv6 with a destination options header: no token dropped, token accepted"
+	fi
 	unprotect server
 	server_out_counters server
 done

@@ -120,7 +120,8 @@ http_get() {
 capture_start() {
 	local ns=$1 file=$2
 	shift 2
-	in_ns "$ns" tcpdump -i eth0 -U -n -w "$file" "$@" 2>/dev/null &
+	# ip netns exec execs tcpdump, so $! is tcpdump itself
+	ip netns exec "$ns" tcpdump -i eth0 -U -n -w "$file" "$@" 2>/dev/null &
 	TAP_CAPTURE_PID=$!
 	sleep 1
 }

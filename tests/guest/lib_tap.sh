@@ -6,8 +6,15 @@
 # tmpfs first so that module loading does not read over 9p.
 
 TAP_REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
-export PATH="$TAP_REPO/build:$PATH"
-export XTABLES_LIBDIR="$TAP_REPO/build:/usr/lib/x86_64-linux-gnu/xtables"
+# The tools run from guest tmpfs: every 9p read is slow, and processes
+# started at once from the same binary over 9p have been seen to hang there.
+TAP_BIN=/tmp/tapbin
+if [ ! -d "$TAP_BIN" ]; then
+	mkdir -p "$TAP_BIN" &&
+	cp "$TAP_REPO"/build/tap-* "$TAP_REPO/build/libxt_tap.so" "$TAP_BIN/" 2>/dev/null
+fi
+export PATH="$TAP_BIN:$TAP_REPO/build:$PATH"
+export XTABLES_LIBDIR="$TAP_BIN:/usr/lib/x86_64-linux-gnu/xtables"
 TAP_KEYS=/tmp/tap-keys
 HTTP_PORT=80
 

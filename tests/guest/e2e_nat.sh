@@ -25,13 +25,14 @@ for fam in 4 6; do
 	synack=$(out_count server synack)
 	for ((r = 1; r <= rounds; r++)); do
 		isn1=$(rand32) isn2=$(rand32) p1=$(rand_port) p2=$(rand_port)
+		t=$(date +%s)	# nat1's two halves must be one token
 		# pieces interleaved: nat1 0,1 / nat2 all / nat1 2,3, then both SYNs
 		in_ns nat1 tap-send auth -q --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
-			--isn "$isn1" --skip 2 --skip 3 || fail "auth nat1"
+			--isn "$isn1" --time "$t" --skip 2 --skip 3 || fail "auth nat1"
 		in_ns nat2 tap-send auth -q --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
 			--isn "$isn2" --order 3,1,0,2 || fail "auth nat2"
 		in_ns nat1 tap-send auth -q --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
-			--isn "$isn1" --skip 0 --skip 1 || fail "auth nat1"
+			--isn "$isn1" --time "$t" --skip 0 --skip 1 || fail "auth nat1"
 		in_ns nat2 tap-send syn -q --dst "$addr" --dport "$HTTP_PORT" --isn "$isn2" \
 			--sport "$p2" || fail "syn nat2"
 		in_ns nat1 tap-send syn -q --dst "$addr" --dport "$HTTP_PORT" --isn "$isn1" \

@@ -35,9 +35,10 @@ done
 
 say "Client $CLIENT4 without tap-clientd"
 show "ssh root@$SERVER4 hostname"
-if SSH_TIMEOUT=5 ssh_run client $SERVER4 hostname 2>&1 | sed 's/^/   /'; then
-	echo "   (unexpected: it got through)"
+if out=$(SSH_TIMEOUT=5 ssh_run client $SERVER4 hostname 2>&1); then
+	fail "ssh got through without tap-clientd: $out"
 fi
+echo "   $out"
 show "curl http://$SERVER4:$HTTP_PORT/"
 http_get client $SERVER4 5 || echo "   curl: timed out, exactly as for the attacker"
 

@@ -107,10 +107,9 @@ static int fail_batch(const struct tn_err *e, bool has_tap, bool inet)
 			     "module is not loaded; run 'modprobe xt_tap' first", what);
 		else if (has_tap && inet)
 			fail("%s: the kernel found no xt match \"tap\" for the inet "
-			     "family: nft_compat looks a match up under the table's "
-			     "family, and xt_tap registers \"tap\" for ip and ip6 "
-			     "only; use ip and ip6 tables instead (tap-nft protect "
-			     "does by default)", what);
+			     "family: the loaded xt_tap module predates inet support; "
+			     "reload the current one, or use ip and ip6 tables "
+			     "(tap-nft protect --family ip,ip6)", what);
 		else
 			fail("%s: %s (was the table or chain just deleted?)", what,
 			     strerror(e->err));
@@ -301,9 +300,9 @@ static void help_add(void)
 "\n"
 "  tcp dport P tcp flags syn / fin,syn,rst,ack xt match \"tap\" counter VERDICT\n"
 "\n"
-"FAMILY is ip or ip6 (inet works only if xt_tap registers its match for\n"
-"NFPROTO_UNSPEC; see tap-nft(8)). The chain must be reached from the\n"
-"prerouting, input or forward hook. Options, as for iptables -m tap:\n"
+"FAMILY is ip, ip6 or inet (an inet rule serves IPv4 and IPv6). The chain\n"
+"must be reached from the prerouting, input or forward hook. Options, as\n"
+"for iptables -m tap:\n"
 "  --dport P[-Q]      protected TCP destination port or range (required)\n"
 "  --key-id N[-M]     accepted key id or range, 0..65535 (required)\n"
 "  --window S         token freshness window, 1..%u seconds (default %u)\n"
@@ -944,7 +943,7 @@ static void help_protect(void)
 "                       [--table NAME]\n"
 "\n"
 "Sets up a complete TAP protection of TCP port P (or ports P to Q) in a table\n"
-"of its own (default \"%s\", one per family), as one atomic nftables batch:\n"
+"of its own (default: table inet \"%s\"), as one atomic nftables batch:\n"
 "  chain %s (hook, priority -300, before conntrack):\n"
 "    a SYN with a valid token: accept; every other SYN: drop\n"
 "  chain %s (hook, priority -150, after conntrack):\n"
@@ -957,8 +956,8 @@ static void help_protect(void)
 "  --key-id N[-M]     accepted key id or range, 0..65535 (required)\n"
 "  --window S         token freshness window, 1..%u seconds (default %u)\n"
 "  --no-dst-bind      tokens do not bind the destination address\n"
-"  --family F         ip,ip6 (default: a table in each), ip, ip6, or inet\n"
-"                     (inet needs an xt_tap that registers NFPROTO_UNSPEC)\n"
+"  --family F         inet (default: one table for IPv4 and IPv6), ip, ip6,\n"
+"                     or ip,ip6 (a table in each)\n"
 "  --hook H           prerouting (default; sees the address the client\n"
 "                     used, before DNAT), input or forward\n"
 "  --table NAME       table name (default \"%s\")\n"
@@ -990,8 +989,8 @@ static int parse_families(const char *arg, struct plan *p)
 		goto bad;
 	return 0;
 bad:
-	return usage_error("invalid --family '%s': use ip,ip6 (the default), ip, ip6 "
-			   "or inet", arg);
+	return usage_error("invalid --family '%s': use inet (the default), ip, ip6 "
+			   "or ip,ip6", arg);
 }
 
 static int cmd_protect(int argc, char **argv)
@@ -1007,7 +1006,7 @@ static int cmd_protect(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct plan p = { .table = PROTECT_TABLE, .hook = NF_INET_PRE_ROUTING, .n = 2 };
+	struct plan p = { .table = PROTECT_TABLE, .hook = NF_INET_PRE_ROUTING, .n = 1 };
 	bool present[NALLFAM], foreign;
 	struct match_opts o;
 	struct tn_sock *s = NULL;
@@ -1017,8 +1016,7 @@ static int cmd_protect(int argc, char **argv)
 	size_t k;
 
 	cmd_name = "tap-nft protect";
-	p.fam[0].family = NFPROTO_IPV4;
-	p.fam[1].family = NFPROTO_IPV6;
+	p.fam[0].family = NFPROTO_INET;
 	match_opts_init(&o);
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {

@@ -186,10 +186,17 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	struct tap_rule rule;
 	bool ok;
 
-	if (xt_family(par) == NFPROTO_IPV6)
-		ok = tap_syn_ipv6(skb, &syn);
-	else
+	/* in an nft inet chain this is the packet's family, never INET */
+	switch (xt_family(par)) {
+	case NFPROTO_IPV4:
 		ok = tap_syn_ipv4(skb, par, &syn);
+		break;
+	case NFPROTO_IPV6:
+		ok = tap_syn_ipv6(skb, &syn);
+		break;
+	default:
+		ok = false;
+	}
 	if (!ok)
 		return false;
 
@@ -216,6 +223,15 @@ static int tap_mt_check(const struct xt_mtchk_param *par)
 	struct xt_tap_mtinfo *info = par->matchinfo;
 	struct xt_tap_state *st;
 
+	/*
+	 * The NFPROTO_UNSPEC entry exists for nft inet tables; x_tables also
+	 * offers it to arp and bridge tables, which carry no TCP/IP packet.
+	 */
+	if (par->family != NFPROTO_IPV4 && par->family != NFPROTO_IPV6 &&
+	    par->family != NFPROTO_INET) {
+		pr_info_ratelimited("only valid in ip, ip6 and inet tables\n");
+		return -EINVAL;
+	}
 	if (info->flags & ~XT_TAP_F_ALL) {
 		pr_info_ratelimited("unknown flags 0x%x\n",
 				    info->flags & ~XT_TAP_F_ALL);
@@ -249,33 +265,28 @@ static void tap_mt_destroy(const struct xt_mtdtor_param *par)
 #define TAP_HOOKS ((1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_IN) | \
 		   (1 << NF_INET_FORWARD))
 
+/*
+ * nft_compat looks a match up under the table's family: ip, ip6, or for
+ * inet tables NFPROTO_INET, which x_tables resolves through NFPROTO_UNSPEC.
+ */
+#define TAP_MT_ENTRY(nfproto) {					\
+	.name		= "tap",					\
+	.revision	= 0,						\
+	.family		= nfproto,					\
+	.match		= tap_mt,					\
+	.checkentry	= tap_mt_check,					\
+	.destroy	= tap_mt_destroy,				\
+	.matchsize	= sizeof(struct xt_tap_mtinfo),			\
+	.usersize	= offsetof(struct xt_tap_mtinfo, state),	\
+	.proto		= IPPROTO_TCP,					\
+	.hooks		= TAP_HOOKS,					\
+	.me		= THIS_MODULE,					\
+}
+
 static struct xt_match tap_mt_reg[] __read_mostly = {
-	{
-		.name		= "tap",
-		.revision	= 0,
-		.family		= NFPROTO_IPV4,
-		.match		= tap_mt,
-		.checkentry	= tap_mt_check,
-		.destroy	= tap_mt_destroy,
-		.matchsize	= sizeof(struct xt_tap_mtinfo),
-		.usersize	= offsetof(struct xt_tap_mtinfo, state),
-		.proto		= IPPROTO_TCP,
-		.hooks		= TAP_HOOKS,
-		.me		= THIS_MODULE,
-	},
-	{
-		.name		= "tap",
-		.revision	= 0,
-		.family		= NFPROTO_IPV6,
-		.match		= tap_mt,
-		.checkentry	= tap_mt_check,
-		.destroy	= tap_mt_destroy,
-		.matchsize	= sizeof(struct xt_tap_mtinfo),
-		.usersize	= offsetof(struct xt_tap_mtinfo, state),
-		.proto		= IPPROTO_TCP,
-		.hooks		= TAP_HOOKS,
-		.me		= THIS_MODULE,
-	},
+	TAP_MT_ENTRY(NFPROTO_IPV4),
+	TAP_MT_ENTRY(NFPROTO_IPV6),
+	TAP_MT_ENTRY(NFPROTO_UNSPEC),
 };
 
 static int __init tap_mt_init(void)

@@ -7,8 +7,10 @@
 #    -m tap --key-id ..., and iptables-nft -D deletes it by its spec (so the
 #    match data is the plugin's);
 #  - tap-nft delete by handle;
-#  - error cases: module missing, unknown table / chain, output hook, inet,
-#    bad options, no privilege; a failed command leaves the ruleset as it was.
+#  - error cases: module missing, unknown table / chain, output hook, bad
+#    options, no privilege; a failed command leaves the ruleset as it was;
+#  - inet tables: the issue's "tap-nft add inet filter input ..." example,
+#    listed by nft and tap-nft, and accepting tokens over IPv4 and IPv6.
 set -u
 . "$(dirname "$(readlink -f "$0")")/topology.sh"
 . "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
@@ -184,17 +186,38 @@ expect_fail 1 "CAP_NET_ADMIN" nobody tap-nft protect --dport 22 --key-id 3
 pass "errors: unknown table/chain, wrong hook, bad options, no privilege; ruleset unchanged"
 
 # ---- inet: nft_compat looks the match up as NFPROTO_INET ----
-if out=$(S tap-nft add inet both input --dport 22 --key-id 3 accept 2>&1); then
-	echo "    inet: $out"
-	S tap-nft list inet | grep -Eq '^inet +both +input +[0-9]+ +22 +3 ' || fail "inet rule not listed"
-	pass "inet: this xt_tap serves inet tables too"
-else
-	echo "    inet: $out"
-	grep -q "for ip and ip6 only" <<<"$out" || fail "inet error unclear: $out"
-	expect_fail 1 "inet" S tap-nft protect --dport 22 --key-id 3 --family inet
-	S nft list tables | grep -q ' tap$' && fail "a failed protect left a table behind"
-	pass "inet: the kernel has no tap match for inet tables; tap-nft says so, and a failed protect --family inet is atomic"
-fi
+# the issue's own example; one rule serves IPv4 and IPv6
+out=$(S tap-nft add inet both input --dport 22 --key-id 3 accept) || fail "tap-nft add inet: $out"
+echo "    $out"
+hi=$(sed -n 's/.*; handle \([0-9]*\)$/\1/p' <<<"$out")
+S tap-nft list inet | grep -Eq "^inet +both +input +$hi +22 +3 +30 +yes +accept$" ||
+	fail "inet rule not listed: $(S tap-nft list inet)"
+S nft list table inet both 2>/dev/null | grep -q 'xt match "\?tap"\? .*accept' ||
+	fail "nft list table inet both does not show the xt match: $(S nft list table inet both 2>&1)"
+S nft -j list ruleset 2>/dev/null | python3 -c '
+import json, sys
+rs = json.load(sys.stdin)["nftables"]
+xt = [r for r in rs if "rule" in r and r["rule"]["family"] == "inet" and
+      any("xt" in e for e in r["rule"]["expr"])]
+sys.exit(0 if len(xt) == 1 else 1)' || fail "nft -j list ruleset: no parseable inet xt rule"
+pass "tap-nft add inet: listed by tap-nft (decoded) and nft; nft -j parses"
+
+k3=$(tap_genkey 3)
+S tap-keytool load "$k3" >/dev/null || fail "load key 3"
+for addr in "$SERVER4" "$SERVER6"; do
+	snapshot server
+	HTTP_PORT=22 auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
+	expect_stat server accepted "$S_accepted" 1
+	expect_stat server incomplete "$S_incomplete" 4
+done
+pkts=$(S nft -a list chain inet both input 2>/dev/null |
+	sed -n "s/.*counter packets \([0-9]*\) .*handle $hi\$/\1/p")
+[ "$pkts" = 2 ] || fail "the inet rule's counter says $pkts, expected 2 (one real SYN per family)"
+pass "inet rule: a token + real SYN is accepted over IPv4 and over IPv6 (rule counter 2)"
+
+out=$(S tap-nft delete inet both input "$hi") || fail "tap-nft delete inet: $out"
+[ "$(S tap-nft list inet | wc -l)" = 1 ] || fail "inet rule still listed: $(S tap-nft list inet)"
+pass "tap-nft delete removes the inet rule"
 
 check_dmesg_clean
 pass "nft_interop"

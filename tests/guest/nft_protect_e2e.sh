@@ -10,7 +10,8 @@
 #     different SYN from the same source does not pass;
 #  3. wrong key, unknown key, key id out of range, stale, replay: dropped,
 #     each counted under its reason;
-# and protect twice changes nothing, unprotect restores the exact ruleset.
+# all in the default table inet tap; protect twice changes nothing (inet, and
+# ip + ip6), unprotect restores the exact ruleset.
 set -u
 . "$(dirname "$(readlink -f "$0")")/topology.sh"
 . "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
@@ -59,17 +60,26 @@ out_count() { S nft list counter inet obs "sent_$1" | sed -n 's/.*packets \([0-9
 # ---- protect / protect again / unprotect, on a quiet ruleset ----
 before=$(S nft list ruleset 2>/dev/null)
 before_s=$(S nft -s list ruleset 2>/dev/null)
-protect_cmd=(tap-nft protect --dport "$HTTP_PORT" --key-id 3-9)
-out=$(S "${protect_cmd[@]}") || fail "tap-nft protect: $out"
-echo "$out"
-echo "--- nft list ruleset after tap-nft protect"
-S nft list ruleset 2>/dev/null | sed -n '/^table ip6\? tap/,/^}/p'
-a1=$(S nft -a list ruleset 2>/dev/null)
-grep -q 'table ip tap' <<<"$a1" && grep -q 'table ip6 tap' <<<"$a1" || fail "no ip/ip6 tap tables"
-out=$(S "${protect_cmd[@]}") || fail "second tap-nft protect: $out"
-grep -q "nothing changed" <<<"$out" || fail "second protect did something: $out"
-[ "$(S nft -a list ruleset 2>/dev/null)" = "$a1" ] || fail "second protect changed the ruleset"
-pass "tap-nft protect twice: the second changes nothing (nft -a list ruleset identical, handles too)"
+tap_tables() { S nft list tables | sed -n 's/^table \(.*\) tap$/\1/p' | sort | xargs; }
+# FAMILY_OPTION:EXPECTED_TABLES (default: one inet table)
+for spec in ":inet" "--family ip,ip6:ip ip6"; do
+	fam_opt=${spec%%:*} want=${spec#*:}
+	protect_cmd=(tap-nft protect --dport "$HTTP_PORT" --key-id 3-9 $fam_opt)
+	out=$(S "${protect_cmd[@]}") || fail "${protect_cmd[*]}: $out"
+	echo "$out"
+	echo "--- nft list ruleset after ${protect_cmd[*]}"
+	S nft list ruleset 2>/dev/null | sed -n '/^table [a-z0-9]* tap/,/^}/p'
+	[ "$(tap_tables)" = "$want" ] || fail "${protect_cmd[*]}: tap tables '$(tap_tables)', not '$want'"
+	a1=$(S nft -a list ruleset 2>/dev/null)
+	out=$(S "${protect_cmd[@]}") || fail "second ${protect_cmd[*]}: $out"
+	grep -q "nothing changed" <<<"$out" || fail "second protect did something: $out"
+	[ "$(S nft -a list ruleset 2>/dev/null)" = "$a1" ] || fail "second protect changed the ruleset"
+	pass "${protect_cmd[*]}: tables $want; the second run changes nothing (nft -a list ruleset identical, handles too)"
+done
+# from ip + ip6 to the default inet: one batch replaces the tables
+out=$(S tap-nft protect --dport "$HTTP_PORT" --key-id 3-9) || fail "protect (inet after ip,ip6): $out"
+[ "$(tap_tables)" = inet ] || fail "after switching to inet: tap tables '$(tap_tables)'"
+pass "protect with another family replaces the ip and ip6 tables by the inet one"
 out=$(S tap-nft unprotect) || fail "tap-nft unprotect: $out"
 echo "    $out"
 [ "$(S nft list ruleset 2>/dev/null)" = "$before" ] || {
@@ -79,9 +89,11 @@ echo "    $out"
 S tap-nft unprotect | grep -q "nothing changed" || fail "second unprotect"
 pass "tap-nft unprotect: nft list ruleset exactly as before protect"
 
+# the end-to-end tests below run against the default: table inet tap
+protect_cmd=(tap-nft protect --dport "$HTTP_PORT" --key-id 3-9)
 out=$(S "${protect_cmd[@]}") || fail "tap-nft protect: $out"
 # only nft: no iptables tables in this namespace (legacy or nft)
-S nft list tables | grep -Eqv '^table (ip tap|ip6 tap|inet host|inet obs)$' &&
+S nft list tables | grep -Eqv '^table (inet tap|inet host|inet obs)$' &&
 	fail "unexpected tables: $(S nft list tables)"
 [ -z "$(S cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null)" ] ||
 	fail "legacy iptables tables exist"

@@ -5,7 +5,8 @@
 # TAP protects it) and against control port 2222 (nothing listens, a plain
 # rule drops everything). Every scan must report the same state for both
 # ports: the attacker learns nothing about the service. Done with
-# "tap-nft protect" and with nft/protect-iptables.rules loaded by
+# "tap-nft protect" (inet table, and ip + ip6 tables) and with
+# nft/protect-iptables.rules loaded by
 # iptables-restore -n / ip6tables-restore -n, over IPv4 and IPv6; then once
 # without protection, to show what the scans would otherwise learn.
 set -u
@@ -64,15 +65,18 @@ same_answers() {
 	pass "$1: all eight scans report the same for port $PORT and control port $CTRL"
 }
 
-# ---- tap-nft protect ----
-S tap-nft protect --dport $PORT --key-id 3 || fail "tap-nft protect"
-run_scans "tap-nft v4" $SERVER4
-same_answers "tap-nft v4"
-run_scans "tap-nft v6" $SERVER6
-same_answers "tap-nft v6"
-S nft list ruleset 2>/dev/null | grep -E 'counter packets [1-9].*(comment|$)' |
-	sed 's/^[[:space:]]*/    hit: /'
-S tap-nft unprotect >/dev/null || fail "tap-nft unprotect"
+# ---- tap-nft protect: the default inet table, then ip + ip6 tables ----
+for fam in inet ip,ip6; do
+	S tap-nft protect --dport $PORT --key-id 3 --family $fam || fail "tap-nft protect --family $fam"
+	l4="tap-nft ${fam%,*} v4" l6="tap-nft ${fam#*,} v6"
+	run_scans "$l4" $SERVER4
+	same_answers "$l4"
+	run_scans "$l6" $SERVER6
+	same_answers "$l6"
+	S nft list ruleset 2>/dev/null | grep -E 'counter packets [1-9].*(comment|$)' |
+		sed 's/^[[:space:]]*/    hit: /'
+	S tap-nft unprotect >/dev/null || fail "tap-nft unprotect"
+done
 
 # ---- the README's iptables-restore file ----
 S iptables-restore -n <"$RULES" || fail "iptables-restore -n $RULES"
@@ -98,7 +102,8 @@ run_scans "no protection v4" $SERVER4
 
 echo
 echo "nmap results, port $PORT (service, protected) / port $CTRL (closed, plain drop):"
-labels=("no protection v4" "tap-nft v4" "tap-nft v6" "iptables v4" "ip6tables v6")
+labels=("no protection v4" "tap-nft inet v4" "tap-nft inet v6" "tap-nft ip v4" "tap-nft ip6 v6"
+	"iptables v4" "ip6tables v6")
 printf '%-5s' scan
 for l in "${labels[@]}"; do printf ' | %-29s' "$l"; done
 echo

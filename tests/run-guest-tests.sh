@@ -5,6 +5,8 @@ set -u
 cd "$(dirname "$0")/.."
 
 only=("$@")
+kver=$(scripts/kver.sh)
+echo "=== guest tests on kernel $kver"
 passed=0 failed=0 failures=()
 for t in tests/guest/*.sh; do
 	name=$(basename "$t" .sh)
@@ -24,5 +26,5 @@ for t in tests/guest/*.sh; do
 	fi
 done
 [ $failed -eq 0 ] || echo "failed guest tests: ${failures[*]}"
-echo "guest: $passed passed, $failed failed"
+echo "guest: $passed passed, $failed failed (kernel $kver)"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]

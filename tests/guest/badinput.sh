@@ -17,7 +17,7 @@ here=$(dirname "$(readlink -f "$0")")
 REPO=$(cd "$here/../.." && pwd)
 export XTABLES_LIBDIR="$REPO/build:/usr/lib/x86_64-linux-gnu/xtables"
 KT="$REPO/build/tap-keytool"
-KO=${1:-$REPO/xt_tap/xt_tap.ko}
+KO=${1:-$(tap_ko "$REPO")}
 W=/tmp/badinput
 VARIANTS="iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft"
 

@@ -28,7 +28,7 @@ cycles=${1:-50}
 # the tree this script is in (a DKMS or scratch copy too), else the harness's
 repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 [ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
-ko=$repo/xt_tap/xt_tap.ko
+ko=$(tap_ko "$repo")
 keytool=$repo/build/tap-keytool
 export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
 ns=tapcyc

@@ -12,7 +12,7 @@ set -u
 # the tree this script is in (a DKMS or scratch copy too), else the harness's
 repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 [ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
-ko=$repo/xt_tap/xt_tap.ko
+ko=$(tap_ko "$repo")
 params=/sys/module/xt_tap/parameters
 stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted"
 fields="rules keys max_keys pending_slots authorized_slots replay_slots memory_bytes memory_bound_bytes"

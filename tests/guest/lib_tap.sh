@@ -19,7 +19,11 @@ TAP_KEYS=/tmp/tap-keys
 HTTP_PORT=80
 
 tap_load_module() {
-	cp "$TAP_REPO/xt_tap/xt_tap.ko" /tmp/xt_tap.ko || fail "no xt_tap.ko"
+	local ko
+	ko=$(tap_ko "$TAP_REPO")
+	[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
+		fail "no xt_tap.ko for kernel $(uname -r): run make modules-all"
+	cp "$ko" /tmp/xt_tap.ko || fail "cannot copy $ko"
 	# the 6.1 stock module set; load what xt_tap needs before it
 	modprobe x_tables && modprobe ip6_tables && modprobe ip_tables ||
 		fail "cannot load x_tables"

@@ -24,7 +24,7 @@
 # disabled and is only a switch.
 #
 # Helpers: topo_setup, topo_teardown, in_ns NS CMD..., wait_for_port NS PORT
-# [SECONDS], fail MSG, pass MSG, check_dmesg_clean. Start daemons with
+# [SECONDS], fail MSG, pass MSG, check_dmesg_clean, tap_ko REPO. Start daemons with
 # "ip netns exec NS CMD &" rather than "in_ns NS CMD &" (a backgrounded
 # function is a subshell that prints "Terminated" when topo_teardown kills
 # what still runs in the namespaces).
@@ -44,6 +44,20 @@ export TOPO_HOSTS SERVER4 SERVER6 CLIENT4 CLIENT6 ATTACKER4 ATTACKER6 ROUTER4 RO
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "PASS: $*"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# tap_ko REPO: path of the xt_tap.ko built for the running kernel. The
+# in-tree one is the freshest when it fits; else make modules-all's copy,
+# staged under /tmp as a .ko (modinfo reads only *.ko paths).
+tap_ko() {
+	local ko=$1/xt_tap/xt_tap.ko k
+	k=$(uname -r)
+	if [ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" != "$k" ] &&
+	   [ -e "$1/build/kmod/$k/xt_tap.bin" ]; then
+		mkdir -p /tmp/tap-kmod && cp "$1/build/kmod/$k/xt_tap.bin" /tmp/tap-kmod/xt_tap.ko &&
+			ko=/tmp/tap-kmod/xt_tap.ko
+	fi
+	echo "$ko"
+}
 
 # _topo_port NS DEV BRIDGE ADDR4 ADDR6: veth DEV in NS, peer NS-DEV on BRIDGE.
 _topo_port() {

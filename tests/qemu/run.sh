@@ -45,12 +45,12 @@ done
 script=$(readlink -f "$1"); shift
 [ -f "$script" ] || die "no such script: $script"
 name=$(basename "$script" .sh)
-logdir=${logdir:-$build/logs}
-log=$logdir/$name.log
 
 # The kernel the module is built for (scripts/kver.sh: Debian's stock
 # kernel), unless told otherwise.
 [ -n "$kver" ] || kver=$("$repo/scripts/kver.sh")
+logdir=${logdir:-$build/logs/$kver}
+log=$logdir/$name.log
 [ -n "$kver" ] || die "no /boot/vmlinuz-* with /lib/modules/<ver>/kernel found"
 [ -r "/boot/vmlinuz-$kver" ] || die "cannot read /boot/vmlinuz-$kver"
 [ -d "/lib/modules/$kver/kernel" ] || die "no modules for $kver in /lib/modules/$kver"

@@ -119,6 +119,8 @@ install: all
 	install -D -m 0755 $(B)/libxt_tap.so $(DESTDIR)$(XTABLES_LIBDIR)/libxt_tap.so
 	install -D -m 0755 $(B)/tap-keytool $(DESTDIR)/usr/sbin/tap-keytool
 	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
+	install -D -m 0644 keytool/tap-keys.service $(DESTDIR)/lib/systemd/system/tap-keys.service
+	install -d -m 0700 $(DESTDIR)/etc/tap/keys
 	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
 	install -D -m 0755 $(B)/tap-nft $(DESTDIR)/usr/sbin/tap-nft
 	install -D -m 0644 nft/tap-nft.8 $(DESTDIR)/usr/share/man/man8/tap-nft.8

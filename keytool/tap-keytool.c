@@ -6,15 +6,18 @@
  *
  * Exit status: 0 success, 1 runtime error, 2 usage error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -471,6 +474,23 @@ static void load_help(void)
 	       "  -h, --help     show this help\n");
 }
 
+/* KEY_ADD for kf; 0 or a positive errno. Wipes the request buffer. */
+static int key_add(struct nl *nl, const struct tap_keyfile *kf, bool replace)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	/* Only NLM_F_REPLACE: generic netlink refuses NLM_F_CREATE/EXCL. */
+	nlh = tap_msg(nl, buf, TAP_CMD_KEY_ADD,
+		      NLM_F_ACK | (replace ? NLM_F_REPLACE : 0));
+	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf->id);
+	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf->secret);
+	err = nl_talk(nl, nlh, NULL, NULL);
+	sodium_memzero(buf, sizeof(buf));
+	return err;
+}
+
 static int cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -478,9 +498,7 @@ static int cmd_load(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
 	struct tap_keyfile kf;
-	struct nlmsghdr *nlh;
 	bool replace = false;
 	struct nl nl;
 	uint64_t fpr;
@@ -495,14 +513,8 @@ static int cmd_load(int argc, char **argv)
 	read_keyfile(argv[optind], &kf);
 	fpr = fingerprint(kf.secret);
 	tap_open(&nl);
-	/* Only NLM_F_REPLACE: generic netlink refuses NLM_F_CREATE/EXCL. */
-	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_ADD,
-		      NLM_F_ACK | (replace ? NLM_F_REPLACE : 0));
-	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf.id);
-	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf.secret);
-	err = nl_talk(&nl, nlh, NULL, NULL);
+	err = key_add(&nl, &kf, replace);
 	id = kf.id;
-	sodium_memzero(buf, sizeof(buf));
 	tap_keyfile_wipe(&kf);
 	if (err == EEXIST)
 		die("key id %u is already loaded; use --replace to replace it%s",
@@ -528,14 +540,23 @@ static void del_help(void)
 	       "connections it had let in included. Needs CAP_NET_ADMIN.\n");
 }
 
+/* KEY_DEL for id; 0 or a positive errno. */
+static int key_del(struct nl *nl, uint16_t id)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+
+	nlh = tap_msg(nl, buf, TAP_CMD_KEY_DEL, NLM_F_ACK);
+	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, id);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
 static int cmd_del(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh;
 	struct nl nl;
 	uint16_t id;
 	int err;
@@ -546,9 +567,7 @@ static int cmd_del(int argc, char **argv)
 	id = key_id_arg(argv[optind]);
 
 	tap_open(&nl);
-	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_DEL, NLM_F_ACK);
-	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, id);
-	err = nl_talk(&nl, nlh, NULL, NULL);
+	err = key_del(&nl, id);
 	if (err == ENOENT)
 		die("no key with id %u is loaded%s", id, kernel_says(&nl));
 	if (err) {
@@ -696,32 +715,39 @@ static void list_help(void)
 	       "kernel does not give them back. Needs CAP_NET_ADMIN.\n");
 }
 
+/* The loaded keys, sorted by id; dies on error. */
+static void key_dump(struct nl *nl, struct key_list *l)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = tap_msg(nl, buf, TAP_CMD_KEY_GET, NLM_F_DUMP);
+	err = nl_talk(nl, nlh, key_msg_cb, l);
+	if (err)
+		nl_die(nl, err, "cannot list the keys");
+	if (l->n)
+		qsort(l->rows, l->n, sizeof(*l->rows), row_cmp);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
 	struct key_list l = { 0 };
-	struct nlmsghdr *nlh;
 	struct nl nl;
 	size_t i, j;
-	int err;
 
 	while (sub_getopt(argc, argv, ":h", opts, list_help) != -1)
 		;
 	want_args(argc, argv, 0, "");
 
 	tap_open(&nl);
-	nlh = tap_msg(&nl, buf, TAP_CMD_KEY_GET, NLM_F_DUMP);
-	err = nl_talk(&nl, nlh, key_msg_cb, &l);
-	if (err)
-		nl_die(&nl, err, "cannot list the keys");
+	key_dump(&nl, &l);
 	nl_close(&nl);
 
-	if (l.n)
-		qsort(l.rows, l.n, sizeof(*l.rows), row_cmp);
 	printf("%-5s  %-16s", "id", "fingerprint");
 	for (j = 0; j < N_LIST_STATS; j++)
 		printf("  %10s", tap_stat_name(list_stats[j]));
@@ -743,6 +769,190 @@ static int cmd_list(int argc, char **argv)
 		printf("\n");
 	}
 	free(l.rows);
+	return 0;
+}
+
+/* ---- sync ------------------------------------------------------------- */
+
+struct sync_key {
+	struct tap_keyfile kf;
+	uint64_t fpr;
+	char path[PATH_MAX];
+};
+
+/* In sodium_allocarray memory; atexit wipes it on every way out, die() too. */
+static struct sync_key *sync_keys;
+static size_t sync_nkeys;
+
+static void sync_wipe(void)
+{
+	if (sync_keys)
+		sodium_free(sync_keys);	/* zeroes it first */
+	sync_keys = NULL;
+}
+
+static void sync_help(void)
+{
+	printf("Usage: " PROG " sync DIR [--dry-run]\n"
+	       "Make the keys loaded in this network namespace exactly those of the\n"
+	       "key files DIR/*.key: load new ones, replace those whose secret\n"
+	       "changed, remove loaded keys that have no file any more; keys that\n"
+	       "did not change keep their state (retransmissions, counters). Every\n"
+	       "file is read and checked first: if one is bad, if two hold the same\n"
+	       "key id, or if DIR holds no key file or is writable by group or\n"
+	       "others, nothing changes. tap-keys.service runs it at boot and on\n"
+	       "reload. Needs CAP_NET_ADMIN.\n"
+	       "\n"
+	       "  -n, --dry-run  only print what would change\n"
+	       "  -h, --help     show this help\n");
+}
+
+static int key_file_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".key");
+}
+
+static int sync_key_cmp(const void *a, const void *b)
+{
+	const struct sync_key *x = a, *y = b;
+
+	return (int)x->kf.id - (int)y->kf.id;
+}
+
+/* Reads and checks every key file of dir into sync_keys, sorted by id. */
+static void sync_read_dir(const char *dir)
+{
+	struct dirent **names;
+	struct stat st;
+	char err[512];
+	size_t i;
+	int n;
+
+	if (stat(dir, &st) < 0)
+		die("cannot read %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("%s is not a directory", dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		die("%s is writable by group or others (mode %03o): anyone who can "
+		    "write there could plant a key; chmod go-w it", dir,
+		    (unsigned int)(st.st_mode & 0777));
+	n = scandir(dir, &names, key_file_name, alphasort);
+	if (n < 0)
+		die("cannot read %s: %s", dir, strerror(errno));
+	if (n == 0) {
+		free(names);
+		die("no key files (*.key) in %s; nothing changed (to remove every "
+		    "key, use '" PROG " flush')", dir);
+	}
+	sync_keys = sodium_allocarray((size_t)n, sizeof(*sync_keys));
+	if (!sync_keys)
+		die("out of memory");
+	atexit(sync_wipe);
+	for (i = 0; i < (size_t)n; i++) {
+		struct sync_key *k = &sync_keys[i];
+
+		if (snprintf(k->path, sizeof(k->path), "%s/%s", dir,
+			     names[i]->d_name) >= (int)sizeof(k->path))
+			die("%s/%s: path too long", dir, names[i]->d_name);
+		if (tap_keyfile_read(k->path, &k->kf, err, sizeof(err)) < 0)
+			die("%s; nothing changed", err);
+		k->fpr = fingerprint(k->kf.secret);
+		sync_nkeys++;
+		free(names[i]);
+	}
+	free(names);
+	qsort(sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp);
+	for (i = 1; i < sync_nkeys; i++)
+		if (sync_keys[i].kf.id == sync_keys[i - 1].kf.id)
+			die("key id %u is in both %s and %s; nothing changed",
+			    sync_keys[i].kf.id, sync_keys[i - 1].path, sync_keys[i].path);
+}
+
+static const struct key_row *find_row(const struct key_list *l, uint16_t id)
+{
+	struct key_row want = { .id = id };
+
+	return l->n ? bsearch(&want, l->rows, l->n, sizeof(*l->rows), row_cmp) : NULL;
+}
+
+static int cmd_sync(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	size_t i, added = 0, replaced = 0, same = 0, removed = 0;
+	const char *dir, *verb = "";
+	struct key_list l = { 0 };
+	bool dry = false;
+	struct nl nl;
+	int c, err;
+
+	while ((c = sub_getopt(argc, argv, ":nh", opts, sync_help)) != -1)
+		if (c == 'n')
+			dry = true;
+	want_args(argc, argv, 1, "key directory DIR");
+	dir = argv[optind];
+
+	sync_read_dir(dir);
+	tap_open(&nl);
+	key_dump(&nl, &l);
+	if (dry)
+		verb = "would ";
+
+	/* Removals first: they free slots (max_keys) for the new keys. */
+	for (i = 0; i < l.n; i++) {
+		struct sync_key want = { .kf.id = l.rows[i].id };
+
+		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
+			continue;
+		if (!dry) {
+			err = key_del(&nl, l.rows[i].id);
+			if (err && err != ENOENT) {
+				char what[96];
+
+				snprintf(what, sizeof(what), "cannot remove key %u "
+					 "(%zu changes made before)", l.rows[i].id, removed);
+				nl_die(&nl, err, what);
+			}
+		}
+		printf("%sremove key %u: no key file for it\n", verb, l.rows[i].id);
+		removed++;
+	}
+	for (i = 0; i < sync_nkeys; i++) {
+		const struct sync_key *k = &sync_keys[i];
+		const struct key_row *r = find_row(&l, k->kf.id);
+
+		if (r && r->have_fpr && r->fpr == k->fpr) {
+			same++;
+			continue;
+		}
+		if (!dry) {
+			err = key_add(&nl, &k->kf, true);
+			if (err) {
+				char what[PATH_MAX + 128];
+
+				snprintf(what, sizeof(what), "cannot load key %u from %s "
+					 "(%zu changes made before)", k->kf.id, k->path,
+					 removed + added + replaced);
+				nl_die(&nl, err, what);
+			}
+		}
+		printf("%s%s key %u from %s (fingerprint %016" PRIx64 ")\n", verb,
+		       r ? "replace" : "load", k->kf.id, k->path, k->fpr);
+		if (r)
+			replaced++;
+		else
+			added++;
+	}
+	nl_close(&nl);
+	free(l.rows);
+	printf("%s: %zu loaded, %zu replaced, %zu unchanged, %zu removed%s\n", dir,
+	       added, replaced, same, removed, dry ? " (dry run: nothing changed)" : "");
+	sync_wipe();
 	return 0;
 }
 
@@ -866,6 +1076,7 @@ static void main_help(void)
 	       "  del ID                  remove the key with id ID\n"
 	       "  flush                   remove all keys\n"
 	       "  list                    show loaded keys: id, fingerprint, usage counters\n"
+	       "  sync DIR                make the loaded keys those of DIR/*.key\n"
 	       "  stats                   show the counters and table sizes\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
 	       "\n"
@@ -882,6 +1093,7 @@ static const struct {
 	{ "del", cmd_del },
 	{ "flush", cmd_flush },
 	{ "list", cmd_list },
+	{ "sync", cmd_sync },
 	{ "stats", cmd_stats },
 	{ "fingerprint", cmd_fingerprint },
 };

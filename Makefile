@@ -70,7 +70,7 @@ $(B)/connect_latency: bench/connect_latency.c | $(B)
 
 TAPNFT_SRC := nft/tap-nft.c nft/nl.c nft/rule.c
 $(B)/tap-nft: $(TAPNFT_SRC) nft/tap-nft.h $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(TAPNFT_SRC) $(call pc,libnftnl libmnl)
+	$(CC) $(CFLAGS) -o $@ $(TAPNFT_SRC) $(call pc,libnftnl libmnl xtables)
 
 $(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)

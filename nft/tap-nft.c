@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <xtables.h>	/* before linux/: it brings netinet/in.h */
 
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
@@ -88,6 +89,18 @@ static int fail_errno(const char *doing, int err)
 static bool tap_module_loaded(void)
 {
 	return access("/sys/module/xt_tap", F_OK) == 0;
+}
+
+/*
+ * The kernel loads xt_tap itself for ip and ip6 tables (alias ipt_tap), but
+ * for an inet table it asks for a module name that x_tables has no prefix
+ * for; so load it first, as iptables loads its own modules. Failing is
+ * fine: the batch then explains.
+ */
+static void tap_module_load(void)
+{
+	if (!tap_module_loaded())
+		xtables_insmod("xt_tap", NULL, true);
 }
 
 /* Explains why a batch failed. Nothing was changed: batches are atomic. */
@@ -401,6 +414,7 @@ static int cmd_add(int argc, char **argv)
 	if (ret)
 		return ret;
 
+	tap_module_load();
 	ret = tn_open(&s);
 	if (ret < 0)
 		return fail_errno("opening a netlink socket", -ret);
@@ -1066,6 +1080,7 @@ static int cmd_protect(int argc, char **argv)
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s %s",
 			 i ? ", " : "", tn_family_name(p.fam[i].family), p.table);
 
+	tap_module_load();
 	ret = tn_open(&s);
 	if (ret < 0) {
 		plan_free(&p);

@@ -4,7 +4,7 @@
 # throwaway overlay): make dkms-install builds and installs xt_tap for the
 # running kernel through DKMS; then
 #  - an iptables -m tap rule loads the module by itself (alias ipt_tap), and
-#    it is the DKMS build;
+#    it is the DKMS build; tap-nft protect (inet) loads it too;
 #  - tap-keys.service's own commands (modprobe, then tap-keytool sync
 #    /etc/tap/keys) load the module and the keys, and a token passes.
 set -u
@@ -33,6 +33,14 @@ grep -q '^xt_tap ' /proc/modules || fail "iptables -m tap did not load the modul
 S iptables -t raw -S PREROUTING | grep -q -- '-m tap --key-id 3 -j ACCEPT' || fail "rule"
 pass "iptables -m tap loads the DKMS module by itself"
 unprotect server
+rmmod xt_tap || fail "rmmod"
+
+# nft_compat cannot load it for an inet table; tap-nft does, like iptables
+out=$(S tap-nft protect --dport "$HTTP_PORT" --key-id 3) || fail "tap-nft protect: $out"
+grep -q '^xt_tap ' /proc/modules || fail "tap-nft protect did not load the module"
+S nft list tables | grep -qx 'table inet tap' || fail "no table inet tap"
+S tap-nft unprotect >/dev/null || fail "tap-nft unprotect"
+pass "tap-nft protect (an inet table) loads the DKMS module first"
 rmmod xt_tap || fail "rmmod"
 
 # tap-keys.service's commands, as systemd would run them (the tools from the

@@ -146,7 +146,7 @@ dkms-install:
 
 # Builds the DKMS package for every installed kernel, then removes it.
 dkms-check: dkms-install
-	@for k in $$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p'); do \
+	@for k in $(HEADER_KVERS); do \
 		dkms build -m xt_tap -v $(DKMS_VER) -k $$k || exit 1; done
 	dkms remove -m xt_tap -v $(DKMS_VER) --all
 	rm -rf $(DKMS_SRC)

@@ -88,7 +88,7 @@ pass "server counters: accepted +$(( $(tap_stat server accepted) - S_accepted ))
 # Test 6: what the server sees of one connection
 for addr in $SERVER4 $SERVER6; do
 	case $addr in *:*) c=$CLIENT6 fam=6 ;; *) c=$CLIENT4 fam=4 ;; esac
-	syn_capture_start server "$CD_DIR/syn$fam.pcap" "tcp dst port $HTTP_PORT and src host $c"
+	capture_start server "$CD_DIR/syn$fam.pcap" "tcp dst port $HTTP_PORT and src host $c"
 	in_ns client curl -s -m 20 "$(url_of "$addr")" >/dev/null || fail "curl $addr"
 	capture_stop
 	check_auth_syns "$CD_DIR/syn$fam.pcap" "server capture, IPv$fam"

@@ -123,22 +123,6 @@ scan_port() {
 		sed -n "s|.*Ports: $4/\([a-z|]*\)/.*|\1|p"
 }
 
-# syn_capture_start NS FILE FILTER / capture_stop (lib_tap.sh): like
-# capture_start, but waits until tcpdump really listens (slow guests)
-syn_capture_start() {
-	local ns=$1 file=$2 i
-	shift 2
-	rm -f "$file" "$file.err"
-	# -Z root: tcpdump would open the file as user tcpdump, who may not write it
-	in_ns "$ns" tcpdump -Z root -i eth0 -U -n -w "$file" "$@" 2>"$file.err" &
-	TAP_CAPTURE_PID=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q "listening on" "$file.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "tcpdump did not start: $(cat "$file.err")"
-}
-
 # syn_signatures PCAP: one line per SYN (not SYN/ACK) in the capture:
 # "SPORT SIGNATURE", where SIGNATURE has what an observer could use to tell
 # two SYNs of one host apart: TTL / hop limit, TOS / class, DF, lengths,

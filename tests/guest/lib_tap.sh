@@ -128,13 +128,24 @@ http_get() {
 }
 
 # capture_start NS FILE FILTER... / capture_stop: a pcap of what NS receives
+# capture_start NS FILE FILTER: tcpdump on NS's eth0 into FILE; returns once
+# it really listens (a fixed sleep lost packets on a loaded host)
 capture_start() {
-	local ns=$1 file=$2
+	local ns=$1 file=$2 i
 	shift 2
-	# ip netns exec execs tcpdump, so $! is tcpdump itself
-	ip netns exec "$ns" tcpdump -i eth0 -U -n -w "$file" "$@" 2>/dev/null &
+	rm -f "$file" "$file.err"
+	# ip netns exec execs tcpdump, so $! is tcpdump itself; -Z root: as
+	# user tcpdump it may not write the file; --immediate-mode: else the
+	# last second's packets may still sit in the kernel ring when
+	# capture_stop kills it
+	ip netns exec "$ns" tcpdump -Z root --immediate-mode -i eth0 -U -n -w "$file" "$@" \
+		2>"$file.err" &
 	TAP_CAPTURE_PID=$!
-	sleep 1
+	for ((i = 0; i < 200; i++)); do
+		grep -q "listening on" "$file.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "tcpdump did not start: $(cat "$file.err")"
 }
 
 capture_stop() {

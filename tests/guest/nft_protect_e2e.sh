@@ -188,20 +188,14 @@ for fam in 4 6; do
 		--no-dst-bind
 
 	# replay of a captured good exchange, from the same source and another
-	# (tcpdump started directly, not through a shell function, so that $!
-	# is tcpdump itself and the capture really stops)
 	# (BPF's tcp[] works for IPv4 only: for IPv6, the flags byte is ip6[40 + 13])
 	pcap=/tmp/replay$fam.pcap
 	synfilter="tcp dst port $HTTP_PORT and tcp[tcpflags] & tcp-syn != 0"
 	[ $fam = 6 ] && synfilter="ip6 and tcp dst port $HTTP_PORT and ip6[53] & 2 != 0"
-	ip netns exec server tcpdump -i eth0 -U -n -w "$pcap" "$synfilter" 2>/dev/null &
-	cap=$!
-	sleep 1
+	capture_start server "$pcap" "$synfilter"
 	snapshot server
 	auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
-	sleep 0.5
-	kill "$cap"
-	wait "$cap" 2>/dev/null
+	capture_stop
 	expect_stat server accepted "$S_accepted" 1
 	n=$(tcpdump -r "$pcap" -n 2>/dev/null | wc -l)
 	[ "$n" = 5 ] || fail "IPv$fam: captured $n SYNs, expected 4 auth + 1 real"

@@ -87,14 +87,17 @@ unit-check: $(TESTS)
 	$(B)/test_keyfile
 
 # Every guest test on the default kernel, then again on every other kernel
-# that has an image to boot (bookworm-backports' 6.12).
+# that has an image to boot (bookworm-backports' 6.12). Each kernel's
+# summary is repeated at the end, where CI's short tail shows it.
 guest-check: all
 	$(MAKE) modules-all
-	tests/run-guest-tests.sh
-	@for k in $(HEADER_KVERS); do \
+	@rc=0; rm -f build/qemu/logs/*/summary.txt; \
+	tests/run-guest-tests.sh || rc=1; \
+	for k in $(HEADER_KVERS); do \
 		[ "$$k" != "$(KVER)" ] && [ -e /boot/vmlinuz-$$k ] || continue; \
-		TAP_KVER=$$k tests/run-guest-tests.sh || exit 1; \
-	done
+		TAP_KVER=$$k tests/run-guest-tests.sh || rc=1; \
+	done; \
+	echo "=== guest summary"; cat build/qemu/logs/*/summary.txt; exit $$rc
 
 deps:
 	scripts/install-deps.sh --if-missing

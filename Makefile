@@ -18,7 +18,7 @@ CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
 KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
-TESTS := $(B)/test_core $(B)/test_keyfile
+TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet
 BENCH := $(B)/bench_core $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check bench demo \
@@ -53,15 +53,19 @@ $(B)/tap-keytool: keytool/tap-keytool.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B
 	$(CC) $(CFLAGS) -o $@ keytool/tap-keytool.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libmnl libsodium)
 
-$(B)/tap-send: userspace-client/tap-send.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c keytool/tap_keyfile.c $(CORE_SRC) \
+CSUM_SRC := userspace-client/tcp_csum.c userspace-client/tcp_csum.h
+
+$(B)/tap-send: userspace-client/tap-send.c $(CSUM_SRC) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c userspace-client/tcp_csum.c \
+		keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
 
 CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c \
 	userspace-client/clientd_rules.c userspace-client/clientd_queue.c \
-	userspace-client/clientd_packet.c userspace-client/clientd_sys.c
+	userspace-client/clientd_packet.c userspace-client/clientd_sys.c \
+	userspace-client/tcp_csum.c
 
-$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h userspace-client/tcp_csum.h $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libnetfilter_queue libnftnl libmnl libsodium)
 
@@ -75,6 +79,11 @@ $(B)/tap-nft: $(TAPNFT_SRC) nft/tap-nft.h $(CORE_HDR) | $(B)
 $(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
 
+$(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
+		userspace-client/clientd.h $(CSUM_SRC) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -o $@ tests/unit/test_packet.c \
+		userspace-client/clientd_packet.c userspace-client/tcp_csum.c $(call pc,libsodium)
+
 $(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_keyfile.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
@@ -85,6 +94,7 @@ $(B)/bench_core: bench/bench_core.c $(CORE_SRC) $(CORE_HDR) | $(B)
 unit-check: $(TESTS)
 	$(B)/test_core
 	$(B)/test_keyfile
+	$(B)/test_packet
 
 # Every guest test on the default kernel, then again on every other kernel
 # that has an image to boot (bookworm-backports' 6.12). Each kernel's

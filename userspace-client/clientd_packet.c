@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "clientd.h"
+#include "tcp_csum.h"
 
 #define IP4_MIN		20
 #define IP6_HDR		40
@@ -136,31 +137,12 @@ int cd_parse_syn(const uint8_t *pkt, size_t len, uint8_t family,
 	return 0;
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 size_t cd_build_auth(const struct cd_syn *real, uint32_t seq, uint16_t sport,
 		     uint16_t ipid, uint8_t *out, size_t outlen)
 {
 	size_t len = real->iphlen + real->tcphlen;
-	uint8_t *tcp = out + real->iphlen, pseudo[40];
-	uint32_t sum;
-	size_t plen;
+	uint8_t *tcp = out + real->iphlen;
+	bool v6 = real->syn.family == 6;
 
 	if (len > outlen)
 		return 0;
@@ -169,16 +151,11 @@ size_t cd_build_auth(const struct cd_syn *real, uint32_t seq, uint16_t sport,
 	put16(tcp, sport);
 	put32(tcp + 4, seq);
 	put16(tcp + 16, 0);	/* checksum */
-	if (real->syn.family == 4) {
+	if (!v6) {
 		put16(out + 2, (uint16_t)len);
 		put16(out + 4, ipid);
 		put16(out + 10, 0);
-		put16(out + 10, csum_fold(csum_add(0, out, real->iphlen)));
-		memcpy(pseudo, out + 12, 8);
-		pseudo[8] = 0;
-		pseudo[9] = IPPROTO_TCP;
-		put16(pseudo + 10, (uint16_t)real->tcphlen);
-		plen = 12;
+		put16(out + 10, ip4_header_csum(out, real->iphlen));
 	} else {
 		uint32_t w = get32(out);
 
@@ -188,14 +165,9 @@ size_t cd_build_auth(const struct cd_syn *real, uint32_t seq, uint16_t sport,
 
 			put32(out, (w & 0xfff00000u) | fl);
 		}
-		memcpy(pseudo, out + 8, 32);
-		put32(pseudo + 32, (uint32_t)real->tcphlen);
-		put32(pseudo + 36, IPPROTO_TCP);
-		plen = 40;
 	}
-	sum = csum_add(0, pseudo, plen);
-	sum = csum_add(sum, tcp, real->tcphlen);
-	put16(tcp + 16, csum_fold(sum));
+	put16(tcp + 16, tcp_csum(v6, out + (v6 ? 8 : 12), out + (v6 ? 24 : 16),
+				 tcp, real->tcphlen));
 	return len;
 }
 

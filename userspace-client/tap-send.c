@@ -38,6 +38,7 @@
 
 #include "tap_core.h"
 #include "tap_keyfile.h"
+#include "tcp_csum.h"
 
 #define TCP_SYN_WINDOW	64240
 #define TCP_OPT_LEN	20	/* MSS, SACK_PERM, TS, NOP, WS: as Linux */
@@ -235,27 +236,6 @@ static void route_source(const struct addr *dst, uint16_t dport,
 
 /* ---- raw SYNs ---- */
 
-static uint32_t csum_add(uint32_t sum, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 1) {
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		sum += (uint32_t)(p[0] << 8);
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 struct raw_sender {
 	int fd;
 	struct addr src, dst;
@@ -340,8 +320,6 @@ static void raw_send_syn(struct raw_sender *rs, uint16_t sport, uint32_t seq)
 	uint8_t pkt[sizeof(struct iphdr) + sizeof(struct tcphdr) + TCP_OPT_LEN];
 	struct tcphdr *th;
 	size_t tcplen = sizeof(struct tcphdr) + TCP_OPT_LEN, off = 0;
-	uint8_t pseudo[40];
-	uint32_t sum;
 	ssize_t n;
 	struct addr d = rs->dst;
 
@@ -358,7 +336,7 @@ static void raw_send_syn(struct raw_sender *rs, uint16_t sport, uint32_t seq)
 		ip->protocol = IPPROTO_TCP;
 		memcpy(&ip->saddr, addr_bytes(&rs->src), 4);
 		memcpy(&ip->daddr, addr_bytes(&rs->dst), 4);
-		ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
+		ip->check = htons(ip4_header_csum((const uint8_t *)ip, sizeof(*ip)));
 		off = sizeof(struct iphdr);
 	}
 	th = (struct tcphdr *)(pkt + off);
@@ -372,24 +350,8 @@ static void raw_send_syn(struct raw_sender *rs, uint16_t sport, uint32_t seq)
 		    rs->dst.family == AF_INET ? 1460 : 1440,
 		    rs->ts_base + ms_now());
 
-	/* pseudo-header: addresses, zero, protocol, TCP length */
-	if (rs->dst.family == AF_INET) {
-		memcpy(pseudo, addr_bytes(&rs->src), 4);
-		memcpy(pseudo + 4, addr_bytes(&rs->dst), 4);
-		pseudo[8] = 0;
-		pseudo[9] = IPPROTO_TCP;
-		pseudo[10] = 0;
-		pseudo[11] = (uint8_t)tcplen;
-		sum = csum_add(0, pseudo, 12);
-	} else {
-		memcpy(pseudo, addr_bytes(&rs->src), 16);
-		memcpy(pseudo + 16, addr_bytes(&rs->dst), 16);
-		memset(pseudo + 32, 0, 8);
-		pseudo[35] = (uint8_t)tcplen;
-		pseudo[39] = IPPROTO_TCP;
-		sum = csum_add(0, pseudo, 40);
-	}
-	th->check = htons(csum_fold(csum_add(sum, th, tcplen)));
+	th->check = htons(tcp_csum(rs->dst.family == AF_INET6, addr_bytes(&rs->src),
+				   addr_bytes(&rs->dst), (const uint8_t *)th, tcplen));
 
 	/* IPv6 raw sockets take port 0 (or the protocol) in the address */
 	addr_set_port(&d, 0);

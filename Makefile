@@ -53,9 +53,9 @@ $(B)/tap-keytool: keytool/tap-keytool.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B
 	$(CC) $(CFLAGS) -o $@ keytool/tap-keytool.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libmnl libsodium)
 
-CSUM_SRC := userspace-client/tcp_csum.c userspace-client/tcp_csum.h
+CSUM_HDR := userspace-client/tcp_csum.h
 
-$(B)/tap-send: userspace-client/tap-send.c $(CSUM_SRC) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+$(B)/tap-send: userspace-client/tap-send.c userspace-client/tcp_csum.c $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c userspace-client/tcp_csum.c \
 		keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
@@ -65,7 +65,7 @@ CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c 
 	userspace-client/clientd_packet.c userspace-client/clientd_sys.c \
 	userspace-client/tcp_csum.c
 
-$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h userspace-client/tcp_csum.h $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
+$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libnetfilter_queue libnftnl libmnl libsodium)
 
@@ -80,7 +80,7 @@ $(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HD
 	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
 
 $(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
-		userspace-client/clientd.h $(CSUM_SRC) | $(B)
+		userspace-client/tcp_csum.c userspace-client/clientd.h $(CSUM_HDR) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -o $@ tests/unit/test_packet.c \
 		userspace-client/clientd_packet.c userspace-client/tcp_csum.c $(call pc,libsodium)
 

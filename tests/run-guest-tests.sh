@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 only=("$@")
 kver=$(scripts/kver.sh)
 retries=${TAP_GUEST_RETRIES:-1}
+case $retries in
+''|*[!0-9]*) echo "TAP_GUEST_RETRIES=$retries: expected a number of retries (0 for none)" >&2; exit 2 ;;
+esac
 logs=build/qemu/logs/$kver
 mkdir -p "$logs"
 echo "=== guest tests on kernel $kver"

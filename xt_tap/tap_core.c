@@ -254,6 +254,7 @@ const char *tap_stat_name(unsigned int stat)
 		[TAP_STAT_REPLAYED] = "replayed",
 		[TAP_STAT_TABLE_FULL] = "table_full",
 		[TAP_STAT_EVICTED] = "evicted",
+		[TAP_STAT_TRUNCATED] = "truncated",
 	};
 
 	return stat < __TAP_STAT_MAX ? names[stat] : "unknown";

@@ -83,6 +83,7 @@ enum tap_stat {
 	TAP_STAT_REPLAYED,
 	TAP_STAT_TABLE_FULL,		/* replay cache bucket full: fail closed */
 	TAP_STAT_EVICTED,		/* live pending entry pushed out */
+	TAP_STAT_TRUNCATED,		/* TCP header incomplete: dropped */
 	__TAP_STAT_MAX,
 };
 #define TAP_STAT_MAX (__TAP_STAT_MAX - 1)

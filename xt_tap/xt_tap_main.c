@@ -20,6 +20,8 @@
 #include <linux/timekeeping.h>
 #include <net/genetlink.h>
 #include <net/ipv6.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 
 #include "xt_tap_internal.h"
 
@@ -120,60 +122,77 @@ static bool tap_is_syn(const struct tcphdr *th)
 	return th->syn && !th->ack && !th->rst && !th->fin;
 }
 
-static bool tap_syn_ipv4(const struct sk_buff *skb,
-			 const struct xt_action_param *par,
-			 struct tap_syn *syn)
+/* What the match makes of a packet. */
+enum tap_pkt {
+	TAP_PKT_OTHER,		/* not a plain TCP SYN: no match */
+	TAP_PKT_SYN,		/* a SYN, *syn filled in */
+	TAP_PKT_TRUNCATED,	/* TCP header cut short: drop it */
+};
+
+static enum tap_pkt tap_syn_from_th(const struct tcphdr *th,
+				    struct tap_syn *syn)
+{
+	if (!th)
+		return TAP_PKT_TRUNCATED;
+	if (!tap_is_syn(th))
+		return TAP_PKT_OTHER;
+	syn->sport = ntohs(th->source);
+	syn->dport = ntohs(th->dest);
+	syn->seq = ntohl(th->seq);
+	return TAP_PKT_SYN;
+}
+
+static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
+				 const struct xt_action_param *par,
+				 struct tap_syn *syn)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	struct tcphdr _th;
-	const struct tcphdr *th;
 
 	/*
+	 * Our rules make the netns defragment before any hook that can run
+	 * them, so fragments only reach a chain that runs before
+	 * defragmentation. A later fragment carries no header to judge.
 	 * nft_compat neither rechecks the protocol at run time nor sets a
 	 * transport offset for a header it could not parse.
 	 */
 	if (par->fragoff || iph->protocol != IPPROTO_TCP ||
 	    par->thoff < skb_network_offset(skb) + sizeof(*iph))
-		return false;
-	th = skb_header_pointer(skb, par->thoff, sizeof(_th), &_th);
-	if (!th || !tap_is_syn(th))
-		return false;
+		return TAP_PKT_OTHER;
 
 	syn->family = 4;
 	memcpy(syn->saddr.b, &iph->saddr, sizeof(iph->saddr));
 	memcpy(syn->daddr.b, &iph->daddr, sizeof(iph->daddr));
-	syn->sport = ntohs(th->source);
-	syn->dport = ntohs(th->dest);
-	syn->seq = ntohl(th->seq);
-	return true;
+	/* a first fragment that splits the TCP header is an attack */
+	return tap_syn_from_th(skb_header_pointer(skb, par->thoff,
+						  sizeof(_th), &_th), syn);
 }
 
-static bool tap_syn_ipv6(const struct sk_buff *skb, struct tap_syn *syn)
+static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
+				 struct tap_syn *syn)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	unsigned short fragoff = 0;
 	unsigned int thoff = 0;
+	int flags = 0, proto;
 	struct tcphdr _th;
-	const struct tcphdr *th;
 
 	/*
 	 * Walk the extension headers ourselves: an auth SYN that carries
-	 * some must still be seen. Non-first fragments give -ENOENT.
+	 * some must still be seen. A later fragment gives -ENOENT; a first
+	 * fragment whose header chain is cut short is dropped.
 	 */
-	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff, NULL) !=
-	    IPPROTO_TCP || fragoff)
-		return false;
-	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
-	if (!th || !tap_is_syn(th))
-		return false;
+	proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff, &flags);
+	if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
+		return TAP_PKT_TRUNCATED;
+	if (proto != IPPROTO_TCP || fragoff)
+		return TAP_PKT_OTHER;
 
 	syn->family = 6;
 	memcpy(syn->saddr.b, &ip6h->saddr, sizeof(syn->saddr.b));
 	memcpy(syn->daddr.b, &ip6h->daddr, sizeof(syn->daddr.b));
-	syn->sport = ntohs(th->source);
-	syn->dport = ntohs(th->dest);
-	syn->seq = ntohl(th->seq);
-	return true;
+	return tap_syn_from_th(skb_header_pointer(skb, thoff, sizeof(_th),
+						  &_th), syn);
 }
 
 static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
@@ -184,20 +203,25 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	struct tap_outcome out;
 	struct tap_clock clk;
 	struct tap_rule rule;
-	bool ok;
+	enum tap_pkt pkt;
 
 	/* in an nft inet chain this is the packet's family, never INET */
 	switch (xt_family(par)) {
 	case NFPROTO_IPV4:
-		ok = tap_syn_ipv4(skb, par, &syn);
+		pkt = tap_syn_ipv4(skb, par, &syn);
 		break;
 	case NFPROTO_IPV6:
-		ok = tap_syn_ipv6(skb, &syn);
+		pkt = tap_syn_ipv6(skb, &syn);
 		break;
 	default:
-		ok = false;
+		pkt = TAP_PKT_OTHER;
 	}
-	if (!ok)
+	if (pkt == TAP_PKT_TRUNCATED) {
+		xt_tap_count(st->tn, TAP_STAT_TRUNCATED);
+		par->hotdrop = true;
+		return false;
+	}
+	if (pkt != TAP_PKT_SYN)
 		return false;
 
 	rule.key_min = info->key_id_min;
@@ -218,10 +242,53 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	return tap_stat_is_match(out.stat);
 }
 
+/*
+ * Every hook of a netns with a tap rule sees whole datagrams: a SYN split
+ * into fragments would otherwise slip past the match and the rules around
+ * it (nft payload expressions do not match bytes a fragment lacks), and
+ * be reassembled later and answered. As xt_socket and xt_TPROXY do.
+ */
+static int tap_defrag_enable(struct net *net, u8 family)
+{
+	bool v4 = family == NFPROTO_IPV4 || family == NFPROTO_INET;
+	bool v6 = family == NFPROTO_IPV6 || family == NFPROTO_INET;
+	int err;
+
+	if (v4) {
+		err = nf_defrag_ipv4_enable(net);
+		if (err)
+			return err;
+	}
+	if (v6) {
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
+		err = nf_defrag_ipv6_enable(net);
+#else
+		err = -EOPNOTSUPP;
+#endif
+		if (err) {
+			if (v4)
+				nf_defrag_ipv4_disable(net);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void tap_defrag_disable(struct net *net, u8 family)
+{
+	if (family == NFPROTO_IPV4 || family == NFPROTO_INET)
+		nf_defrag_ipv4_disable(net);
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
+	if (family == NFPROTO_IPV6 || family == NFPROTO_INET)
+		nf_defrag_ipv6_disable(net);
+#endif
+}
+
 static int tap_mt_check(const struct xt_mtchk_param *par)
 {
 	struct xt_tap_mtinfo *info = par->matchinfo;
 	struct xt_tap_state *st;
+	int err;
 
 	/*
 	 * The NFPROTO_UNSPEC entry exists for nft inet tables; x_tables also
@@ -248,9 +315,17 @@ static int tap_mt_check(const struct xt_mtchk_param *par)
 		return -EINVAL;
 	}
 
+	err = tap_defrag_enable(par->net, par->family);
+	if (err) {
+		pr_info_ratelimited("cannot enable IP defragmentation (%d)\n",
+				    err);
+		return err;
+	}
 	st = xt_tap_state_get(par->net);
-	if (IS_ERR(st))
+	if (IS_ERR(st)) {
+		tap_defrag_disable(par->net, par->family);
 		return PTR_ERR(st);
+	}
 	info->state = st;
 	return 0;
 }
@@ -260,6 +335,7 @@ static void tap_mt_destroy(const struct xt_mtdtor_param *par)
 	const struct xt_tap_mtinfo *info = par->matchinfo;
 
 	xt_tap_state_put(par->net, info->state);
+	tap_defrag_disable(par->net, par->family);
 }
 
 #define TAP_HOOKS ((1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_IN) | \

@@ -117,7 +117,8 @@ pass "without the module: load/list/stats/flush/del say 'modprobe xt_tap'"
 # ---- load the module, set up a baseline ---------------------------------
 
 cp "$KO" /tmp/xt_tap.ko || fail "cp $KO"
-modprobe -a x_tables ip_tables ip6_tables || fail "modprobe x_tables"
+modprobe -a $(modinfo -F depends /tmp/xt_tap.ko | tr , ' ') ip_tables ip6_tables ||
+	fail "modprobe xt_tap's dependencies"
 insmod /tmp/xt_tap.ko || fail "insmod xt_tap.ko"
 pass "xt_tap loaded"
 

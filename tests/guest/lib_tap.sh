@@ -24,9 +24,12 @@ tap_load_module() {
 	[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
 		fail "no xt_tap.ko for kernel $(uname -r): run make modules-all"
 	cp "$ko" /tmp/xt_tap.ko || fail "cannot copy $ko"
-	# the 6.1 stock module set; load what xt_tap needs before it
-	modprobe x_tables && modprobe ip6_tables && modprobe ip_tables ||
-		fail "cannot load x_tables"
+	# insmod does not load dependencies: what xt_tap needs, then the
+	# tables the tests use
+	local m
+	for m in $(modinfo -F depends /tmp/xt_tap.ko | tr , ' ') ip_tables ip6_tables; do
+		modprobe "$m" || fail "modprobe $m"
+	done
 	insmod /tmp/xt_tap.ko "$@" || fail "insmod xt_tap $*"
 	mkdir -p "$TAP_KEYS" && chmod 700 "$TAP_KEYS"
 }

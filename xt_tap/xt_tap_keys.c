@@ -36,7 +36,7 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	struct xt_tap_key *key, *old;
 	int err = 0;
 
-	key = kzalloc(sizeof(*key), GFP_KERNEL);
+	key = kzalloc(sizeof(*key), GFP_KERNEL_ACCOUNT);
 	if (!key)
 		return -ENOMEM;
 	tap_prf_key_import(&key->prf, secret);
@@ -58,7 +58,7 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 		err = -ENOSPC;
 		goto out;
 	}
-	old = xa_store(&tn->keys, id, key, GFP_KERNEL);
+	old = xa_store(&tn->keys, id, key, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		err = xa_err(old);
 		goto out;

@@ -85,21 +85,27 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 	struct tap_tables *t;
 	u32 n[3], i, j;
 
-	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	/*
+	 * Charged to whoever adds the first rule: a container cannot make
+	 * tables in bulk outside its memory cgroup's limit.
+	 */
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st)
 		return NULL;
 	t = &st->tables;
 	xt_tap_buckets(cfg, n);
 
-	t->pend = kvcalloc(n[TAP_TABLE_PEND], sizeof(*t->pend), GFP_KERNEL);
-	t->auth = kvcalloc(n[TAP_TABLE_AUTH], sizeof(*t->auth), GFP_KERNEL);
+	t->pend = kvcalloc(n[TAP_TABLE_PEND], sizeof(*t->pend),
+			   GFP_KERNEL_ACCOUNT);
+	t->auth = kvcalloc(n[TAP_TABLE_AUTH], sizeof(*t->auth),
+			   GFP_KERNEL_ACCOUNT);
 	t->replay = kvcalloc(n[TAP_TABLE_REPLAY], sizeof(*t->replay),
-			     GFP_KERNEL);
+			     GFP_KERNEL_ACCOUNT);
 	if (!t->pend || !t->auth || !t->replay)
 		goto err;
 	for (i = 0; i < ARRAY_SIZE(st->locks); i++) {
 		st->locks[i] = kvmalloc_array(n[i], sizeof(spinlock_t),
-					      GFP_KERNEL);
+					      GFP_KERNEL_ACCOUNT);
 		if (!st->locks[i])
 			goto err;
 		for (j = 0; j < n[i]; j++) {
@@ -231,11 +237,12 @@ static int __net_init xt_tap_net_init(struct net *net)
 
 	mutex_init(&tn->lock);
 	xt_tap_keys_init(tn);
-	tn->stats = alloc_percpu(struct xt_tap_stats);
+	tn->stats = alloc_percpu_gfp(struct xt_tap_stats, GFP_KERNEL_ACCOUNT);
 	if (!tn->stats)
 		return -ENOMEM;
+	/* the netns's root only: key ids and accept times are not public */
 	if (IS_ENABLED(CONFIG_PROC_FS) &&
-	    !proc_create_net_single("xt_tap", 0444, net->proc_net,
+	    !proc_create_net_single("xt_tap", 0400, net->proc_net,
 				    xt_tap_proc_show, NULL)) {
 		free_percpu(tn->stats);
 		return -ENOMEM;

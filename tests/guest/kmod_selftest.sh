@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 [ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
 ko=$(tap_ko "$repo")
 params=/sys/module/xt_tap/parameters
-stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted"
+stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated"
 fields="rules keys max_keys pending_slots authorized_slots replay_slots memory_bytes memory_bound_bytes"
 
 [ -r "$ko" ] || fail "$ko missing: run 'make modules' on the host first"
@@ -56,7 +56,10 @@ check_proc() {
 	echo "$out"
 }
 proc=$(check_proc)
-[ "$(stat -Lc %a /proc/net/xt_tap)" = 444 ] || fail "/proc/net/xt_tap mode $(stat -Lc %a /proc/net/xt_tap), want 444"
+[ "$(stat -Lc %a /proc/net/xt_tap)" = 400 ] || fail "/proc/net/xt_tap mode $(stat -Lc %a /proc/net/xt_tap), want 400"
+# key ids and accept times are not for every local user
+setpriv --reuid=65534 --regid=65534 --clear-groups cat /proc/net/xt_tap >/dev/null 2>&1 &&
+	fail "an unprivileged user can read /proc/net/xt_tap"
 get() { echo "$proc" | sed -n "s/^$1 //p"; }
 [ "$(get rules)" = 0 ] && [ "$(get keys)" = 0 ] && [ "$(get memory_bytes)" = 0 ] ||
 	fail "fresh netns holds something:"$'\n'"$proc"
@@ -67,7 +70,7 @@ bound=$(get memory_bound_bytes)
 ip netns add kmodtest || fail "ip netns add"
 check_proc kmodtest >/dev/null
 ip netns del kmodtest
-pass "/proc/net/xt_tap: mode 0444, all counters, also in a new netns (bound $bound bytes)"
+pass "/proc/net/xt_tap: mode 0400, unreadable for nobody, all counters, also in a new netns (bound $bound bytes)"
 
 # ---- parameters ----
 for p in pending_buckets=2048 authorized_buckets=1024 replay_buckets=4096 \

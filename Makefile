@@ -76,8 +76,8 @@ TAPNFT_SRC := nft/tap-nft.c nft/nl.c nft/rule.c
 $(B)/tap-nft: $(TAPNFT_SRC) nft/tap-nft.h $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(TAPNFT_SRC) $(call pc,libnftnl libmnl xtables)
 
-$(B)/test_core: tests/unit/test_core.c tests/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) $(SAN) -Itests -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
+$(B)/test_core: tests/unit/test_core.c xt_tap/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
 
 $(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
 		userspace-client/tcp_csum.c userspace-client/clientd.h $(CSUM_HDR) | $(B)
@@ -89,7 +89,7 @@ $(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
 		$(call pc,libsodium)
 
 $(B)/bench_core: bench/bench_core.c $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -O2 -Itests -o $@ bench/bench_core.c $(CORE_SRC) $(call pc,libsodium) -lpthread
+	$(CC) $(CFLAGS) -O2 -o $@ bench/bench_core.c $(CORE_SRC) $(call pc,libsodium) -lpthread
 
 unit-check: $(TESTS)
 	$(B)/test_core
@@ -148,11 +148,10 @@ DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := /usr/src/xt_tap-$(DKMS_VER)
 dkms-install:
 	rm -rf $(DKMS_SRC)
-	install -d $(DKMS_SRC)/xt_tap $(DKMS_SRC)/tests
+	install -d $(DKMS_SRC)/xt_tap
 	install -m 0644 dkms.conf Kbuild $(DKMS_SRC)/
-	install -m 0644 xt_tap/Kbuild xt_tap/tap_core.[ch] xt_tap/xt_tap.h \
-		xt_tap/xt_tap_*.[ch] $(DKMS_SRC)/xt_tap/
-	install -m 0644 tests/tap_vectors.h $(DKMS_SRC)/tests/
+	install -m 0644 xt_tap/Kbuild xt_tap/tap_core.[ch] xt_tap/tap_vectors.h \
+		xt_tap/xt_tap.h xt_tap/xt_tap_*.[ch] $(DKMS_SRC)/xt_tap/
 	dkms remove -m xt_tap -v $(DKMS_VER) --all >/dev/null 2>&1 || true
 	dkms add -m xt_tap -v $(DKMS_VER)
 	dkms install -m xt_tap -v $(DKMS_VER) -k $(KVER)

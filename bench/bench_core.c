@@ -34,7 +34,7 @@
 
 struct env {
 	pthread_spinlock_t *locks[3];	/* by enum tap_table_id */
-	tap_prf_key key;
+	tap_prf_key key, realm;
 	u16 key_id;
 	u64 serial;
 };
@@ -175,6 +175,8 @@ static void env_init(struct env *env)
 	}
 	randombytes_buf(raw, sizeof(raw));
 	tap_prf_key_import(&env->key, raw);
+	randombytes_buf(raw, sizeof(raw));
+	tap_prf_key_import(&env->realm, raw);
 	sodium_memzero(raw, sizeof(raw));
 	env->key_id = 3;
 	env->serial = 1;
@@ -242,7 +244,7 @@ static void rnd_syn(struct tap_syn *s, bool v6)
 }
 
 static const struct tap_rule rule = {
-	.key_min = 0, .key_max = 65535, .window = WINDOW_S, .bind_daddr = true,
+	.key_min = 0, .key_max = 65535, .window = WINDOW_S, .bind = TAP_BIND_DADDR,
 };
 
 /*
@@ -267,7 +269,7 @@ static struct result bench_flood(const struct tap_ops *ops, bool v6,
 	env_init(&env);
 	rnd_syn(&s, v6);
 	clk.now_s = (u64)time(NULL);
-	clk.now_ms = (u32)(now_ns() / 1000000);
+	clk.now_ms = now_ns() / 1000000;
 
 	for (r = 0; r <= RUNS; r++) {	/* run 0 warms up: fills the tables */
 		struct tick t0 = tick();
@@ -280,8 +282,8 @@ static struct result bench_flood(const struct tap_ops *ops, bool v6,
 			s.sport = (u16)(x >> 40);
 			s.seq = (u32)(x >> 20) ^ i;
 			if (!(i & 1023))
-				clk.now_ms = (u32)(now_ns() / 1000000);
-			tap_process_syn(&t, ops, &env, &rule, &s, &clk, &out);
+				clk.now_ms = now_ns() / 1000000;
+			tap_process_syn(&(struct tap_ctx){ &t, ops, &env, &rule, &s, &clk, &env.realm }, &out);
 			*accepted += tap_stat_is_match(out.stat);
 		}
 		if (r)
@@ -328,9 +330,10 @@ static void bench_verify(const struct tap_ops *ops, struct result *real_ns,
 				u32 seq[TAP_FRAGS];
 
 				rnd_syn(&st[i].real, i & 1);
-				tap_params_from_syn(&p, &st[i].real, true,
-						    env.key_id, clk.now_s);
-				tap_token_encode(&env.key, &p, seq);
+				tap_params_from_syn(&p, &st[i].real,
+						    TAP_BIND_DADDR, env.key_id,
+						    clk.now_s);
+				tap_token_encode(&env.key, &env.realm, &p, seq);
 				for (k = 0; k < TAP_FRAGS; k++) {
 					st[i].piece[k] = st[i].real;
 					st[i].piece[k].sport ^= (u16)(k + 1);
@@ -340,13 +343,14 @@ static void bench_verify(const struct tap_ops *ops, struct result *real_ns,
 			t0 = tick();
 			for (i = 0; i < VERIFY_BATCH; i++)
 				for (k = 0; k < TAP_FRAGS; k++)
-					tap_process_syn(&t, ops, &env, &rule,
-							&st[i].piece[k], &clk,
-							&out);
+					tap_process_syn(&(struct tap_ctx){
+						&t, ops, &env, &rule, &st[i].piece[k],
+						&clk, &env.realm }, &out);
 			t1 = tick();
 			for (i = 0; i < VERIFY_BATCH; i++) {
-				tap_process_syn(&t, ops, &env, &rule,
-						&st[i].real, &clk, &out);
+				tap_process_syn(&(struct tap_ctx){
+					&t, ops, &env, &rule, &st[i].real,
+					&clk, &env.realm }, &out);
 				stats[out.stat < __TAP_STAT_MAX ?
 				      out.stat : TAP_STAT_EVICTED]++;
 			}
@@ -376,7 +380,7 @@ static void bench_mac(struct result *mac_ns, struct result *hash_ns,
 	env_init(&env);
 	tables_init(&t);
 	rnd_syn(&s, false);
-	tap_params_from_syn(&p, &s, true, 3, (u64)time(NULL));
+	tap_params_from_syn(&p, &s, TAP_BIND_DADDR, 3, (u64)time(NULL));
 	expect = tap_mac(&env.key, &p);
 	for (r = 0; r < RUNS; r++) {
 		struct tick t0 = tick();
@@ -424,7 +428,7 @@ static struct result bench_crafted(const struct tap_ops *ops,
 	clk.now_s = (u64)time(NULL);
 	clk.now_ms = 12345;
 	rnd_syn(&real, false);
-	tap_frag_masks(real.seq, real.dport, mask);
+	tap_frag_masks(&env.realm, real.seq, real.dport, mask);
 	for (k = 0; k < TAP_FRAGS; k++) {
 		for (c = 0; c < (k ? TAP_CANDS_PER_FRAG : 1u); c++) {
 			u32 p = (u32)rnd64() & 0xffffff;
@@ -436,14 +440,14 @@ static struct result bench_crafted(const struct tap_ops *ops,
 			piece = real;
 			piece.sport = (u16)(real.sport + 1 + k * 4 + c);
 			piece.seq = mask[k] ^ p;
-			tap_process_syn(&t, ops, &env, &rule, &piece, &clk, &out);
+			tap_process_syn(&(struct tap_ctx){ &t, ops, &env, &rule, &piece, &clk, &env.realm }, &out);
 		}
 	}
 	for (r = 0; r < RUNS; r++) {
 		struct tick t0 = tick();
 
 		for (i = 0; i < MAC_ITERS / 8; i++) {
-			tap_process_syn(&t, ops, &env, &rule, &real, &clk, &out);
+			tap_process_syn(&(struct tap_ctx){ &t, ops, &env, &rule, &real, &clk, &env.realm }, &out);
 			*wrong += out.stat != TAP_STAT_BAD_MAC;
 		}
 		meter_add(&m, r, t0, tick());

@@ -369,6 +369,17 @@ static uint64_t fingerprint(const uint8_t secret[TAP_KEY_LEN])
 	return fpr;
 }
 
+static uint64_t realm_fingerprint(const uint8_t realm[TAP_KEY_LEN])
+{
+	tap_prf_key key;
+	uint64_t fpr;
+
+	tap_prf_key_import(&key, realm);
+	fpr = tap_realm_fingerprint(&key);
+	tap_wipe(&key, sizeof(key));
+	return fpr;
+}
+
 static void read_keyfile(const char *path, struct tap_keyfile *kf)
 {
 	char err[512];
@@ -381,14 +392,71 @@ static void read_keyfile(const char *path, struct tap_keyfile *kf)
 
 static void genkey_help(void)
 {
-	printf("Usage: " PROG " genkey --id N -o FILE\n"
+	printf("Usage: " PROG " genkey --id N -o FILE [--realm-from KEYFILE | --new-realm]\n"
 	       "Make a new random key with key id N (0..65535) and write it to FILE,\n"
 	       "which must not exist yet; it is created with mode 0600. Prints the\n"
 	       "key's fingerprint. The key is never printed.\n"
+	       "Every key of a server carries the server's realm (see tap-keytool(8),\n"
+	       "REALM). By default the new key takes the realm of the other key files\n"
+	       "(*.key) in FILE's directory, or a new random realm if there are none.\n"
 	       "\n"
-	       "  -i, --id N         key id of the new key\n"
-	       "  -o, --output FILE  key file to create\n"
-	       "  -h, --help         show this help\n");
+	       "  -i, --id N               key id of the new key\n"
+	       "  -o, --output FILE        key file to create\n"
+	       "  -r, --realm-from KEYFILE take the realm of this key file\n"
+	       "      --new-realm          make a new random realm\n"
+	       "  -h, --help               show this help\n");
+}
+
+static int key_file_name(const struct dirent *d);
+
+/*
+ * The realm the key files in the directory of path share. Returns false if
+ * there are none; dies if they disagree or one cannot be read.
+ */
+static bool realm_of_dir(const char *path, uint8_t realm[TAP_KEY_LEN])
+{
+	char dir[PATH_MAX], file[PATH_MAX], err[512], *slash;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct dirent **names;
+	struct tap_keyfile kf;
+	const char *first = NULL;
+	bool found = false;
+	int i, n;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		die("%s: path too long", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	n = scandir(dir, &names, key_file_name, alphasort);
+	if (n < 0)
+		return false;	/* the write will say what is wrong */
+	for (i = 0; i < n; i++) {
+		if (!strcmp(names[i]->d_name, base))
+			continue;	/* the write will refuse to overwrite it */
+		if (snprintf(file, sizeof(file), "%s/%s", dir, names[i]->d_name) >=
+		    (int)sizeof(file))
+			die("%s/%s: path too long", dir, names[i]->d_name);
+		if (tap_keyfile_read(file, &kf, err, sizeof(err)) < 0)
+			die("%s (genkey takes the realm of the key files next to the new one; "
+			    "use --realm-from or --new-realm)", err);
+		if (found && sodium_memcmp(kf.realm, realm, TAP_KEY_LEN))
+			die("%s and %s have different realms; choose one with --realm-from",
+			    first, names[i]->d_name);
+		if (!found)
+			memcpy(realm, kf.realm, TAP_KEY_LEN);
+		found = true;
+		first = first ? first : names[i]->d_name;
+		tap_keyfile_wipe(&kf);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return found;
 }
 
 static int cmd_genkey(int argc, char **argv)
@@ -396,17 +464,19 @@ static int cmd_genkey(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "realm-from", required_argument, NULL, 'r' },
+		{ "new-realm", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct tap_keyfile kf = { 0 };
-	const char *out = NULL;
-	bool have_id = false;
+	struct tap_keyfile kf = { 0 }, from;
+	const char *out = NULL, *realm_from = NULL, *realm_how;
+	bool have_id = false, new_realm = false;
 	char err[512];
 	uint64_t fpr;
 	int c;
 
-	while ((c = sub_getopt(argc, argv, ":i:o:h", opts, genkey_help)) != -1) {
+	while ((c = sub_getopt(argc, argv, ":i:o:r:h", opts, genkey_help)) != -1) {
 		switch (c) {
 		case 'i':
 			kf.id = key_id_arg(optarg);
@@ -415,6 +485,12 @@ static int cmd_genkey(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'r':
+			realm_from = optarg;
+			break;
+		case 'N':
+			new_realm = true;
+			break;
 		}
 	}
 	want_args(argc, argv, 0, "");
@@ -422,14 +498,29 @@ static int cmd_genkey(int argc, char **argv)
 		die_usage("missing --id N (the key id, 0..65535)");
 	if (!out)
 		die_usage("missing -o FILE (the key is only ever written to a file)");
+	if (realm_from && new_realm)
+		die_usage("--realm-from and --new-realm exclude each other");
 
+	if (realm_from) {
+		read_keyfile(realm_from, &from);
+		memcpy(kf.realm, from.realm, TAP_KEY_LEN);
+		tap_keyfile_wipe(&from);
+		realm_how = "taken from";
+	} else if (!new_realm && realm_of_dir(out, kf.realm)) {
+		realm_how = "of the key files in the directory of";
+	} else {
+		randombytes_buf(kf.realm, sizeof(kf.realm));
+		realm_how = "new, for";
+	}
 	randombytes_buf(kf.secret, sizeof(kf.secret));
 	fpr = fingerprint(kf.secret);
 	if (tap_keyfile_write(out, &kf, err, sizeof(err)) < 0) {
 		tap_keyfile_wipe(&kf);
 		die("%s", err);
 	}
-	printf("wrote key %u to %s (fingerprint %016" PRIx64 ")\n", kf.id, out, fpr);
+	printf("wrote key %u to %s (fingerprint %016" PRIx64 ", realm %016" PRIx64
+	       " %s %s)\n", kf.id, out, fpr, realm_fingerprint(kf.realm),
+	       realm_how, realm_from ? realm_from : out);
 	tap_keyfile_wipe(&kf);
 	return 0;
 }
@@ -439,8 +530,9 @@ static int cmd_genkey(int argc, char **argv)
 static void fingerprint_help(void)
 {
 	printf("Usage: " PROG " fingerprint FILE\n"
-	       "Print the key id and fingerprint of the key in FILE: the same\n"
-	       "fingerprint that '" PROG " list' shows once the key is loaded.\n");
+	       "Print the key id and fingerprint of the key in FILE, and the\n"
+	       "fingerprint of its realm: the same fingerprints that '" PROG " list'\n"
+	       "and '" PROG " stats' show once the key is loaded.\n");
 }
 
 static int cmd_fingerprint(int argc, char **argv)
@@ -455,7 +547,8 @@ static int cmd_fingerprint(int argc, char **argv)
 		;
 	want_args(argc, argv, 1, "key FILE");
 	read_keyfile(argv[optind], &kf);
-	printf("key %u fingerprint %016" PRIx64 "\n", kf.id, fingerprint(kf.secret));
+	printf("key %u fingerprint %016" PRIx64 " realm %016" PRIx64 "\n", kf.id,
+	       fingerprint(kf.secret), realm_fingerprint(kf.realm));
 	tap_keyfile_wipe(&kf);
 	return 0;
 }
@@ -486,6 +579,7 @@ static int key_add(struct nl *nl, const struct tap_keyfile *kf, bool replace)
 		      NLM_F_ACK | (replace ? NLM_F_REPLACE : 0));
 	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf->id);
 	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf->secret);
+	mnl_attr_put(nlh, TAP_A_KEY_REALM, TAP_KEY_LEN, kf->realm);
 	err = nl_talk(nl, nlh, NULL, NULL);
 	sodium_memzero(buf, sizeof(buf));
 	return err;
@@ -774,6 +868,10 @@ static int cmd_list(int argc, char **argv)
 
 /* ---- sync ------------------------------------------------------------- */
 
+struct stats_reply;
+static void stats_get(struct nl *nl, struct stats_reply *s);
+static bool kernel_realm(struct nl *nl, uint64_t *fpr);
+
 struct sync_key {
 	struct tap_keyfile kf;
 	uint64_t fpr;
@@ -864,10 +962,16 @@ static void sync_read_dir(const char *dir)
 	}
 	free(names);
 	qsort(sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp);
-	for (i = 1; i < sync_nkeys; i++)
+	for (i = 1; i < sync_nkeys; i++) {
 		if (sync_keys[i].kf.id == sync_keys[i - 1].kf.id)
 			die("key id %u is in both %s and %s; nothing changed",
 			    sync_keys[i].kf.id, sync_keys[i - 1].path, sync_keys[i].path);
+		if (sodium_memcmp(sync_keys[i].kf.realm, sync_keys[0].kf.realm,
+				  TAP_KEY_LEN))
+			die("%s and %s have different realms (all keys of a server "
+			    "share one); nothing changed", sync_keys[0].path,
+			    sync_keys[i].path);
+	}
 }
 
 static const struct key_row *find_row(const struct key_list *l, uint16_t id)
@@ -885,9 +989,10 @@ static int cmd_sync(int argc, char **argv)
 		{ 0 }
 	};
 	size_t i, added = 0, replaced = 0, same = 0, removed = 0;
+	uint64_t realm_now, realm_new;
 	const char *dir, *verb = "";
 	struct key_list l = { 0 };
-	bool dry = false;
+	bool dry = false, reload_all;
 	struct nl nl;
 	int c, err;
 
@@ -903,13 +1008,33 @@ static int cmd_sync(int argc, char **argv)
 	if (dry)
 		verb = "would ";
 
+	/*
+	 * A new realm is taken only by a netns without keys: flush them, then
+	 * load every file. Connections in between fail closed.
+	 */
+	realm_new = realm_fingerprint(sync_keys[0].kf.realm);
+	reload_all = l.n && kernel_realm(&nl, &realm_now) && realm_now != realm_new;
+	if (reload_all) {
+		printf("%schange the realm from %016" PRIx64 " to %016" PRIx64
+		       ": remove every key, then load them all\n", verb,
+		       realm_now, realm_new);
+		if (!dry) {
+			char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+
+			err = nl_talk(&nl, tap_msg(&nl, buf, TAP_CMD_KEY_FLUSH,
+						   NLM_F_ACK), NULL, NULL);
+			if (err)
+				nl_die(&nl, err, "cannot remove the keys of the old realm");
+		}
+	}
+
 	/* Removals first: they free slots (max_keys) for the new keys. */
 	for (i = 0; i < l.n; i++) {
 		struct sync_key want = { .kf.id = l.rows[i].id };
 
 		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
 			continue;
-		if (!dry) {
+		if (!dry && !reload_all) {
 			err = key_del(&nl, l.rows[i].id);
 			if (err && err != ENOENT) {
 				char what[96];
@@ -926,7 +1051,7 @@ static int cmd_sync(int argc, char **argv)
 		const struct sync_key *k = &sync_keys[i];
 		const struct key_row *r = find_row(&l, k->kf.id);
 
-		if (r && r->have_fpr && r->fpr == k->fpr) {
+		if (r && r->have_fpr && r->fpr == k->fpr && !reload_all) {
 			same++;
 			continue;
 		}
@@ -963,6 +1088,8 @@ struct stats_reply {
 	struct stat_set stats;
 	bool have_tbl[TAP_TBL_A_MAX + 1];
 	uint64_t tbl[TAP_TBL_A_MAX + 1];
+	bool have_realm;
+	uint64_t realm_fpr;
 };
 
 static int tbl_cb(const struct nlattr *attr, void *data)
@@ -997,7 +1124,27 @@ static int stats_msg_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_parse_nested(tb[TAP_A_STATS], stat_cb, &s->stats);
 	if (tb[TAP_A_TABLES] && mnl_attr_validate(tb[TAP_A_TABLES], MNL_TYPE_NESTED) >= 0)
 		mnl_attr_parse_nested(tb[TAP_A_TABLES], tbl_cb, s);
+	if (tb[TAP_A_REALM_FPR] && mnl_attr_validate(tb[TAP_A_REALM_FPR], MNL_TYPE_U64) >= 0) {
+		s->have_realm = true;
+		s->realm_fpr = mnl_attr_get_u64(tb[TAP_A_REALM_FPR]);
+	}
 	return MNL_CB_OK;
+}
+
+/* The counters, tables and realm of this netns; dies on error. */
+static void stats_get(struct nl *nl, struct stats_reply *s)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	nlh = tap_msg(nl, buf, TAP_CMD_STATS_GET, NLM_F_ACK);
+	err = nl_talk(nl, nlh, stats_msg_cb, s);
+	if (err)
+		nl_die(nl, err, "cannot read the counters");
+	if (!s->got)
+		die("the kernel sent no counters");
 }
 
 static void stats_help(void)
@@ -1026,26 +1173,17 @@ static int cmd_stats(int argc, char **argv)
 		{ TAP_TBL_A_BYTES, "bytes" },
 		{ TAP_TBL_A_KEYS, "keys" },
 	};
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
 	struct stats_reply s;
-	struct nlmsghdr *nlh;
 	struct nl nl;
 	unsigned int i;
-	int err;
 
 	while (sub_getopt(argc, argv, ":h", opts, stats_help) != -1)
 		;
 	want_args(argc, argv, 0, "");
 
-	memset(&s, 0, sizeof(s));
 	tap_open(&nl);
-	nlh = tap_msg(&nl, buf, TAP_CMD_STATS_GET, NLM_F_ACK);
-	err = nl_talk(&nl, nlh, stats_msg_cb, &s);
-	if (err)
-		nl_die(&nl, err, "cannot read the counters");
+	stats_get(&nl, &s);
 	nl_close(&nl);
-	if (!s.got)
-		die("the kernel sent no counters");
 
 	for (i = 0; i < __TAP_STAT_MAX; i++) {
 		if (s.stats.have[i])
@@ -1059,7 +1197,20 @@ static int cmd_stats(int argc, char **argv)
 		else
 			printf("%-18s -\n", tbls[i].name);
 	}
+	if (s.have_realm)
+		printf("%-18s %016" PRIx64 "\n", "realm", s.realm_fpr);
+	else
+		printf("%-18s -\n", "realm");
 	return 0;
+}
+
+static bool kernel_realm(struct nl *nl, uint64_t *fpr)
+{
+	struct stats_reply s;
+
+	stats_get(nl, &s);
+	*fpr = s.realm_fpr;
+	return s.have_realm;
 }
 
 /* ---- main ------------------------------------------------------------- */

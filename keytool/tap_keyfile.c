@@ -91,8 +91,45 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-enum { K_VERSION, K_ID, K_SECRET, K_NR };
-static const char *const key_names[K_NR] = { "version", "id", "secret" };
+enum { K_VERSION, K_ID, K_SECRET, K_REALM, K_NR };
+static const char *const key_names[K_NR] = {
+	"version", "id", "secret", "realm"
+};
+
+/* A 16-byte secret in base64 (the key or the realm). Never quoted. */
+static int parse_b64_key(const char *path, unsigned int lineno,
+			 const char *name, const char *vs, size_t vlen,
+			 uint8_t out[TAP_KEY_LEN], char *err, size_t errlen)
+{
+	unsigned char bin[SECRET_B64_MAX];
+	const char *b64end = NULL;
+	size_t binlen = 0;
+	int r;
+
+	if (vlen == 0)
+		return fail(err, errlen, "%s:%u: empty %s", path, lineno, name);
+	if (vlen > SECRET_B64_MAX)
+		return fail(err, errlen,
+			    "%s:%u: %s is too long: it is %d bytes (24 base64 characters)",
+			    path, lineno, name, TAP_KEY_LEN);
+	r = sodium_base642bin(bin, sizeof(bin), vs, vlen, NULL, &binlen,
+			      &b64end, sodium_base64_VARIANT_ORIGINAL);
+	if (r != 0 || b64end != vs + vlen) {
+		sodium_memzero(bin, sizeof(bin));
+		return fail(err, errlen,
+			    "%s:%u: %s is not valid base64 (standard alphabet, with '=' padding)",
+			    path, lineno, name);
+	}
+	if (binlen != TAP_KEY_LEN) {
+		sodium_memzero(bin, sizeof(bin));
+		return fail(err, errlen,
+			    "%s:%u: %s is %zu bytes; it must be exactly %d bytes",
+			    path, lineno, name, binlen, TAP_KEY_LEN);
+	}
+	memcpy(out, bin, TAP_KEY_LEN);
+	sodium_memzero(bin, sizeof(bin));
+	return 0;
+}
 
 static int parse(const char *path, const char *buf, size_t len,
 		 struct tap_keyfile *kf, char *err, size_t errlen)
@@ -137,7 +174,7 @@ static int parse(const char *path, const char *buf, size_t len,
 		if (k == K_NR) {
 			quote(q, sizeof(q), ks, (size_t)(ke - ks));
 			return fail(err, errlen,
-				    "%s:%u: unknown key \"%s\" (a key file has exactly version, id and secret)",
+				    "%s:%u: unknown key \"%s\" (a key file has exactly version, id, secret and realm)",
 				    path, lineno, q);
 		}
 		if (seen[k])
@@ -153,6 +190,10 @@ static int parse(const char *path, const char *buf, size_t len,
 				return fail(err, errlen,
 					    "%s:%u: bad version \"%s\": expected a number",
 					    path, lineno, q);
+			if (v == 1)
+				return fail(err, errlen,
+					    "%s:%u: key file version 1 is for TAP protocol 1, which has no realm; make a new key with tap-keytool genkey",
+					    path, lineno);
 			if (v != TAP_KEYFILE_VERSION)
 				return fail(err, errlen,
 					    "%s:%u: unsupported key file version %lu (this program reads version %d)",
@@ -167,40 +208,18 @@ static int parse(const char *path, const char *buf, size_t len,
 			}
 			kf->id = (uint16_t)v;
 			break;
-		case K_SECRET: {
-			/* Never quote the value: it is (close to) the secret. */
-			unsigned char bin[SECRET_B64_MAX];
-			size_t binlen = 0;
-			const char *b64end = NULL;
-			size_t vlen = (size_t)(ve - vs);
-			int r;
-
-			if (vlen == 0)
-				return fail(err, errlen,
-					    "%s:%u: empty secret", path, lineno);
-			if (vlen > SECRET_B64_MAX)
-				return fail(err, errlen,
-					    "%s:%u: secret is too long: a key is %d bytes (24 base64 characters)",
-					    path, lineno, TAP_KEY_LEN);
-			r = sodium_base642bin(bin, sizeof(bin), vs, vlen, NULL,
-					      &binlen, &b64end,
-					      sodium_base64_VARIANT_ORIGINAL);
-			if (r != 0 || b64end != ve) {
-				sodium_memzero(bin, sizeof(bin));
-				return fail(err, errlen,
-					    "%s:%u: secret is not valid base64 (standard alphabet, with '=' padding)",
-					    path, lineno);
-			}
-			if (binlen != TAP_KEY_LEN) {
-				sodium_memzero(bin, sizeof(bin));
-				return fail(err, errlen,
-					    "%s:%u: secret is %zu bytes; a key is exactly %d bytes",
-					    path, lineno, binlen, TAP_KEY_LEN);
-			}
-			memcpy(kf->secret, bin, TAP_KEY_LEN);
-			sodium_memzero(bin, sizeof(bin));
+		case K_SECRET:
+			if (parse_b64_key(path, lineno, "secret", vs,
+					  (size_t)(ve - vs), kf->secret, err,
+					  errlen))
+				return -1;
 			break;
-		}
+		case K_REALM:
+			if (parse_b64_key(path, lineno, "realm", vs,
+					  (size_t)(ve - vs), kf->realm, err,
+					  errlen))
+				return -1;
+			break;
 		}
 	}
 
@@ -315,7 +334,8 @@ int tap_keyfile_write(const char *path, const struct tap_keyfile *kf,
 		      char *err, size_t errlen)
 {
 	char b64[sodium_base64_ENCODED_LEN(TAP_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
-	char text[256];
+	char realm64[sizeof(b64)];
+	char text[320];
 	int fd, n, ret = -1;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
@@ -330,12 +350,15 @@ int tap_keyfile_write(const char *path, const struct tap_keyfile *kf,
 
 	sodium_bin2base64(b64, sizeof(b64), kf->secret, TAP_KEY_LEN,
 			  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(realm64, sizeof(realm64), kf->realm, TAP_KEY_LEN,
+			  sodium_base64_VARIANT_ORIGINAL);
 	n = snprintf(text, sizeof(text),
 		     "# TAP key file (see tap-keytool(8)). Keep it secret: mode 0600.\n"
 		     "version = %d\n"
 		     "id = %u\n"
-		     "secret = %s\n",
-		     TAP_KEYFILE_VERSION, (unsigned int)kf->id, b64);
+		     "secret = %s\n"
+		     "realm = %s\n",
+		     TAP_KEYFILE_VERSION, (unsigned int)kf->id, b64, realm64);
 
 	/* 0600 whatever the umask was. */
 	if (fchmod(fd, 0600) < 0) {
@@ -372,6 +395,7 @@ out_unlink:
 out:
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(b64, sizeof(b64));
+	sodium_memzero(realm64, sizeof(realm64));
 	return ret;
 }
 

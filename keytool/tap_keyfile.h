@@ -5,9 +5,10 @@
  * keytool/tap-keytool.8 (KEY FILE FORMAT):
  *
  *	# comment
- *	version = 1
+ *	version = 2
  *	id = 3
  *	secret = <16 bytes, standard base64 with padding>
+ *	realm = <16 bytes, the server's realm, the same encoding>
  *
  * Each function returns 0 on success, else -1 with a one-line human
  * reason (no trailing newline) in err.
@@ -20,12 +21,13 @@
 
 #include "xt_tap.h"
 
-#define TAP_KEYFILE_VERSION	1
+#define TAP_KEYFILE_VERSION	2	/* version 1 had no realm */
 #define TAP_KEYFILE_MAX		4096	/* bytes; larger files are refused */
 
 struct tap_keyfile {
 	uint16_t id;
 	uint8_t secret[TAP_KEY_LEN];
+	uint8_t realm[TAP_KEY_LEN];	/* shared by all keys of a server */
 };
 
 /*

@@ -65,6 +65,7 @@ struct cd_key {
 	uint16_t id;
 	uint64_t fpr;
 	tap_prf_key key;
+	tap_prf_key realm;	/* the server's, from the key file */
 };
 
 struct cd_server {
@@ -74,7 +75,7 @@ struct cd_server {
 	struct tap_addr net;	/* host bits cleared */
 	struct cd_portrange ports[CD_MAX_PORTS];
 	int nports;
-	bool bind_daddr;
+	uint8_t bind;		/* TAP_BIND_*: what tokens bind */
 	int key;		/* index into cd_config.keys */
 	char name[64];		/* ADDRESS[/PREFIX] as written */
 };

@@ -225,6 +225,7 @@ static int load_key(struct parser *p, const char *file)
 	keys[cfg->nkeys].path = strdup(path);
 	keys[cfg->nkeys].id = kf.id;
 	tap_prf_key_import(&keys[cfg->nkeys].key, kf.secret);
+	tap_prf_key_import(&keys[cfg->nkeys].realm, kf.realm);
 	keys[cfg->nkeys].fpr = tap_key_fingerprint(&keys[cfg->nkeys].key);
 	tap_keyfile_wipe(&kf);
 	if (!keys[cfg->nkeys].path) {
@@ -262,7 +263,7 @@ static bool prefix_contains(const struct tap_addr *net, int prefix,
 static void parse_server(struct parser *p, char **tok, int n)
 {
 	struct cd_config *cfg = p->cfg;
-	struct cd_server srv = { .line = p->line, .bind_daddr = true, .key = -1 };
+	struct cd_server srv = { .line = p->line, .bind = TAP_BIND_DADDR, .key = -1 };
 	const char *keyfile = NULL;
 	bool ok = true, have_ports = false, have_bind = false;
 	int i;
@@ -304,10 +305,13 @@ static void parse_server(struct parser *p, char **tok, int n)
 				ok = false;
 			}
 			have_bind = true;
-			srv.bind_daddr = !strcmp(tok[i], "dst-bind");
+			if (strcmp(tok[i], "dst-bind"))
+				srv.bind &= (uint8_t)~TAP_BIND_DADDR;
+		} else if (!strcmp(tok[i], "src-bind")) {
+			srv.bind |= TAP_BIND_SADDR;
 		} else {
 			perr(p, LOG_ERR, "unknown server option \"%.40s\" (expected port, key, "
-			     "no-dst-bind or dst-bind)", tok[i]);
+			     "no-dst-bind, dst-bind or src-bind)", tok[i]);
 			ok = false;
 		}
 	}
@@ -509,6 +513,7 @@ void cd_config_free(struct cd_config *cfg)
 
 	for (i = 0; i < cfg->nkeys; i++) {
 		tap_wipe(&cfg->keys[i].key, sizeof(cfg->keys[i].key));
+		tap_wipe(&cfg->keys[i].realm, sizeof(cfg->keys[i].realm));
 		free(cfg->keys[i].path);
 	}
 	free(cfg->keys);
@@ -564,8 +569,9 @@ void cd_config_describe(const struct cd_config *cfg, int prio)
 				break;
 			off += (size_t)w;
 		}
-		cd_log(prio, "  line %d: server %s port %s key id %u (fingerprint %016llx)%s",
+		cd_log(prio, "  line %d: server %s port %s key id %u (fingerprint %016llx)%s%s",
 		       s->line, s->name, ports, k->id, (unsigned long long)k->fpr,
-		       s->bind_daddr ? "" : " no-dst-bind");
+		       s->bind & TAP_BIND_DADDR ? "" : " no-dst-bind",
+		       s->bind & TAP_BIND_SADDR ? " src-bind" : "");
 	}
 }

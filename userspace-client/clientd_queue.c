@@ -312,9 +312,9 @@ static void handle_syn(struct cd_queue *q, const uint8_t *pkt, size_t len,
 			f->ipid[i]++;
 		q->st.resent++;
 	} else {
-		tap_params_from_syn(&tp, &real.syn, srv->bind_daddr, key->id,
+		tap_params_from_syn(&tp, &real.syn, srv->bind, key->id,
 				    (uint64_t)now.tv_sec);
-		tap_token_encode(&key->key, &tp, f->seq);
+		tap_token_encode(&key->key, &key->realm, &tp, f->seq);
 		tap_wipe(&tp, sizeof(tp));
 		for (i = 0; i < TAP_FRAGS; i++) {
 			f->sport[i] = cd_random_port(q->snd, real.syn.sport);

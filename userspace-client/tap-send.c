@@ -79,13 +79,15 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  %1$s auth --key FILE --dst ADDR --dport PORT --isn N [--src ADDR]\n"
-"        [--time UNIX] [--no-dst-bind] [--order 0,1,2,3] [--skip I]...\n"
+"        [--time UNIX] [--no-dst-bind] [--src-bind] [--order 0,1,2,3]\n"
+"        [--skip I]...\n"
 "        [--dup I]... [--key-id-override ID] [--gap-ms MS] [--dstopts]\n"
 "        [--token-isn N] [--token-dport P] [--token-dst ADDR]\n"
 "      Send the four auth SYNs of a token for a real SYN with ISN N.\n"
 "  %1$s syn --dst ADDR --dport PORT --isn N --sport PORT [--src ADDR]\n"
 "      Send one SYN with that ISN (the real SYN; repeat to retransmit).\n"
 "  %1$s connect --key FILE --dst ADDR --dport PORT [--no-dst-bind]\n"
+"        [--src-bind]\n"
 "        [--send STRING] [--timeout S]\n"
 "      Connect with the OS's own SYN: capture it, send its token, let the\n"
 "      OS's retransmission in; send STRING, print the reply. Exit 0 when\n"
@@ -100,6 +102,7 @@ static void usage(FILE *f)
 "  --sport PORT      source port of the real SYN (syn)\n"
 "  --time UNIX       token time in Unix seconds (default: now)\n"
 "  --no-dst-bind     leave the destination address out of the MAC\n"
+"  --src-bind        put the source address in the MAC (rules with --src-bind)\n"
 "  --order LIST      piece send order, comma separated (default 0,1,2,3)\n"
 "  --skip I          do not send piece I (repeatable)\n"
 "  --dup I           send piece I twice (repeatable)\n"
@@ -373,7 +376,7 @@ static uint16_t random_sport(void)
 
 struct auth_opts {
 	const char *key_path;
-	bool bind_daddr;
+	uint8_t bind;	/* TAP_BIND_* */
 	bool have_time;
 	uint64_t time;
 	int order[MAX_ORDER];
@@ -389,7 +392,13 @@ struct auth_opts {
 	struct addr token_dst;
 };
 
-static void load_key(const char *path, tap_prf_key *key, uint16_t *key_id)
+/* A key file as the token math needs it; wiped after use. */
+struct send_key {
+	tap_prf_key key, realm;
+	uint16_t id;
+};
+
+static void load_key(const char *path, struct send_key *k)
 {
 	struct tap_keyfile kf;
 	char err[256];
@@ -398,14 +407,14 @@ static void load_key(const char *path, tap_prf_key *key, uint16_t *key_id)
 		die("--key FILE is required");
 	if (tap_keyfile_read(path, &kf, err, sizeof(err)) < 0)
 		die("%s", err);
-	tap_prf_key_import(key, kf.secret);
-	*key_id = kf.id;
+	tap_prf_key_import(&k->key, kf.secret);
+	tap_prf_key_import(&k->realm, kf.realm);
+	k->id = kf.id;
 	tap_keyfile_wipe(&kf);
 }
 
-static void send_token(struct raw_sender *rs, const tap_prf_key *key,
-		       uint16_t key_id, const struct auth_opts *ao,
-		       uint32_t isn)
+static void send_token(struct raw_sender *rs, const struct send_key *key,
+		       const struct auth_opts *ao, uint32_t isn)
 {
 	struct tap_token_params p;
 	uint32_t seq[TAP_FRAGS];
@@ -413,18 +422,20 @@ static void send_token(struct raw_sender *rs, const tap_prf_key *key,
 
 	memset(&p, 0, sizeof(p));
 	p.family = rs->dst.family == AF_INET ? 4 : 6;
-	p.bind_daddr = ao->bind_daddr;
-	p.key_id = ao->key_id_override ? ao->key_id : key_id;
+	p.bind = ao->bind;
+	p.key_id = ao->key_id_override ? ao->key_id : key->id;
 	p.dport = ao->have_token_dport ? ao->token_dport : rs->dport;
 	p.isn = ao->have_token_isn ? ao->token_isn : isn;
 	p.time = ao->have_time ? ao->time : (uint64_t)time(NULL);
-	if (p.bind_daddr)
+	if (p.bind & TAP_BIND_DADDR)
 		to_tap_addr(ao->have_token_dst ? &ao->token_dst : &rs->dst,
 			    &p.daddr);
-	tap_token_encode(key, &p, seq);
+	if (p.bind & TAP_BIND_SADDR)
+		to_tap_addr(&rs->src, &p.saddr);
+	tap_token_encode(&key->key, &key->realm, &p, seq);
 	info("token key_id %u time %" PRIu64 " isn %" PRIu32 " dport %u "
 	     "bind %d seq 0x%08x 0x%08x 0x%08x 0x%08x\n", p.key_id, p.time,
-	     isn, p.dport, p.bind_daddr, seq[0], seq[1], seq[2], seq[3]);
+	     isn, p.dport, p.bind, seq[0], seq[1], seq[2], seq[3]);
 
 	for (i = 0; i < ao->norder; i++) {
 		k = ao->order[i];
@@ -554,15 +565,15 @@ static int do_connect(const struct addr *dst_in, uint16_t dport,
 	struct addr dst = *dst_in, local;
 	socklen_t len = sizeof(local.sa.ss);
 	struct raw_sender rs;
-	tap_prf_key key;
-	uint16_t key_id, sport;
+	struct send_key key;
+	uint16_t sport;
 	int fd, cap, err, syns = 0, tokens = 0;
 	uint32_t isn = 0;
 	int64_t start, deadline, token_due = -1;
 	char abuf[INET6_ADDRSTRLEN];
 	bool connected = false;
 
-	load_key(ao->key_path, &key, &key_id);
+	load_key(ao->key_path, &key);
 	fd = socket(dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
@@ -646,7 +657,7 @@ static int do_connect(const struct addr *dst_in, uint16_t dport,
 				token_due = now + 300;
 		}
 		if (!connected && token_due >= 0 && now >= token_due) {
-			send_token(&rs, &key, key_id, ao, isn);
+			send_token(&rs, &key, ao, isn);
 			tokens++;
 			token_due = now + 4000;
 		}
@@ -712,7 +723,7 @@ enum {
 	OPT_KEY = 256, OPT_DST, OPT_DPORT, OPT_SRC, OPT_ISN, OPT_SPORT,
 	OPT_TIME, OPT_NO_DST_BIND, OPT_ORDER, OPT_SKIP, OPT_DUP, OPT_KEYID,
 	OPT_GAP, OPT_SEND, OPT_TIMEOUT, OPT_TOKEN_ISN, OPT_TOKEN_DPORT,
-	OPT_TOKEN_DST, OPT_DSTOPTS,
+	OPT_TOKEN_DST, OPT_DSTOPTS, OPT_SRC_BIND,
 };
 
 static void parse_order(const char *s, struct auth_opts *ao)
@@ -751,6 +762,7 @@ int main(int argc, char **argv)
 		{ "sport", required_argument, NULL, OPT_SPORT },
 		{ "time", required_argument, NULL, OPT_TIME },
 		{ "no-dst-bind", no_argument, NULL, OPT_NO_DST_BIND },
+		{ "src-bind", no_argument, NULL, OPT_SRC_BIND },
 		{ "order", required_argument, NULL, OPT_ORDER },
 		{ "skip", required_argument, NULL, OPT_SKIP },
 		{ "dup", required_argument, NULL, OPT_DUP },
@@ -767,7 +779,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct auth_opts ao = {
-		.bind_daddr = true, .order = { 0, 1, 2, 3 }, .norder = 4,
+		.bind = TAP_BIND_DADDR, .order = { 0, 1, 2, 3 }, .norder = 4,
 	};
 	struct addr dst, src;
 	bool have_dst = false, have_src = false, have_isn = false;
@@ -829,7 +841,10 @@ int main(int argc, char **argv)
 			ao.have_time = true;
 			break;
 		case OPT_NO_DST_BIND:
-			ao.bind_daddr = false;
+			ao.bind &= (uint8_t)~TAP_BIND_DADDR;
+			break;
+		case OPT_SRC_BIND:
+			ao.bind |= TAP_BIND_SADDR;
 			break;
 		case OPT_ORDER:
 			parse_order(optarg, &ao);
@@ -913,7 +928,8 @@ int main(int argc, char **argv)
 		    ao.skip || ao.dup || ao.key_id_override || ao.norder != 4 ||
 		    use_dstopts)
 			die("connect takes only --key, --dst, --dport, "
-			    "--no-dst-bind, --send, --timeout, --gap-ms, -q");
+			    "--no-dst-bind, --src-bind, --send, --timeout, "
+			    "--gap-ms, -q");
 		return do_connect(&dst, dport, &ao, send_str, timeout_s);
 	}
 
@@ -941,14 +957,13 @@ int main(int argc, char **argv)
 		return 0;
 	} else {
 		struct raw_sender rs;
-		tap_prf_key key;
-		uint16_t key_id;
+		struct send_key key;
 
 		if (have_sport)
 			die("auth SYNs use random source ports: no --sport");
-		load_key(ao.key_path, &key, &key_id);
+		load_key(ao.key_path, &key);
 		raw_open(&rs, &src, &dst, dport);
-		send_token(&rs, &key, key_id, &ao, isn);
+		send_token(&rs, &key, &ao, isn);
 		tap_wipe(&key, sizeof(key));
 		close(rs.fd);
 		return 0;

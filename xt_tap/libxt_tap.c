@@ -17,6 +17,7 @@ enum {
 	O_KEY_ID = 0,
 	O_WINDOW,
 	O_NO_DST_BIND,
+	O_SRC_BIND,
 };
 
 #define KEY_ID_MAX	65535
@@ -31,6 +32,9 @@ static void tap_mt_help(void)
 "                      now (1..%u; default %u)\n"
 "  --no-dst-bind       tokens do not bind the destination address (for DNAT\n"
 "                      or anycast); clients must use the same mode\n"
+"  --src-bind          tokens bind the client's source address too, so that\n"
+"                      nobody can use an observed token from another address;\n"
+"                      only without NAT; clients must use the same mode\n"
 "Use with -p tcp --syn in PREROUTING, INPUT or FORWARD; load keys with\n"
 "tap-keytool(8). See xt_tap(8).\n",
 	       XT_TAP_WINDOW_MAX, XT_TAP_WINDOW_DEFAULT);
@@ -40,6 +44,7 @@ static const struct xt_option_entry tap_mt_opts[] = {
 	{ .name = "key-id", .id = O_KEY_ID, .type = XTTYPE_STRING },
 	{ .name = "window", .id = O_WINDOW, .type = XTTYPE_STRING },
 	{ .name = "no-dst-bind", .id = O_NO_DST_BIND, .type = XTTYPE_NONE },
+	{ .name = "src-bind", .id = O_SRC_BIND, .type = XTTYPE_NONE },
 	XTOPT_TABLEEND,
 };
 
@@ -154,6 +159,9 @@ static void tap_mt_parse(struct xt_option_call *cb)
 	case O_NO_DST_BIND:
 		info->flags |= XT_TAP_F_NO_DST_BIND;
 		break;
+	case O_SRC_BIND:
+		info->flags |= XT_TAP_F_SRC_BIND;
+		break;
 	}
 }
 
@@ -184,6 +192,8 @@ static void tap_mt_print(const void *ip, const struct xt_entry_match *match,
 	printf(" window %us", info->window);
 	if (info->flags & XT_TAP_F_NO_DST_BIND)
 		printf(" no-dst-bind");
+	if (info->flags & XT_TAP_F_SRC_BIND)
+		printf(" src-bind");
 	if (info->flags & ~XT_TAP_F_ALL)
 		printf(" unknown-flags 0x%x", info->flags & ~XT_TAP_F_ALL);
 }
@@ -200,6 +210,8 @@ static void tap_mt_save(const void *ip, const struct xt_entry_match *match)
 		printf(" --window %u", info->window);
 	if (info->flags & XT_TAP_F_NO_DST_BIND)
 		printf(" --no-dst-bind");
+	if (info->flags & XT_TAP_F_SRC_BIND)
+		printf(" --src-bind");
 }
 
 static struct xtables_match tap_mt_reg = {

@@ -106,20 +106,24 @@ static u64 get_be64(const u8 *p)
 /* §2 */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
-	u8 msg[40];
+	u8 msg[56];
 
-	memcpy(msg, "TAP1", 4);
+	memcpy(msg, "TAP2", 4);
 	msg[4] = p->family;
-	msg[5] = p->bind_daddr ? 1 : 0;
+	msg[5] = p->bind & TAP_BIND_ALL;
 	put_be16(msg + 6, p->key_id);
 	put_be32(msg + 8, p->isn);
 	put_be16(msg + 12, p->dport);
 	put_be16(msg + 14, 0);
 	put_be64(msg + 16, p->time);
-	if (p->bind_daddr)
+	if (p->bind & TAP_BIND_DADDR)
 		memcpy(msg + 24, p->daddr.b, 16);
 	else
 		memset(msg + 24, 0, 16);
+	if (p->bind & TAP_BIND_SADDR)
+		memcpy(msg + 40, p->saddr.b, 16);
+	else
+		memset(msg + 40, 0, 16);
 	return tap_prf(key, msg, sizeof(msg));
 }
 
@@ -131,21 +135,27 @@ u64 tap_key_fingerprint(const tap_prf_key *key)
 	return tap_prf(key, label, sizeof(label) - 1);
 }
 
-/* §3 */
-void tap_frag_masks(u32 isn, u16 dport, u32 mask[TAP_FRAGS])
+u64 tap_realm_fingerprint(const tap_prf_key *realm)
 {
-	tap_prf_key kmask;
+	static const char label[] = "TAP2realm";
+
+	return tap_prf(realm, label, sizeof(label) - 1);
+}
+
+/* §3: only holders of the realm can tell auth SYNs from random ISNs */
+void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
+		    u32 mask[TAP_FRAGS])
+{
 	u8 msg[11];
 	u64 m;
 	int c;
 
-	tap_prf_key_import(&kmask, (const u8 *)"TAP1-public-mask");
 	memcpy(msg, "TAPm", 4);
 	put_be32(msg + 4, isn);
 	put_be16(msg + 8, dport);
 	for (c = 0; c < 2; c++) {
 		msg[10] = c;
-		m = tap_prf(&kmask, msg, sizeof(msg));
+		m = tap_prf(realm, msg, sizeof(msg));
 		mask[2 * c] = m >> 32;
 		mask[2 * c + 1] = (u32)m;
 	}
@@ -188,25 +198,25 @@ static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
 	return true;
 }
 
-void tap_token_pack(const struct tap_token *tok, u32 isn, u16 dport,
-		    u32 seq[TAP_FRAGS])
+void tap_token_pack(const tap_prf_key *realm, const struct tap_token *tok,
+		    u32 isn, u16 dport, u32 seq[TAP_FRAGS])
 {
 	u32 mask[TAP_FRAGS];
 
-	tap_frag_masks(isn, dport, mask);
+	tap_frag_masks(realm, isn, dport, mask);
 	token_pack_masked(tok, mask, seq);
 }
 
-bool tap_token_unpack(const u32 seq[TAP_FRAGS], u32 isn, u16 dport,
-		      struct tap_token *tok)
+bool tap_token_unpack(const tap_prf_key *realm, const u32 seq[TAP_FRAGS],
+		      u32 isn, u16 dport, struct tap_token *tok)
 {
 	u32 mask[TAP_FRAGS];
 
-	tap_frag_masks(isn, dport, mask);
+	tap_frag_masks(realm, isn, dport, mask);
 	return token_unpack_masked(seq, mask, tok);
 }
 
-void tap_token_encode(const tap_prf_key *key,
+void tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
 		      const struct tap_token_params *p, u32 seq[TAP_FRAGS])
 {
 	struct tap_token tok = {
@@ -215,7 +225,7 @@ void tap_token_encode(const tap_prf_key *key,
 		.tag = tap_mac(key, p),
 	};
 
-	tap_token_pack(&tok, p->isn, p->dport, seq);
+	tap_token_pack(realm, &tok, p->isn, p->dport, seq);
 }
 
 /* The time nearest to now whose low 16 bits are t16. */
@@ -227,18 +237,20 @@ u64 tap_time_expand(u64 now, u16 t16)
 }
 
 void tap_params_from_syn(struct tap_token_params *p,
-			 const struct tap_syn *real, bool bind_daddr,
+			 const struct tap_syn *real, u8 bind,
 			 u16 key_id, u64 time)
 {
 	memset(p, 0, sizeof(*p));
 	p->family = real->family;
-	p->bind_daddr = bind_daddr;
+	p->bind = bind & TAP_BIND_ALL;
 	p->key_id = key_id;
 	p->dport = real->dport;
 	p->isn = real->seq;
 	p->time = time;
-	if (bind_daddr)
+	if (bind & TAP_BIND_DADDR)
 		p->daddr = real->daddr;
+	if (bind & TAP_BIND_SADDR)
+		p->saddr = real->saddr;
 }
 
 const char *tap_stat_name(unsigned int stat)
@@ -260,16 +272,36 @@ const char *tap_stat_name(unsigned int stat)
 	return stat < __TAP_STAT_MAX ? names[stat] : "unknown";
 }
 
-/* ---- server tables (§4) ---- */
-
-static bool ms_expired(u32 now_ms, u32 stamp_ms, u32 lifetime_ms)
+/*
+ * When every combination fails, the one that got furthest names the SYN's
+ * fate. Explicit, so that new counters can be appended to enum tap_stat
+ * (an ABI) without changing which one a failure bumps.
+ */
+static unsigned int outcome_rank(unsigned int stat)
 {
-	return (u32)(now_ms - stamp_ms) >= lifetime_ms;
+	switch (stat) {
+	case TAP_STAT_KEY_NOT_ALLOWED:	return 1;
+	case TAP_STAT_UNKNOWN_KEY:	return 2;
+	case TAP_STAT_STALE:		return 3;
+	case TAP_STAT_BAD_MAC:		return 4;
+	case TAP_STAT_REPLAYED:		return 5;
+	case TAP_STAT_TABLE_FULL:	return 6;
+	default:			return 0;	/* incomplete */
+	}
 }
 
-static bool newer(u32 a_ms, u32 b_ms)
+/* Outcomes for which a MAC was computed: they count against the budget. */
+static bool outcome_cost_mac(unsigned int stat)
 {
-	return (s32)(a_ms - b_ms) > 0;
+	return stat == TAP_STAT_ACCEPTED || stat == TAP_STAT_BAD_MAC ||
+	       stat == TAP_STAT_REPLAYED || stat == TAP_STAT_TABLE_FULL;
+}
+
+/* ---- server tables (§4) ---- */
+
+static bool ms_expired(u64 now_ms, u64 stamp_ms, u32 lifetime_ms)
+{
+	return now_ms - stamp_ms >= lifetime_ms;
 }
 
 /*
@@ -286,6 +318,22 @@ u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
 	put_be16(buf + alen, syn->dport);
 	buf[alen + 2] = syn->family;
 	return tap_prf(&t->seed, buf, alen + 3);
+}
+
+/*
+ * The authorized table is indexed per connection, not per source, so that
+ * the many connections of one address (a NAT, a browser) do not push each
+ * other's retransmission entries out. Only accepted SYNs are stored there,
+ * so a cheap mix of the secret flow hash with the source port and ISN is
+ * enough: a sender without a key cannot fill a bucket.
+ */
+u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
+		    u64 flow_hash)
+{
+	u64 h = flow_hash ^ ((u64)syn->sport << 32 | syn->seq);
+
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (u32)(h >> 32) & t->auth_mask;
 }
 
 static bool pend_same_flow(const struct tap_pend_entry *e,
@@ -311,11 +359,11 @@ struct pend_scan {
 
 static __always_inline void pend_scan(struct tap_pend_bucket *b,
 				      const struct tap_syn *syn,
-				      u32 flow, u32 now_ms, u32 lifetime_ms,
+				      u32 flow, u64 now_ms, u32 lifetime_ms,
 				      struct pend_scan *ps)
 {
 	struct tap_pend_entry *e, *free_way = NULL, *oldest = NULL;
-	u32 age, oldest_age = 0;
+	u64 age, oldest_age = 0;
 	int w;
 
 	ps->nlive = 0;
@@ -324,7 +372,7 @@ static __always_inline void pend_scan(struct tap_pend_bucket *b,
 #pragma GCC unroll 16
 	for (w = 0; w < TAP_PEND_WAYS; w++) {
 		e = &b->e[w];
-		age = now_ms - e->stamp_ms;	/* as ms_expired(), wraps */
+		age = now_ms - e->stamp_ms;	/* as ms_expired() */
 		if (!e->family || age >= lifetime_ms) {
 			if (!free_way)
 				free_way = e;
@@ -336,8 +384,7 @@ static __always_inline void pend_scan(struct tap_pend_bucket *b,
 			else
 				ps->live[ps->nlive++] = e;
 		}
-		/* live ages are below the lifetime: the oldest is the first
-		 * with the largest age, as newer() would pick it */
+		/* the oldest is the first with the largest age */
 		if (!oldest || age > oldest_age) {
 			oldest = e;
 			oldest_age = age;
@@ -349,25 +396,25 @@ static __always_inline void pend_scan(struct tap_pend_bucket *b,
 
 /* Store S as scanned; returns true if a live entry had to be evicted. */
 static bool pend_store(const struct pend_scan *ps, const struct tap_syn *syn,
-		       u32 flow, u32 now_ms)
+		       u32 flow, u64 now_ms)
 {
 	struct tap_pend_entry *victim = ps->victim;
 
 	if (ps->dup)
 		return false;	/* an identical entry is not stored twice */
+	memset(victim, 0, sizeof(*victim));
 	victim->saddr = syn->saddr;
 	victim->flow = flow;
 	victim->seq = syn->seq;
 	victim->stamp_ms = now_ms;
 	victim->dport = syn->dport;
 	victim->family = syn->family;
-	victim->pad = 0;
 	return ps->evict;
 }
 
 /* Returns true if a live entry had to be evicted. */
 bool tap_pend_insert(struct tap_pend_bucket *b, const struct tap_syn *syn,
-		     u32 flow, u32 now_ms, u32 lifetime_ms)
+		     u32 flow, u64 now_ms, u32 lifetime_ms)
 {
 	struct pend_scan ps;
 
@@ -400,18 +447,24 @@ unsigned int tap_replay_check_insert(struct tap_replay_bucket *b,
 	return TAP_STAT_ACCEPTED;
 }
 
-static void tlock(const struct tap_ops *ops, void *env,
-		  enum tap_table_id table, u32 bucket)
+static void tlock(const struct tap_ctx *c, enum tap_table_id table,
+		  u32 bucket)
 {
-	if (ops->lock)
-		ops->lock(env, table, bucket);
+	if (c->ops->lock)
+		c->ops->lock(c->env, table, bucket);
 }
 
-static void tunlock(const struct tap_ops *ops, void *env,
-		    enum tap_table_id table, u32 bucket)
+static void tunlock(const struct tap_ctx *c, enum tap_table_id table,
+		    u32 bucket)
 {
-	if (ops->unlock)
-		ops->unlock(env, table, bucket);
+	if (c->ops->unlock)
+		c->ops->unlock(c->env, table, bucket);
+}
+
+static void key_event(const struct tap_ctx *c, u16 key_id, unsigned int stat)
+{
+	if (c->ops->key_event)
+		c->ops->key_event(c->env, key_id, stat);
 }
 
 static bool auth_same(const struct tap_auth_entry *e, const struct tap_syn *s)
@@ -427,57 +480,56 @@ static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
 	return key_id >= rule->key_min && key_id <= rule->key_max;
 }
 
-/* §4 step 1 */
-static bool auth_lookup(const struct tap_tables *t, const struct tap_ops *ops,
-			void *env, const struct tap_rule *rule,
-			const struct tap_syn *syn, u32 now_ms, u32 bucket,
-			u16 *key_id_out)
+/* §4 step 1: a retransmission of a SYN this rule's keys let in. */
+static bool auth_lookup(const struct tap_ctx *c, u32 bucket, u16 *key_id_out)
 {
-	struct tap_auth_bucket *b = &t->auth[bucket];
+	struct tap_auth_bucket *b = &c->t->auth[bucket];
 	struct tap_keyref ref;
 	bool found = false;
 	u64 serial = 0;
 	u16 key_id = 0;
 	int w;
 
-	tlock(ops, env, TAP_TABLE_AUTH, bucket);
+	tlock(c, TAP_TABLE_AUTH, bucket);
 	for (w = 0; w < TAP_AUTH_WAYS; w++) {
 		const struct tap_auth_entry *e = &b->e[w];
 
-		if (e->family && auth_same(e, syn) &&
-		    !ms_expired(now_ms, e->stamp_ms, t->auth_lifetime_ms)) {
+		if (e->family && auth_same(e, c->syn) &&
+		    !ms_expired(c->clk->now_ms, e->stamp_ms,
+				c->t->auth_lifetime_ms)) {
 			found = true;
 			key_id = e->key_id;
 			serial = e->key_serial;
 			break;
 		}
 	}
-	tunlock(ops, env, TAP_TABLE_AUTH, bucket);
+	tunlock(c, TAP_TABLE_AUTH, bucket);
 
 	/* A deleted or reloaded key revokes what it authorized. */
 	*key_id_out = key_id;
-	return found && key_in_rule(rule, key_id) &&
-	       ops->key_get(env, key_id, &ref) && ref.serial == serial;
+	return found && key_in_rule(c->rule, key_id) &&
+	       c->ops->key_get(c->env, key_id, &ref) && ref.serial == serial;
 }
 
-static void auth_insert(const struct tap_tables *t, const struct tap_ops *ops,
-			void *env, const struct tap_syn *syn, u16 key_id,
-			u64 serial, u32 now_ms, u32 bucket)
+static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 key_id,
+			u64 serial)
 {
-	struct tap_auth_bucket *b = &t->auth[bucket];
+	struct tap_auth_bucket *b = &c->t->auth[bucket];
+	const struct tap_syn *syn = c->syn;
 	struct tap_auth_entry *e, *victim = NULL;
 	int w;
 
-	tlock(ops, env, TAP_TABLE_AUTH, bucket);
+	tlock(c, TAP_TABLE_AUTH, bucket);
 	for (w = 0; w < TAP_AUTH_WAYS; w++) {
 		e = &b->e[w];
 		if (!e->family ||
-		    ms_expired(now_ms, e->stamp_ms, t->auth_lifetime_ms) ||
+		    ms_expired(c->clk->now_ms, e->stamp_ms,
+			       c->t->auth_lifetime_ms) ||
 		    auth_same(e, syn)) {
 			victim = e;
 			break;
 		}
-		if (!victim || newer(victim->stamp_ms, e->stamp_ms))
+		if (!victim || victim->stamp_ms > e->stamp_ms)
 			victim = e;
 	}
 	memset(victim, 0, sizeof(*victim));
@@ -485,23 +537,21 @@ static void auth_insert(const struct tap_tables *t, const struct tap_ops *ops,
 	victim->daddr = syn->daddr;
 	victim->key_serial = serial;
 	victim->seq = syn->seq;
-	victim->stamp_ms = now_ms;
+	victim->stamp_ms = c->clk->now_ms;
 	victim->sport = syn->sport;
 	victim->dport = syn->dport;
 	victim->key_id = key_id;
 	victim->family = syn->family;
-	tunlock(ops, env, TAP_TABLE_AUTH, bucket);
+	tunlock(c, TAP_TABLE_AUTH, bucket);
 }
 
 /* §4 step 3: returns TAP_STAT_ACCEPTED or why this combination failed. */
-static unsigned int verify_token(const struct tap_tables *t,
-				 const struct tap_ops *ops, void *env,
-				 const struct tap_rule *rule,
-				 const struct tap_syn *syn,
-				 const struct tap_clock *clk,
+static unsigned int verify_token(const struct tap_ctx *c,
 				 const struct tap_token *tok,
 				 struct tap_keyref *ref)
 {
+	const struct tap_rule *rule = c->rule;
+	u64 now_s = c->clk->now_s;
 	struct tap_token_params p;
 	unsigned int res;
 	u8 rkey[10];
@@ -510,16 +560,16 @@ static unsigned int verify_token(const struct tap_tables *t,
 
 	if (!key_in_rule(rule, tok->key_id))
 		return TAP_STAT_KEY_NOT_ALLOWED;
-	if (!ops->key_get(env, tok->key_id, ref))
+	if (!c->ops->key_get(c->env, tok->key_id, ref))
 		return TAP_STAT_UNKNOWN_KEY;
 
-	time = tap_time_expand(clk->now_s, tok->t16);
-	if (time > clk->now_s + rule->window || time + rule->window < clk->now_s) {
+	time = tap_time_expand(now_s, tok->t16);
+	if (time > now_s + rule->window || time + rule->window < now_s) {
 		res = TAP_STAT_STALE;
 		goto out;
 	}
 
-	tap_params_from_syn(&p, syn, rule->bind_daddr, tok->key_id, time);
+	tap_params_from_syn(&p, c->syn, rule->bind, tok->key_id, time);
 	if (!tap_tag_equal(tap_mac(ref->key, &p), tok->tag)) {
 		res = TAP_STAT_BAD_MAC;
 		goto out;
@@ -527,14 +577,13 @@ static unsigned int verify_token(const struct tap_tables *t,
 
 	put_be16(rkey, tok->key_id);
 	put_be64(rkey + 2, tok->tag);
-	rb = (u32)tap_prf(&t->seed, rkey, sizeof(rkey)) & t->replay_mask;
-	tlock(ops, env, TAP_TABLE_REPLAY, rb);
-	res = tap_replay_check_insert(&t->replay[rb], tok->key_id, tok->tag,
-				      time + rule->window + 1, clk->now_s);
-	tunlock(ops, env, TAP_TABLE_REPLAY, rb);
+	rb = (u32)tap_prf(&c->t->seed, rkey, sizeof(rkey)) & c->t->replay_mask;
+	tlock(c, TAP_TABLE_REPLAY, rb);
+	res = tap_replay_check_insert(&c->t->replay[rb], tok->key_id, tok->tag,
+				      time + rule->window + 1, now_s);
+	tunlock(c, TAP_TABLE_REPLAY, rb);
 out:
-	if (ops->key_event)
-		ops->key_event(env, tok->key_id, res);
+	key_event(c, tok->key_id, res);
 	return res;
 }
 
@@ -550,13 +599,13 @@ static void cand_add(struct pend_cands *pc, int i, struct tap_pend_entry *e)
 
 	/* keep the newest TAP_CANDS_PER_FRAG, newest first; ties keep order */
 	if (n == TAP_CANDS_PER_FRAG) {
-		if (!newer(e->stamp_ms, c[n - 1]->stamp_ms))
+		if (e->stamp_ms <= c[n - 1]->stamp_ms)
 			return;
 		n--;
 	} else {
 		pc->n[i]++;
 	}
-	while (n > 0 && newer(e->stamp_ms, c[n - 1]->stamp_ms)) {
+	while (n > 0 && e->stamp_ms > c[n - 1]->stamp_ms) {
 		c[n] = c[n - 1];
 		n--;
 	}
@@ -564,15 +613,15 @@ static void cand_add(struct pend_cands *pc, int i, struct tap_pend_entry *e)
 }
 
 /* Collect piece candidates; false if some piece has none. */
-static bool pend_collect(const struct pend_scan *ps, const struct tap_syn *syn,
+static bool pend_collect(const struct tap_ctx *c, const struct pend_scan *ps,
 			 u32 mask[TAP_FRAGS], struct pend_cands *pc)
 {
 	int w, i;
 
-	if (ps->nlive < TAP_FRAGS)
+	if (ps->nlive < TAP_FRAGS || !c->realm)
 		return false;	/* the flood path ends here, no PRF spent */
 
-	tap_frag_masks(syn->seq, syn->dport, mask);
+	tap_frag_masks(c->realm, c->syn->seq, c->syn->dport, mask);
 	for (i = 0; i < TAP_FRAGS; i++)
 		pc->n[i] = 0;
 	for (w = 0; w < ps->nlive; w++)
@@ -597,41 +646,32 @@ static bool next_combo(const struct pend_cands *pc, int idx[TAP_FRAGS])
 	return false;
 }
 
-void tap_process_syn(const struct tap_tables *t, const struct tap_ops *ops,
-		     void *env, const struct tap_rule *rule,
-		     const struct tap_syn *syn, const struct tap_clock *clk,
-		     struct tap_outcome *out)
+static bool combo_distinct(struct tap_pend_entry *const e[TAP_FRAGS])
 {
-	u64 h = tap_flow_hash(t, syn);
-	u32 flow = h >> 32;
-	u32 pb = (u32)h & t->pend_mask;
-	u32 ab = ((u32)h >> 12) & t->auth_mask;
-	struct tap_pend_bucket *b = &t->pend[pb];
+	return e[0] != e[1] && e[0] != e[2] && e[0] != e[3] &&
+	       e[1] != e[2] && e[1] != e[3] && e[2] != e[3];
+}
+
+/*
+ * §4 steps 2-4 under the pending bucket's lock: try the combinations of
+ * candidates within the budget. On accept the pieces are consumed and
+ * *ref, *tok describe the token.
+ */
+static unsigned int pend_reassemble(const struct tap_ctx *c,
+				    const struct pend_scan *ps,
+				    struct tap_keyref *ref,
+				    struct tap_token *tok)
+{
 	unsigned int worst = TAP_STAT_INCOMPLETE;
-	u32 mask[TAP_FRAGS];
-	struct pend_scan ps;
-	struct pend_cands pc;
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
-	u16 auth_key;
+	u32 mask[TAP_FRAGS];
+	struct pend_cands pc;
 
-	out->evicted = false;
-	if (auth_lookup(t, ops, env, rule, syn, clk->now_ms, ab, &auth_key)) {
-		out->stat = TAP_STAT_RETRANSMIT;
-		if (ops->key_event)
-			ops->key_event(env, auth_key, TAP_STAT_RETRANSMIT);
-		return;
-	}
-
-	tlock(ops, env, TAP_TABLE_PEND, pb);
-	pend_scan(b, syn, flow, clk->now_ms, t->pend_lifetime_ms, &ps);
-	if (!pend_collect(&ps, syn, mask, &pc))
-		goto store;
-
+	if (!pend_collect(c, ps, mask, &pc))
+		return worst;
 	do {
 		struct tap_pend_entry *e[TAP_FRAGS];
-		struct tap_keyref ref;
-		struct tap_token tok;
 		u32 seq[TAP_FRAGS];
 		unsigned int res;
 		int i;
@@ -640,33 +680,53 @@ void tap_process_syn(const struct tap_tables *t, const struct tap_ops *ops,
 			e[i] = pc.c[i][idx[i]];
 			seq[i] = e[i]->seq;
 		}
-		if (e[0] == e[1] || e[0] == e[2] || e[0] == e[3] ||
-		    e[1] == e[2] || e[1] == e[3] || e[2] == e[3])
-			continue;
-		if (!token_unpack_masked(seq, mask, &tok))
+		if (!combo_distinct(e) || !token_unpack_masked(seq, mask, tok))
 			continue;
 		decoded++;
-		res = verify_token(t, ops, env, rule, syn, clk, &tok, &ref);
-		/* only combinations that cost a MAC count as tries */
-		if (res == TAP_STAT_ACCEPTED || res >= TAP_STAT_BAD_MAC)
+		res = verify_token(c, tok, ref);
+		if (outcome_cost_mac(res))
 			tries++;
 		if (res == TAP_STAT_ACCEPTED) {
 			for (i = 0; i < TAP_FRAGS; i++)
 				e[i]->family = 0;
-			tunlock(ops, env, TAP_TABLE_PEND, pb);
-			auth_insert(t, ops, env, syn, tok.key_id, ref.serial,
-				    clk->now_ms, ab);
-			out->stat = TAP_STAT_ACCEPTED;
-			return;
+			return res;
 		}
-		if (res > worst)
+		if (outcome_rank(res) > outcome_rank(worst))
 			worst = res;
 	} while (tries < TAP_MAX_TRIES && decoded < TAP_MAX_DECODES &&
 		 next_combo(&pc, idx));
+	return worst;
+}
 
-store:
+void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
+{
+	const struct tap_syn *syn = c->syn;
+	u64 h = tap_flow_hash(c->t, syn);
+	u32 flow = h >> 32;
+	u32 pb = (u32)h & c->t->pend_mask;
+	u32 ab = tap_auth_bucket(c->t, syn, h);
+	struct tap_keyref ref;
+	struct tap_token tok;
+	struct pend_scan ps;
+	u16 auth_key;
+
+	out->evicted = false;
+	if (auth_lookup(c, ab, &auth_key)) {
+		out->stat = TAP_STAT_RETRANSMIT;
+		key_event(c, auth_key, TAP_STAT_RETRANSMIT);
+		return;
+	}
+
+	tlock(c, TAP_TABLE_PEND, pb);
+	pend_scan(&c->t->pend[pb], syn, flow, c->clk->now_ms,
+		  c->t->pend_lifetime_ms, &ps);
+	out->stat = pend_reassemble(c, &ps, &ref, &tok);
+	if (out->stat == TAP_STAT_ACCEPTED) {
+		tunlock(c, TAP_TABLE_PEND, pb);
+		auth_insert(c, ab, tok.key_id, ref.serial);
+		return;
+	}
 	/* nothing in the bucket changed since the scan */
-	out->evicted = pend_store(&ps, syn, flow, clk->now_ms);
-	tunlock(ops, env, TAP_TABLE_PEND, pb);
-	out->stat = worst;
+	out->evicted = pend_store(&ps, syn, flow, c->clk->now_ms);
+	tunlock(c, TAP_TABLE_PEND, pb);
 }

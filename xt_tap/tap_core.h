@@ -51,15 +51,21 @@ struct tap_syn {
 	u32 seq;	/* host order */
 };
 
+/* What a token binds besides the real SYN's ISN and port (§2 flags). */
+#define TAP_BIND_DADDR		0x01
+#define TAP_BIND_SADDR		0x02
+#define TAP_BIND_ALL		0x03
+
 /* Inputs to one token (PROTOCOL.md §2). */
 struct tap_token_params {
 	u8 family;
-	bool bind_daddr;
+	u8 bind;	/* TAP_BIND_* */
 	u16 key_id;
 	u16 dport;
 	u32 isn;
 	u64 time;
-	struct tap_addr daddr;
+	struct tap_addr daddr;	/* zero unless TAP_BIND_DADDR */
+	struct tap_addr saddr;	/* zero unless TAP_BIND_SADDR */
 };
 
 struct tap_token {
@@ -71,12 +77,13 @@ struct tap_token {
 struct tap_rule {
 	u16 key_min, key_max;
 	u32 window;
-	bool bind_daddr;
+	u8 bind;	/* TAP_BIND_* */
 };
 
+/* 64-bit both: no stamp ever wraps back into a lifetime. */
 struct tap_clock {
 	u64 now_s;	/* Unix seconds */
-	u32 now_ms;	/* monotonic milliseconds, wraps */
+	u64 now_ms;	/* monotonic milliseconds */
 };
 
 /* Platform: PRF and constant-time compare. */
@@ -88,16 +95,18 @@ void tap_wipe(void *p, size_t len);
 /* Token math. */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p);
 u64 tap_key_fingerprint(const tap_prf_key *key);
-void tap_frag_masks(u32 isn, u16 dport, u32 mask[TAP_FRAGS]);
-void tap_token_pack(const struct tap_token *tok, u32 isn, u16 dport,
-		    u32 seq[TAP_FRAGS]);
-bool tap_token_unpack(const u32 seq[TAP_FRAGS], u32 isn, u16 dport,
-		      struct tap_token *tok);
-void tap_token_encode(const tap_prf_key *key,
+u64 tap_realm_fingerprint(const tap_prf_key *realm);
+void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
+		    u32 mask[TAP_FRAGS]);
+void tap_token_pack(const tap_prf_key *realm, const struct tap_token *tok,
+		    u32 isn, u16 dport, u32 seq[TAP_FRAGS]);
+bool tap_token_unpack(const tap_prf_key *realm, const u32 seq[TAP_FRAGS],
+		      u32 isn, u16 dport, struct tap_token *tok);
+void tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
 		      const struct tap_token_params *p, u32 seq[TAP_FRAGS]);
 u64 tap_time_expand(u64 now, u16 t16);
 void tap_params_from_syn(struct tap_token_params *p,
-			 const struct tap_syn *real, bool bind_daddr,
+			 const struct tap_syn *real, u8 bind,
 			 u16 key_id, u64 time);
 const char *tap_stat_name(unsigned int stat);
 
@@ -106,10 +115,10 @@ struct tap_pend_entry {
 	struct tap_addr saddr;
 	u32 flow;	/* flow hash, checked before saddr */
 	u32 seq;
-	u32 stamp_ms;
+	u64 stamp_ms;
 	u16 dport;
 	u8 family;	/* 0: empty */
-	u8 pad;
+	u8 pad[5];
 };
 
 struct tap_pend_bucket {
@@ -119,12 +128,12 @@ struct tap_pend_bucket {
 struct tap_auth_entry {
 	struct tap_addr saddr, daddr;
 	u64 key_serial;
+	u64 stamp_ms;
 	u32 seq;
-	u32 stamp_ms;
 	u16 sport, dport;
 	u16 key_id;
 	u8 family;	/* 0: empty */
-	u8 pad;
+	u8 pad[5];
 };
 
 struct tap_auth_bucket {
@@ -176,6 +185,17 @@ struct tap_ops {
 	void (*unlock)(void *env, enum tap_table_id table, u32 bucket);
 };
 
+/* Everything one SYN is judged with; the caller fills it per SYN. */
+struct tap_ctx {
+	const struct tap_tables *t;
+	const struct tap_ops *ops;
+	void *env;			/* passed to every op */
+	const struct tap_rule *rule;
+	const struct tap_syn *syn;
+	const struct tap_clock *clk;
+	const tap_prf_key *realm;	/* NULL: no realm, no token decodes */
+};
+
 struct tap_outcome {
 	unsigned int stat;	/* TAP_STAT_* */
 	bool evicted;		/* also count TAP_STAT_EVICTED */
@@ -186,15 +206,14 @@ static inline bool tap_stat_is_match(unsigned int stat)
 	return stat == TAP_STAT_ACCEPTED || stat == TAP_STAT_RETRANSMIT;
 }
 
-void tap_process_syn(const struct tap_tables *t, const struct tap_ops *ops,
-		     void *env, const struct tap_rule *rule,
-		     const struct tap_syn *syn, const struct tap_clock *clk,
-		     struct tap_outcome *out);
+void tap_process_syn(const struct tap_ctx *ctx, struct tap_outcome *out);
 
 /* Building blocks of tap_process_syn, exposed for the unit tests. */
 u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn);
+u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
+		    u64 flow_hash);
 bool tap_pend_insert(struct tap_pend_bucket *b, const struct tap_syn *syn,
-		     u32 flow, u32 now_ms, u32 lifetime_ms);
+		     u32 flow, u64 now_ms, u32 lifetime_ms);
 unsigned int tap_replay_check_insert(struct tap_replay_bucket *b,
 				     u16 key_id, u64 tag, u64 expires_s,
 				     u64 now_s);

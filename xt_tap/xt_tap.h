@@ -9,7 +9,10 @@
 #include <linux/types.h>
 
 #define XT_TAP_F_NO_DST_BIND	0x0001	/* leave daddr out of the MAC */
-#define XT_TAP_F_ALL		0x0001
+#define XT_TAP_F_SRC_BIND	0x0002	/* put saddr in the MAC (no NAT) */
+#define XT_TAP_F_ALL		0x0003
+
+#define TAP_PROTOCOL_VERSION	2	/* docs/PROTOCOL.md */
 
 #define XT_TAP_WINDOW_DEFAULT	30	/* seconds */
 #define XT_TAP_WINDOW_MAX	3600
@@ -33,11 +36,11 @@ struct xt_tap_mtinfo {
 
 enum tap_genl_cmd {
 	TAP_CMD_UNSPEC,
-	TAP_CMD_KEY_ADD,	/* KEY_ID, KEY_SECRET; NLM_F_REPLACE to replace */
+	TAP_CMD_KEY_ADD,	/* KEY_ID, KEY_SECRET, KEY_REALM; NLM_F_REPLACE */
 	TAP_CMD_KEY_DEL,	/* KEY_ID */
 	TAP_CMD_KEY_FLUSH,
 	TAP_CMD_KEY_GET,	/* dump: KEY_ID, KEY_FPR, KEY_STATS */
-	TAP_CMD_STATS_GET,	/* STATS, TABLES */
+	TAP_CMD_STATS_GET,	/* STATS, TABLES, REALM_FPR if a realm is set */
 	__TAP_CMD_MAX,
 };
 #define TAP_CMD_MAX (__TAP_CMD_MAX - 1)
@@ -51,6 +54,8 @@ enum tap_genl_attr {
 	TAP_A_STATS,		/* nested: TAP_STAT_* + 1 -> u64 */
 	TAP_A_TABLES,		/* nested: TAP_TBL_A_* */
 	TAP_A_PAD,
+	TAP_A_KEY_REALM,	/* binary, TAP_KEY_LEN; write-only; KEY_ADD */
+	TAP_A_REALM_FPR,	/* u64 fingerprint of the netns's realm */
 	__TAP_A_MAX,
 };
 #define TAP_A_MAX (__TAP_A_MAX - 1)

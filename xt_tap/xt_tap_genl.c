@@ -25,6 +25,7 @@ static struct genl_family xt_tap_genl_family;
 static const struct nla_policy xt_tap_genl_policy[TAP_A_MAX + 1] = {
 	[TAP_A_KEY_ID]		= { .type = NLA_U16 },
 	[TAP_A_KEY_SECRET]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
+	[TAP_A_KEY_REALM]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
 };
 
 static void xt_tap_no_key_msg(struct netlink_ext_ack *extack, u16 id)
@@ -94,6 +95,7 @@ static int xt_tap_genl_key_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct xt_tap_net *tn = xt_tap_pernet(genl_info_net(info));
 	struct nlattr *secret = info->attrs[TAP_A_KEY_SECRET];
+	struct nlattr *realm = info->attrs[TAP_A_KEY_REALM];
 	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
 	u16 id;
 	int err;
@@ -108,11 +110,21 @@ static int xt_tap_genl_key_add(struct sk_buff *skb, struct genl_info *info)
 		err = -EINVAL;
 		goto out;
 	}
-	err = xt_tap_key_add(tn, id, nla_data(secret), replace, info->extack);
+	if (!realm) {
+		NL_SET_ERR_MSG(info->extack,
+			       "missing attribute TAP_A_KEY_REALM (protocol 1 tools?)");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, TAP_A_KEY_REALM);
+		err = -EINVAL;
+		goto out;
+	}
+	err = xt_tap_key_add(tn, id, nla_data(secret), nla_data(realm),
+			     replace, info->extack);
 out:
 	/* error acks echo the request, and taps may hold it: wipe it */
 	if (secret)
 		memzero_explicit(nla_data(secret), TAP_KEY_LEN);
+	if (realm)
+		memzero_explicit(nla_data(realm), TAP_KEY_LEN);
 	return err;
 }
 
@@ -228,7 +240,9 @@ static int xt_tap_genl_stats_get(struct sk_buff *skb, struct genl_info *info)
 		goto nospace;
 	xt_tap_info_get(tn, &ti);
 	if (xt_tap_put_stats(msg, TAP_A_STATS, ti.stats) ||
-	    xt_tap_put_tables(msg, &ti))
+	    xt_tap_put_tables(msg, &ti) ||
+	    (ti.has_realm &&
+	     nla_put_u64_64bit(msg, TAP_A_REALM_FPR, ti.realm_fpr, TAP_A_PAD)))
 		goto nospace;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);

@@ -41,6 +41,16 @@ struct xt_tap_key {
 	u16 id;
 };
 
+/*
+ * The realm: the secret that masks the pieces of every token of the netns
+ * (PROTOCOL.md §3). Each key file carries it; the first key loaded sets it.
+ */
+struct xt_tap_realm {
+	tap_prf_key prf;
+	u64 fingerprint;
+	struct rcu_head rcu;
+};
+
 /* Per-cpu outcome counters of one netns. */
 struct xt_tap_stats {
 	u64 cnt[__TAP_STAT_MAX];
@@ -61,6 +71,7 @@ struct xt_tap_net {
 	struct mutex lock;		/* key writers, rules, state */
 	struct xarray keys;		/* key id -> struct xt_tap_key */
 	unsigned int nkeys;
+	struct xt_tap_realm __rcu *realm;	/* NULL until a key is loaded */
 	unsigned int rules;		/* tap rules holding @state */
 	struct xt_tap_state *state;
 	struct xt_tap_stats __percpu *stats;
@@ -78,6 +89,8 @@ struct xt_tap_info {
 	u64 stats[__TAP_STAT_MAX];
 	u64 bytes;		/* held now */
 	u64 bound;		/* held once a rule exists */
+	u64 realm_fpr;
+	bool has_realm;
 	u32 rules;
 	u32 keys;
 	u32 pend_slots;
@@ -99,8 +112,10 @@ void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info);
 void xt_tap_keys_init(struct xt_tap_net *tn);
 void xt_tap_keys_flush(struct xt_tap_net *tn);
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
-		   bool replace, struct netlink_ext_ack *extack);
+		   const u8 *realm, bool replace,
+		   struct netlink_ext_ack *extack);
 int xt_tap_key_del(struct xt_tap_net *tn, u16 id);
+const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn);
 bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref);
 void xt_tap_key_event(void *env, u16 key_id, unsigned int stat);
 

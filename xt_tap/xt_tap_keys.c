@@ -8,6 +8,7 @@
 
 #include <linux/netlink.h>
 #include <linux/slab.h>
+#include <crypto/algapi.h>
 
 #include "xt_tap_internal.h"
 
@@ -18,6 +19,49 @@ void xt_tap_keys_init(struct xt_tap_net *tn)
 {
 	xa_init(&tn->keys);
 	tn->nkeys = 0;
+	RCU_INIT_POINTER(tn->realm, NULL);
+}
+
+static void xt_tap_realm_free_rcu(struct rcu_head *head)
+{
+	kfree_sensitive(container_of(head, struct xt_tap_realm, rcu));
+}
+
+/* Caller holds tn->lock. */
+static void xt_tap_realm_set(struct xt_tap_net *tn, struct xt_tap_realm *new)
+{
+	struct xt_tap_realm *old;
+
+	old = rcu_replace_pointer(tn->realm, new, lockdep_is_held(&tn->lock));
+	if (old)
+		call_rcu(&old->rcu, xt_tap_realm_free_rcu);
+}
+
+/*
+ * All keys of a netns share one realm: the masks are computed before the
+ * key id is known. The first key sets it; a key with another realm is
+ * refused unless it replaces the only key loaded.
+ */
+static int xt_tap_realm_check(struct xt_tap_net *tn, const tap_prf_key *realm,
+			      bool sole, struct xt_tap_realm **new,
+			      struct netlink_ext_ack *extack)
+{
+	struct xt_tap_realm *cur;
+
+	cur = rcu_dereference_protected(tn->realm, lockdep_is_held(&tn->lock));
+	if (cur && !crypto_memneq(&cur->prf, realm, sizeof(*realm)))
+		return 0;
+	if (!sole) {
+		NL_SET_ERR_MSG(extack,
+			       "the key's realm differs from the realm of the keys loaded (all keys of a server share one realm)");
+		return -EINVAL;
+	}
+	*new = kzalloc(sizeof(**new), GFP_KERNEL_ACCOUNT);
+	if (!*new)
+		return -ENOMEM;
+	(*new)->prf = *realm;
+	(*new)->fingerprint = tap_realm_fingerprint(realm);
+	return 0;
 }
 
 static void xt_tap_key_free_rcu(struct rcu_head *head)
@@ -31,15 +75,19 @@ static void xt_tap_key_release(struct xt_tap_key *key)
 }
 
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
-		   bool replace, struct netlink_ext_ack *extack)
+		   const u8 *realm_raw, bool replace,
+		   struct netlink_ext_ack *extack)
 {
+	struct xt_tap_realm *new_realm = NULL;
 	struct xt_tap_key *key, *old;
+	tap_prf_key realm;
 	int err = 0;
 
 	key = kzalloc(sizeof(*key), GFP_KERNEL_ACCOUNT);
 	if (!key)
 		return -ENOMEM;
 	tap_prf_key_import(&key->prf, secret);
+	tap_prf_key_import(&realm, realm_raw);
 	key->id = id;
 	key->fingerprint = tap_key_fingerprint(&key->prf);
 	/* a new instance: authorizations of the key it replaces lapse */
@@ -58,11 +106,19 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 		err = -ENOSPC;
 		goto out;
 	}
+	err = xt_tap_realm_check(tn, &realm,
+				 !tn->nkeys || (tn->nkeys == 1 && old),
+				 &new_realm, extack);
+	if (err)
+		goto out;
 	old = xa_store(&tn->keys, id, key, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		err = xa_err(old);
 		goto out;
 	}
+	if (new_realm)
+		xt_tap_realm_set(tn, new_realm);
+	new_realm = NULL;
 	if (old)
 		xt_tap_key_release(old);
 	else
@@ -70,7 +126,9 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	key = NULL;
 out:
 	mutex_unlock(&tn->lock);
+	kfree_sensitive(new_realm);
 	kfree_sensitive(key);
+	memzero_explicit(&realm, sizeof(realm));
 	return err;
 }
 
@@ -99,7 +157,16 @@ void xt_tap_keys_flush(struct xt_tap_net *tn)
 		xt_tap_key_release(key);
 	}
 	tn->nkeys = 0;
+	xt_tap_realm_set(tn, NULL);
 	mutex_unlock(&tn->lock);
+}
+
+/* Under rcu_read_lock(): the realm the match unmasks tokens with. */
+const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn)
+{
+	struct xt_tap_realm *realm = rcu_dereference(tn->realm);
+
+	return realm ? &realm->prf : NULL;
 }
 
 /* tap_ops.key_get: runs under the match's rcu_read_lock(). */

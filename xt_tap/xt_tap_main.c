@@ -195,6 +195,12 @@ static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
 						  &_th), syn);
 }
 
+static u8 tap_rule_bind(u16 flags)
+{
+	return (flags & XT_TAP_F_NO_DST_BIND ? 0 : TAP_BIND_DADDR) |
+	       (flags & XT_TAP_F_SRC_BIND ? TAP_BIND_SADDR : 0);
+}
+
 static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 {
 	const struct xt_tap_mtinfo *info = par->matchinfo;
@@ -204,6 +210,14 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	struct tap_clock clk;
 	struct tap_rule rule;
 	enum tap_pkt pkt;
+	struct tap_ctx c = {
+		.t = &st->tables,
+		.ops = &xt_tap_ops,
+		.env = st,
+		.rule = &rule,
+		.syn = &syn,
+		.clk = &clk,
+	};
 
 	/* in an nft inet chain this is the packet's family, never INET */
 	switch (xt_family(par)) {
@@ -227,13 +241,14 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	rule.key_min = info->key_id_min;
 	rule.key_max = info->key_id_max;
 	rule.window = info->window;
-	rule.bind_daddr = !(info->flags & XT_TAP_F_NO_DST_BIND);
+	rule.bind = tap_rule_bind(info->flags);
 	clk.now_s = ktime_get_real_seconds();
-	clk.now_ms = jiffies_to_msecs(jiffies);	/* wraps, as core expects */
+	clk.now_ms = jiffies64_to_msecs(get_jiffies_64());
 
-	/* RCU keeps the keys that key_get hands to the core alive */
+	/* RCU keeps the realm and the keys key_get hands out alive */
 	rcu_read_lock();
-	tap_process_syn(&st->tables, &xt_tap_ops, st, &rule, &syn, &clk, &out);
+	c.realm = xt_tap_realm_get(st->tn);
+	tap_process_syn(&c, &out);
 	rcu_read_unlock();
 
 	xt_tap_count(st->tn, out.stat);

@@ -188,6 +188,7 @@ void xt_tap_count(struct xt_tap_net *tn, unsigned int stat)
 void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
 {
 	const struct xt_tap_config *cfg = &xt_tap_cfg;
+	struct xt_tap_realm *realm;
 	int cpu, i;
 
 	memset(info, 0, sizeof(*info));
@@ -199,6 +200,10 @@ void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
 	}
 
 	mutex_lock(&tn->lock);
+	realm = rcu_dereference_protected(tn->realm,
+					  lockdep_is_held(&tn->lock));
+	info->has_realm = realm;
+	info->realm_fpr = realm ? realm->fingerprint : 0;
 	info->rules = tn->rules;
 	info->keys = tn->nkeys;
 	info->bytes = tn->state ? tn->state->bytes : 0;

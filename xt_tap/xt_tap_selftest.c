@@ -37,19 +37,23 @@ static int __init tap_st_vector(const struct tap_vector *v)
 {
 	struct tap_token_params p = {
 		.family = v->family,
-		.bind_daddr = v->bind_daddr,
+		.bind = v->bind,
 		.key_id = v->key_id,
 		.dport = v->dport,
 		.isn = v->isn,
 		.time = v->time,
 	};
+	tap_prf_key key, realm;
 	struct tap_token tok;
 	u32 seq[TAP_FRAGS];
-	tap_prf_key key;
 	u64 got;
 
-	memcpy(p.daddr.b, v->daddr, sizeof(p.daddr.b));
+	if (v->bind & TAP_BIND_DADDR)
+		memcpy(p.daddr.b, v->daddr, sizeof(p.daddr.b));
+	if (v->bind & TAP_BIND_SADDR)
+		memcpy(p.saddr.b, v->saddr, sizeof(p.saddr.b));
 	tap_prf_key_import(&key, v->key);
+	tap_prf_key_import(&realm, v->realm);
 
 	got = tap_mac(&key, &p);
 	if (got != v->tag) {
@@ -57,7 +61,7 @@ static int __init tap_st_vector(const struct tap_vector *v)
 		       v->name, got, v->tag);
 		return -EINVAL;
 	}
-	tap_token_encode(&key, &p, seq);
+	tap_token_encode(&key, &realm, &p, seq);
 	if (memcmp(seq, v->seq, sizeof(seq))) {
 		pr_err("self-test: vector \"%s\": sequence numbers %08x %08x %08x %08x, want %08x %08x %08x %08x\n",
 		       v->name, seq[0], seq[1], seq[2], seq[3],
@@ -70,7 +74,13 @@ static int __init tap_st_vector(const struct tap_vector *v)
 		       v->name, got, v->fingerprint);
 		return -EINVAL;
 	}
-	if (!tap_token_unpack(v->seq, v->isn, v->dport, &tok) ||
+	got = tap_realm_fingerprint(&realm);
+	if (got != v->realm_fingerprint) {
+		pr_err("self-test: vector \"%s\": realm fingerprint %016llx, want %016llx\n",
+		       v->name, got, v->realm_fingerprint);
+		return -EINVAL;
+	}
+	if (!tap_token_unpack(&realm, v->seq, v->isn, v->dport, &tok) ||
 	    tok.key_id != v->key_id || tok.t16 != (u16)v->time ||
 	    tok.tag != v->tag) {
 		pr_err("self-test: vector \"%s\": token does not unpack\n",
@@ -83,7 +93,7 @@ static int __init tap_st_vector(const struct tap_vector *v)
 /* ---- one accept/replay sequence through tap_process_syn ---- */
 
 struct tap_st_env {
-	tap_prf_key key;
+	tap_prf_key key, realm;
 	u64 serial;
 	u16 key_id;
 };
@@ -115,10 +125,18 @@ struct tap_st_run {
 static int __init tap_st_syn(struct tap_st_run *r, const struct tap_syn *syn,
 			     unsigned int want)
 {
+	const struct tap_ctx c = {
+		.t = r->t,
+		.ops = &tap_st_ops,
+		.env = r->env,
+		.rule = &r->rule,
+		.syn = syn,
+		.clk = &r->clk,
+		.realm = &r->env->realm,
+	};
 	struct tap_outcome out;
 
-	tap_process_syn(r->t, &tap_st_ops, r->env, &r->rule, syn, &r->clk,
-			&out);
+	tap_process_syn(&c, &out);
 	r->clk.now_ms++;
 	if (out.stat != want || out.evicted) {
 		pr_err("self-test: tables, %s: outcome %s%s, want %s\n",
@@ -154,8 +172,8 @@ static int __init tap_st_made(struct tap_st_run *r, const struct tap_syn *real,
 	u32 seq[TAP_FRAGS];
 
 	r->clk.now_ms += r->t->pend_lifetime_ms;	/* older pieces expire */
-	tap_params_from_syn(&p, real, r->rule.bind_daddr, key_id, time);
-	tap_token_encode(key, &p, seq);
+	tap_params_from_syn(&p, real, r->rule.bind, key_id, time);
+	tap_token_encode(key, &r->env->realm, &p, seq);
 	return tap_st_token(r, real, seq, want);
 }
 
@@ -174,13 +192,13 @@ static int __init tap_st_tables(const struct tap_vector *v)
 			.key_min = v->key_id,
 			.key_max = v->key_id,
 			.window = 30,
-			.bind_daddr = v->bind_daddr,
+			.bind = v->bind,
 		},
-		.clk = { .now_s = v->time, .now_ms = 1000 },
+		/* just below the old 32-bit millisecond wrap */
+		.clk = { .now_s = v->time, .now_ms = 0xffffff00ULL },
 	};
 	struct tap_syn real = {
 		.family = v->family,
-		.saddr.b = { 198, 51, 100, 7 },
 		.sport = 40000,
 		.dport = v->dport,
 		.seq = v->isn,
@@ -197,8 +215,10 @@ static int __init tap_st_tables(const struct tap_vector *v)
 		goto out;
 	}
 	tap_prf_key_import(&env.key, v->key);
+	tap_prf_key_import(&env.realm, v->realm);
 	tap_prf_key_import(&other, other_raw);
 	memcpy(real.daddr.b, v->daddr, sizeof(real.daddr.b));
+	memcpy(real.saddr.b, v->saddr, sizeof(real.saddr.b));
 
 	r.step = "vector token";
 	if (tap_st_token(&r, &real, v->seq, TAP_STAT_ACCEPTED))
@@ -235,6 +255,10 @@ static int __init tap_st_tables(const struct tap_vector *v)
 	r.step = "fresh token";
 	if (tap_st_made(&r, &real, &env.key, v->key_id, v->time - 5,
 			TAP_STAT_ACCEPTED))
+		goto out;
+	r.step = "retransmission 2^32 ms later";
+	r.clk.now_ms += 1ULL << 32;
+	if (tap_st_syn(&r, &real, TAP_STAT_INCOMPLETE))
 		goto out;
 	ret = 0;
 out:

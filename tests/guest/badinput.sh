@@ -80,20 +80,30 @@ grep -q '^xt_tap ' /proc/modules && fail "xt_tap is loaded before the test"
 
 for v in $VARIANTS; do
 	run $v -m tap --help
-	for o in "--key-id N[-M]" "--window SECONDS" "--no-dst-bind" "tap match options"; do
+	for o in "--key-id N[-M]" "--window SECONDS" "--no-dst-bind" "--src-bind" "tap match options"; do
 		grep -qF -- "$o" <<<"$out" || fail "$v -m tap --help lacks '$o':"$'\n'"$out"
 	done
 done
-pass "iptables/ip6tables -m tap --help documents --key-id, --window, --no-dst-bind"
+pass "iptables/ip6tables -m tap --help documents --key-id, --window, --no-dst-bind, --src-bind"
 
 run "$KT" genkey --id 7 -o "$W/k7.key"
 [ "$rc" -eq 0 ] || fail "genkey: $out"
-fpr7=$(sed -n 's/^wrote key 7 to .* (fingerprint \([0-9a-f]\{16\}\))$/\1/p' <<<"$out")
+fpr7=$(sed -n 's/^wrote key 7 to .* (fingerprint \([0-9a-f]\{16\}\), realm [0-9a-f]\{16\} new, for .*)$/\1/p' <<<"$out")
+realm7=$(sed -n 's/^.*, realm \([0-9a-f]\{16\}\) .*$/\1/p' <<<"$out")
 [ -n "$fpr7" ] || fail "genkey printed: $out"
 [ "$(stat -c %a "$W/k7.key")" = 600 ] || fail "genkey made mode $(stat -c %a "$W/k7.key")"
 (umask 0; "$KT" genkey --id 8 -o "$W/k8.key" >/dev/null) &&
 	[ "$(stat -c %a "$W/k8.key")" = 600 ] || fail "genkey under umask 0: not 0600"
-grep -q '^secret = [A-Za-z0-9+/]\{22\}==$' "$W/k7.key" || fail "key file: $(cat "$W/k7.key")"
+grep -q '^secret = [A-Za-z0-9+/]\{22\}==$' "$W/k7.key" && grep -q '^realm = [A-Za-z0-9+/]\{22\}==$' "$W/k7.key" ||
+	fail "key file: $(cat "$W/k7.key")"
+# a second key in the same directory takes its realm; --new-realm makes one
+"$KT" genkey --id 8 -o "$W/k8r.key" | grep -q "realm $realm7 of the key files in the directory of" ||
+	fail "genkey next to k7.key did not take its realm"
+"$KT" genkey --id 9 --new-realm -o "$W/other/k9.key" 2>/dev/null && fail "genkey into a missing directory"
+mkdir -m 700 "$W/other" && "$KT" genkey --id 9 -o "$W/other/k9.key" >/dev/null || fail "genkey in $W/other"
+[ "$("$KT" fingerprint "$W/other/k9.key" | awk '{ print $6 }')" != "$realm7" ] ||
+	fail "a key in a new directory shares the realm of $W"
+rm "$W/k8r.key"
 grep -qF "$(sed -n 's/^secret = //p' "$W/k7.key")" <<<"$out" && fail "genkey printed the secret"
 sum=$(sha256sum <"$W/k7.key")
 refused 1 "$W/k7.key already exists; refusing to overwrite it" "$KT" genkey --id 9 -o "$W/k7.key"
@@ -108,7 +118,7 @@ refused 2 'invalid key id "70000"' "$KT" genkey --id 70000 -o "$W/x.key"
 pass "genkey makes a 0600 file, prints only the fingerprint, refuses to overwrite"
 
 run "$KT" fingerprint "$W/k7.key"
-[ "$rc" -eq 0 ] && [ "$out" = "key 7 fingerprint $fpr7" ] || fail "fingerprint: $out"
+[ "$rc" -eq 0 ] && [ "$out" = "key 7 fingerprint $fpr7 realm $realm7" ] || fail "fingerprint: $out"
 for c in "load $W/k7.key" list stats flush "del 7"; do
 	refused 1 "the xt_tap kernel module is not loaded (modprobe xt_tap)" "$KT" $c
 done
@@ -195,19 +205,24 @@ chmod 620 "$W/loose.key"
 refused 1 "mode 0620 lets group/others modify the key; run chmod 600" "$KT" load "$W/loose.key"
 unchanged "load of a 0644 key file"
 
-printf 'version = 1\nid = abc\nsecret = AAECAwQFBgcICQoLDA0ODw==\n' >"$W/bad1.key"
-printf 'version = 1\nid = 5\nsecret = AAECAwQFBgcICQoLDA0O\n' >"$W/bad2.key"
-printf 'version = 1\nid = 5\nid = 6\nsecret = AAECAwQFBgcICQoLDA0ODw==\n' >"$W/bad3.key"
-printf 'version = 1\nid = 5\nsecret = AAECAwQFBgcICQoLDA0ODw==\ncolor = red\n' >"$W/bad4.key"
-printf 'version = 1\nid = 5\nsecret = AAECAwQFBgcICQo%%DA0ODw==\n' >"$W/bad5.key"
-printf 'version = 1\nid = 5\n' >"$W/bad6.key"
+R='realm = EBESExQVFhcYGRobHB0eHw=='
+printf 'version = 2\nid = abc\nsecret = AAECAwQFBgcICQoLDA0ODw==\n%s\n' "$R" >"$W/bad1.key"
+printf 'version = 2\nid = 5\nsecret = AAECAwQFBgcICQoLDA0O\n%s\n' "$R" >"$W/bad2.key"
+printf 'version = 2\nid = 5\nid = 6\nsecret = AAECAwQFBgcICQoLDA0ODw==\n%s\n' "$R" >"$W/bad3.key"
+printf 'version = 2\nid = 5\nsecret = AAECAwQFBgcICQoLDA0ODw==\ncolor = red\n%s\n' "$R" >"$W/bad4.key"
+printf 'version = 2\nid = 5\nsecret = AAECAwQFBgcICQo%%DA0ODw==\n%s\n' "$R" >"$W/bad5.key"
+printf 'version = 2\nid = 5\n' >"$W/bad6.key"
+printf 'version = 1\nid = 5\nsecret = AAECAwQFBgcICQoLDA0ODw==\n' >"$W/bad7.key"
+printf 'version = 2\nid = 5\nsecret = AAECAwQFBgcICQoLDA0ODw==\n' >"$W/bad8.key"
 chmod 600 "$W"/bad*.key
 refused 1 "$W/bad1.key:2: bad id \"abc\": expected a number from 0 to 65535" "$KT" load "$W/bad1.key"
-refused 1 "$W/bad2.key:3: secret is 15 bytes; a key is exactly 16 bytes" "$KT" load "$W/bad2.key"
+refused 1 "$W/bad2.key:3: secret is 15 bytes; it must be exactly 16 bytes" "$KT" load "$W/bad2.key"
 refused 1 "$W/bad3.key:3: duplicate key \"id\"" "$KT" load "$W/bad3.key"
 refused 1 "$W/bad4.key:4: unknown key \"color\"" "$KT" load "$W/bad4.key"
 refused 1 "$W/bad5.key:3: secret is not valid base64" "$KT" load "$W/bad5.key"
 refused 1 "$W/bad6.key: missing \"secret = ...\" line" "$KT" load "$W/bad6.key"
+refused 1 "$W/bad7.key:1: key file version 1 is for TAP protocol 1, which has no realm" "$KT" load "$W/bad7.key"
+refused 1 "$W/bad8.key: missing \"realm = ...\" line" "$KT" load "$W/bad8.key"
 refused 1 "$W: a directory, not a key file" "$KT" load "$W"
 refused 1 "cannot open: No such file or directory" "$KT" load "$W/none.key"
 unchanged "load of malformed key files"
@@ -244,7 +259,10 @@ for v in $VARIANTS; do
 	ok $v -A INPUT -p tcp --syn --dport 8444 -m tap --key-id 3 --window 30 -j ACCEPT
 	ok $v -t mangle -A PREROUTING -p tcp --syn -m tap --key-id 0-65535 --window 3600 -j ACCEPT
 	ok $v -A FORWARD -p tcp --syn -m tap --key-id 65535 --window 1 -j ACCEPT
+	ok $v -A INPUT -p tcp --syn --dport 8445 -m tap --key-id 4 --src-bind --no-dst-bind -j ACCEPT
 	run $v -S INPUT
+	grep -qxF -- "-A INPUT -p tcp -m tcp --dport 8445 --tcp-flags FIN,SYN,RST,ACK SYN -m tap --key-id 4 --no-dst-bind --src-bind -j ACCEPT" <<<"$out" ||
+		fail "$v -S INPUT (--src-bind):"$'\n'"$out"
 	grep -qxF -- "-A INPUT -p tcp -m tcp --dport 8443 --tcp-flags FIN,SYN,RST,ACK SYN -m tap --key-id 100-199 --window 60 --no-dst-bind -j ACCEPT" <<<"$out" ||
 		fail "$v -S INPUT:"$'\n'"$out"
 	grep -qxF -- "-A INPUT -p tcp -m tcp --dport 8444 --tcp-flags FIN,SYN,RST,ACK SYN -m tap --key-id 3 -j ACCEPT" <<<"$out" ||
@@ -256,6 +274,7 @@ for v in $VARIANTS; do
 	run $v -n -L INPUT
 	grep -qF "tap key-id 100-199 window 60s no-dst-bind" <<<"$out" || fail "$v -L:"$'\n'"$out"
 	grep -qF "tap key-id 3 window 30s" <<<"$out" || fail "$v -L:"$'\n'"$out"
+	grep -qF "tap key-id 4 window 30s no-dst-bind src-bind" <<<"$out" || fail "$v -L:"$'\n'"$out"
 	ok $v -C INPUT -p tcp --syn --dport 8443 -m tap --key-id 100-199 --window 60 --no-dst-bind -j ACCEPT
 	# ip6tables-legacy 1.8.9 -C ignores the data of every match (even a
 	# different --dport "exists"), so it cannot tell rules apart.
@@ -277,7 +296,7 @@ for v in $VARIANTS; do
 		[ "$($v-save 2>/dev/null | strip)" = "$before" ] || fail "$v second restore"
 	ok $v -D INPUT -p tcp --syn --dport 8444 -m tap --key-id 3 -j ACCEPT
 done
-pass "--key-id 100-199 --window 60 --no-dst-bind shows in -S/-L and survives save|restore identically (legacy, nft, v4, v6)"
+pass "--key-id 100-199 --window 60 --no-dst-bind, --src-bind show in -S/-L and survive save|restore identically (legacy, nft, v4, v6)"
 
 # ---- good paths: keys -----------------------------------------------------
 
@@ -288,7 +307,10 @@ echo "$out"
 grep -qE "^7 +$fpr7 +0 +0 +0 +0 +0$" <<<"$out" || fail "list does not show key 7 with $fpr7: $out"
 grep -qF "$(sed -n 's/^secret = //p' "$W/k7.key")" <<<"$out" && fail "list shows a secret"
 
-"$KT" genkey --id 7 -o "$W/k7b.key" >/dev/null || fail "genkey k7b"
+# $W holds broken key files by now: genkey must be told the realm
+refused 1 "genkey takes the realm of the key files next to the new one" \
+	"$KT" genkey --id 7 -o "$W/k7b.key"
+"$KT" genkey --id 7 --realm-from "$W/k7.key" -o "$W/k7b.key" >/dev/null || fail "genkey k7b"
 fpr7b=$("$KT" fingerprint "$W/k7b.key" | awk '{ print $4 }')
 run "$KT" load --replace "$W/k7b.key"
 [ "$rc" -eq 0 ] && [ "$out" = "loaded key 7 (fingerprint $fpr7b)" ] || fail "load --replace: $out"
@@ -299,15 +321,19 @@ run "$KT" del 7
 [ "$rc" -eq 0 ] && [ "$out" = "deleted key 7" ] || fail "del 7: $out"
 "$KT" list | grep -q '^7 ' && fail "key 7 still listed after del"
 refused 1 "no key with id 7 is loaded" "$KT" del 7
-pass "load/list/fingerprint agree ($fpr7), --replace and del work"
+refused 1 "the key's realm differs from the realm of the keys loaded" "$KT" load "$W/other/k9.key"
+"$KT" list | grep -qE "^8 +$("$KT" fingerprint "$W/k8.key" | awk '{ print $4 }') " ||
+	fail "a refused key of another realm changed key 8: $("$KT" list)"
+pass "load/list/fingerprint agree ($fpr7), --replace and del work, a key of another realm is refused"
 
 run "$KT" stats
 [ "$rc" -eq 0 ] || fail "stats: $out"
 echo "$out"
 for n in accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed \
-	table_full evicted rules pending_slots authorized_slots replay_slots bytes keys; do
+	table_full evicted truncated rules pending_slots authorized_slots replay_slots bytes keys; do
 	grep -qE "^$n +[0-9]+$" <<<"$out" || fail "stats lacks $n: $out"
 done
+grep -qE "^realm +$realm7$" <<<"$out" || fail "stats does not show realm $realm7: $out"
 [ "$(awk '$1 == "keys" { print $2 }' <<<"$out")" = 1 ] || fail "stats: keys is not 1"
 [ "$(awk '$1 == "rules" { print $2 }' <<<"$out")" -ge 16 ] || fail "stats: rules < 16"
 # nf_tables destroys deleted rules from a work item, so "rules" may still

@@ -22,15 +22,20 @@ protect server iptables raw PREROUTING 3-5
 
 D=/tmp/sync-keys
 install -d -m 700 "$D" "$D.spare" || fail "mkdir"
-keygen() { tap-keytool genkey --id "$1" -o "$2" >/dev/null || fail "genkey $1"; }
+# keygen ID FILE: keys made elsewhere share the realm of $D's keys
+keygen() {
+	tap-keytool genkey --id "$1" -o "$2" ${REALM:+--realm-from "$REALM"} >/dev/null ||
+		fail "genkey $1"
+}
 keygen 3 "$D/alice.key"
 keygen 4 "$D/bob.key"
+REALM=$D/bob.key
 keygen 4 "$D.spare/bob-new.key"
 keygen 5 "$D.spare/carol.key"
 
 # loaded: "id fingerprint accepted" per key
 loaded() { S tap-keytool list | awk 'NR > 1 { print $1, $2, $3 }'; }
-fpr() { tap-keytool fingerprint "$1" | awk '{ print $NF }'; }
+fpr() { tap-keytool fingerprint "$1" | awk '{ print $4 }'; }
 # sync_ok SUMMARY ARGS...: sync succeeds and prints the summary line
 sync_ok() {
 	local want=$1 out
@@ -118,6 +123,27 @@ for a in "" "$D extra" "--bogus $D"; do
 	[ $? = 2 ] || fail "tap-keytool sync $a: not a usage error: $out"
 done
 pass "bad files, duplicate ids, open or empty or missing directory, no privilege: exit 1, keys unchanged; usage errors exit 2"
+
+# ---- a new realm: every key is reloaded --------------------------------
+REALM=
+install -d -m 700 /tmp/realm2 && keygen 4 /tmp/realm2/dave.key && keygen 5 /tmp/realm2/erin.key
+tap-keytool genkey --id 6 --realm-from /tmp/realm2/dave.key -o "$D/zz-mixed.key" >/dev/null ||
+	fail "genkey --realm-from"
+expect_bad "different realms" S tap-keytool sync "$D"
+rm "$D/zz-mixed.key"
+out=$(S tap-keytool sync /tmp/realm2 2>&1) || fail "sync to a new realm: $out"
+sed 's/^/    /' <<<"$out"
+grep -q "^change the realm from [0-9a-f]\{16\} to [0-9a-f]\{16\}: remove every key, then load them all" <<<"$out" &&
+	grep -qx "/tmp/realm2: 0 loaded, 2 replaced, 0 unchanged, 0 removed" <<<"$out" ||
+	fail "sync to a new realm printed: $out"
+[ "$(S tap-keytool stats | awk '$1 == "realm" { print $2 }')" = \
+  "$(tap-keytool fingerprint /tmp/realm2/dave.key | awk '{ print $6 }')" ] || fail "realm not changed"
+token /tmp/realm2/dave.key accepted
+snapshot server
+auth_and_syn client "$D/bob.key" "$SERVER4" "$(rand32)" "$(rand_port)"
+expect_stat server incomplete "$S_incomplete" 5
+expect_stat server accepted "$S_accepted" 0
+pass "sync to a directory of another realm reloads every key; old-realm tokens no longer decode"
 
 check_dmesg_clean
 pass "keytool_sync"

@@ -3,7 +3,7 @@
  * Unit tests of the shared TAP core (xt_tap/tap_core.c), in userspace with
  * libsodium, built with ASan and UBSan: `make build/test_core`.
  *
- * The protocol math is checked twice: against tests/tap_vectors.h and
+ * The protocol math is checked twice: against xt_tap/tap_vectors.h and
  * against an independent reading of docs/PROTOCOL.md written here (own
  * SipHash-2-4, own message layout). The server path is driven through
  * tap_process_syn with small in-memory tables, a key table and locks that
@@ -148,10 +148,10 @@ static void ref_be(u8 *p, u64 v, int n)
 	}
 }
 
-static u64 ref_tag(const u8 key[16], u8 family, bool bind, u16 key_id, u32 isn,
-		   u16 dport, u64 t, const u8 daddr[16])
+static u64 ref_tag(const u8 key[16], u8 family, u8 bind, u16 key_id, u32 isn,
+		   u16 dport, u64 t, const u8 daddr[16], const u8 saddr[16])
 {
-	u8 msg[40] = "TAP1";
+	u8 msg[56] = "TAP2";
 
 	msg[4] = family;
 	msg[5] = bind;
@@ -160,14 +160,16 @@ static u64 ref_tag(const u8 key[16], u8 family, bool bind, u16 key_id, u32 isn,
 	ref_be(msg + 12, dport, 2);
 	ref_be(msg + 14, 0, 2);
 	ref_be(msg + 16, t, 8);
-	memset(msg + 24, 0, 16);
-	if (bind)
+	memset(msg + 24, 0, 32);
+	if (bind & 1)
 		memcpy(msg + 24, daddr, family == 4 ? 4 : 16);
+	if (bind & 2)
+		memcpy(msg + 40, saddr, family == 4 ? 4 : 16);
 	return ref_siphash(key, msg, sizeof(msg));
 }
 
-static void ref_seqs(u16 key_id, u64 t, u64 tag, u32 isn, u16 dport,
-		     u32 seq[4])
+static void ref_seqs(const u8 realm[16], u16 key_id, u64 t, u64 tag, u32 isn,
+		     u16 dport, u32 seq[4])
 {
 	u8 d[12], msg[11] = "TAPm";
 	u64 m[2];
@@ -180,7 +182,7 @@ static void ref_seqs(u16 key_id, u64 t, u64 tag, u32 isn, u16 dport,
 	ref_be(msg + 8, dport, 2);
 	for (c = 0; c < 2; c++) {
 		msg[10] = c;
-		m[c] = ref_siphash((const u8 *)"TAP1-public-mask", msg, 11);
+		m[c] = ref_siphash(realm, msg, 11);
 	}
 	for (i = 0; i < 4; i++) {
 		u32 mi = (u32)(m[i / 2] >> (i % 2 ? 0 : 32));
@@ -191,6 +193,8 @@ static void ref_seqs(u16 key_id, u64 t, u64 tag, u32 isn, u16 dport,
 }
 
 /* ---- test environment: key table, locks, clock, tables ---- */
+
+static tap_prf_key key_a, key_b, realm_a;
 
 #define MAX_KEYS 8
 #define MAX_HELD 8
@@ -311,8 +315,10 @@ struct ctx {
 	const struct tap_ops *ops;
 	struct tap_clock clk;
 	u64 base_s;	/* Unix seconds at ms == 0 */
+	bool no_realm;	/* as a netns where no key was ever loaded */
+	const tap_prf_key *realm;
 	u64 ms;		/* elapsed ms since start */
-	u32 ms0;	/* monotonic ms at start (near the u32 wrap) */
+	u64 ms0;	/* monotonic ms at start (near the old u32 wrap) */
 };
 
 static unsigned int total_lock_errors;
@@ -321,7 +327,7 @@ static unsigned int total_lock_errors;
 
 static void ctx_set_clock(struct ctx *c)
 {
-	c->clk.now_ms = (u32)(c->ms0 + c->ms);
+	c->clk.now_ms = c->ms0 + c->ms;
 	c->clk.now_s = c->base_s + c->ms / 1000;
 }
 
@@ -343,10 +349,11 @@ static void ctx_init(struct ctx *c, u32 pend, u32 auth, u32 replay)
 	rnd_bytes(c->t.seed.raw, sizeof(c->t.seed.raw));
 	c->env.t = &c->t;
 	c->env.next_serial = 1;
+	c->realm = &realm_a;
 	c->ops = &ops_locked;
 	c->base_s = DEF_NOW;
-	/* start 3 s before the millisecond clock wraps */
-	c->ms0 = 0xffffffffu - 3000;
+	/* start 3 s before a 32-bit millisecond clock would wrap */
+	c->ms0 = 0xffffffffULL - 3000;
 	ctx_set_clock(c);
 }
 
@@ -403,7 +410,12 @@ static unsigned int process(struct ctx *c, const struct tap_rule *rule,
 {
 	struct tap_outcome out = { .stat = 999, .evicted = true };
 
-	tap_process_syn(&c->t, c->ops, &c->env, rule, syn, &c->clk, &out);
+	struct tap_ctx tc = {
+		.t = &c->t, .ops = c->ops, .env = &c->env, .rule = rule,
+		.syn = syn, .clk = &c->clk, .realm = c->no_realm ? NULL : c->realm,
+	};
+
+	tap_process_syn(&tc, &out);
 	if (c->env.nheld)
 		c->env.lock_errors++;
 	if (evicted)
@@ -417,7 +429,7 @@ struct client {
 	struct tap_addr saddr, daddr;
 	u16 key_id;
 	tap_prf_key key;
-	bool bind;
+	u8 bind;	/* TAP_BIND_* */
 };
 
 static void addr4(struct tap_addr *a, u8 a0, u8 a1, u8 a2, u8 a3)
@@ -438,7 +450,6 @@ static void addr6(struct tap_addr *a, u16 first, u16 last)
 	a->b[15] = (u8)last;
 }
 
-static tap_prf_key key_a, key_b;
 
 static void client_init(struct client *cl, u8 family, u8 src_last)
 {
@@ -453,7 +464,7 @@ static void client_init(struct client *cl, u8 family, u8 src_last)
 	}
 	cl->key_id = 3;
 	cl->key = key_a;
-	cl->bind = true;
+	cl->bind = TAP_BIND_DADDR;
 }
 
 static struct tap_syn mksyn(const struct client *cl, u16 sport, u16 dport,
@@ -479,7 +490,7 @@ static void client_token(const struct client *cl, u16 dport, u32 isn, u64 t,
 	struct tap_syn real = mksyn(cl, 0, dport, isn);
 
 	tap_params_from_syn(&p, &real, cl->bind, cl->key_id, t);
-	tap_token_encode(&cl->key, &p, seq);
+	tap_token_encode(&cl->key, &realm_a, &p, seq);
 }
 
 static u16 rnd_port(void)
@@ -522,7 +533,7 @@ static int send_token(struct ctx *c, const struct tap_rule *rule,
 }
 
 static const struct tap_rule rule_def = {
-	.key_min = 0, .key_max = 65535, .window = 30, .bind_daddr = true,
+	.key_min = 0, .key_max = 65535, .window = 30, .bind = TAP_BIND_DADDR,
 };
 
 /* Count live-looking entries in a pending bucket with this seq. */
@@ -593,60 +604,85 @@ TEST(test_vectors)
 		const struct tap_vector *tv = &tap_vectors[v];
 		struct tap_token_params p;
 		struct tap_token tok, back;
-		tap_prf_key k;
+		tap_prf_key k, realm, other;
 		u32 seq[TAP_FRAGS], seq2[TAP_FRAGS], rs[TAP_FRAGS];
 		u64 tag;
 
 		tap_prf_key_import(&k, tv->key);
+		tap_prf_key_import(&realm, tv->realm);
+		other = realm;
+		other.raw[5] ^= 1;
 		memset(&p, 0, sizeof(p));
 		p.family = tv->family;
-		p.bind_daddr = tv->bind_daddr;
+		p.bind = tv->bind;
 		p.key_id = tv->key_id;
 		p.dport = tv->dport;
 		p.isn = tv->isn;
 		p.time = tv->time;
-		memcpy(p.daddr.b, tv->daddr, 16);
+		if (tv->bind & TAP_BIND_DADDR)
+			memcpy(p.daddr.b, tv->daddr, 16);
+		if (tv->bind & TAP_BIND_SADDR)
+			memcpy(p.saddr.b, tv->saddr, 16);
 
 		tag = tap_mac(&k, &p);
 		CHECK(tag == tv->tag, "%s: tag %016" PRIx64, tv->name, tag);
-		CHECK(ref_tag(tv->key, tv->family, tv->bind_daddr, tv->key_id,
-			      tv->isn, tv->dport, tv->time, tv->daddr) == tv->tag,
+		CHECK(ref_tag(tv->key, tv->family, tv->bind, tv->key_id,
+			      tv->isn, tv->dport, tv->time, tv->daddr,
+			      tv->saddr) == tv->tag,
 		      "%s: vector tag disagrees with the spec", tv->name);
 		CHECK(tap_key_fingerprint(&k) == tv->fingerprint,
 		      "%s: fingerprint", tv->name);
 		CHECK(ref_siphash(tv->key, (const u8 *)"TAP1fingerprint", 15) ==
 		      tv->fingerprint, "%s: vector fpr vs spec", tv->name);
+		CHECK(tap_realm_fingerprint(&realm) == tv->realm_fingerprint &&
+		      ref_siphash(tv->realm, (const u8 *)"TAP2realm", 9) ==
+		      tv->realm_fingerprint, "%s: realm fingerprint", tv->name);
 
-		tap_token_encode(&k, &p, seq);
+		tap_token_encode(&k, &realm, &p, seq);
 		CHECK(!memcmp(seq, tv->seq, sizeof(seq)),
 		      "%s: seq %08x %08x %08x %08x", tv->name,
 		      seq[0], seq[1], seq[2], seq[3]);
-		ref_seqs(tv->key_id, tv->time, tv->tag, tv->isn, tv->dport, rs);
+		ref_seqs(tv->realm, tv->key_id, tv->time, tv->tag, tv->isn,
+			 tv->dport, rs);
 		CHECK(!memcmp(rs, tv->seq, sizeof(rs)),
 		      "%s: vector seqs disagree with the spec", tv->name);
 
 		tok.key_id = tv->key_id;
 		tok.t16 = (u16)tv->time;
 		tok.tag = tv->tag;
-		tap_token_pack(&tok, tv->isn, tv->dport, seq2);
+		tap_token_pack(&realm, &tok, tv->isn, tv->dport, seq2);
 		CHECK(!memcmp(seq2, tv->seq, sizeof(seq2)), "%s: pack",
 		      tv->name);
 
 		memset(&back, 0xa5, sizeof(back));
-		CHECK(tap_token_unpack(tv->seq, tv->isn, tv->dport, &back) &&
+		CHECK(tap_token_unpack(&realm, tv->seq, tv->isn, tv->dport, &back) &&
 		      back.key_id == tv->key_id && back.t16 == (u16)tv->time &&
 		      back.tag == tv->tag, "%s: unpack round trip", tv->name);
-		CHECK(!tap_token_unpack(tv->seq, tv->isn + 1, tv->dport, &back),
+		CHECK(!tap_token_unpack(&realm, tv->seq, tv->isn + 1, tv->dport,
+					&back),
 		      "%s: unpack with another isn decodes", tv->name);
-		CHECK(!tap_token_unpack(tv->seq, tv->isn, tv->dport ^ 1, &back),
+		CHECK(!tap_token_unpack(&realm, tv->seq, tv->isn, tv->dport ^ 1,
+					&back),
 		      "%s: unpack with another port decodes", tv->name);
+		CHECK(!tap_token_unpack(&other, tv->seq, tv->isn, tv->dport,
+					&back),
+		      "%s: unpack with another realm decodes", tv->name);
 
-		/* the non-bound vectors must not depend on daddr */
-		if (!tv->bind_daddr) {
+		/* what is not bound must not count */
+		if (!(tv->bind & TAP_BIND_DADDR)) {
 			memset(p.daddr.b, 0x77, 16);
 			CHECK(tap_mac(&k, &p) == tv->tag,
 			      "%s: unbound tag depends on daddr", tv->name);
 		}
+		if (!(tv->bind & TAP_BIND_SADDR)) {
+			memset(p.saddr.b, 0x77, 16);
+			CHECK(tap_mac(&k, &p) == tv->tag,
+			      "%s: unbound tag depends on saddr", tv->name);
+		}
+		/* the binding mode itself is in the MAC */
+		p.bind ^= TAP_BIND_SADDR;
+		CHECK(tap_mac(&k, &p) != tv->tag,
+		      "%s: src-bind flag not in the MAC", tv->name);
 	}
 }
 
@@ -663,16 +699,16 @@ TEST(test_pack_unpack_random)
 		u16 dport = (u16)rnd32();
 		int i;
 
-		tap_token_pack(&tok, isn, dport, seq);
-		if (!tap_token_unpack(seq, isn, dport, &back) ||
+		tap_token_pack(&realm_a, &tok, isn, dport, seq);
+		if (!tap_token_unpack(&realm_a, seq, isn, dport, &back) ||
 		    back.key_id != tok.key_id || back.t16 != tok.t16 ||
 		    back.tag != tok.tag)
 			bad++;
-		tap_frag_masks(isn, dport, mask);
+		tap_frag_masks(&realm_a, isn, dport, mask);
 		for (i = 0; i < TAP_FRAGS; i++)
 			if ((seq[i] ^ mask[i]) >> 24)
 				bad++;
-		ref_seqs(tok.key_id, tok.t16, tok.tag, isn, dport, rs);
+		ref_seqs(realm_a.raw, tok.key_id, tok.t16, tok.tag, isn, dport, rs);
 		if (memcmp(rs, seq, sizeof(rs)))
 			bad++;
 	}
@@ -687,13 +723,17 @@ TEST(test_params_from_syn)
 
 	client_init(&cl, 6, 9);
 	s = mksyn(&cl, 1234, 22, 0xabcdef01);
-	tap_params_from_syn(&p, &s, true, 77, 1234567);
-	CHECK(p.family == 6 && p.bind_daddr && p.key_id == 77 &&
+	tap_params_from_syn(&p, &s, TAP_BIND_DADDR, 77, 1234567);
+	CHECK(p.family == 6 && p.bind == TAP_BIND_DADDR && p.key_id == 77 &&
 	      p.dport == 22 && p.isn == 0xabcdef01 && p.time == 1234567 &&
-	      !memcmp(p.daddr.b, cl.daddr.b, 16), "bound params");
-	tap_params_from_syn(&p, &s, false, 77, 1234567);
-	CHECK(!p.bind_daddr && p.daddr.b[0] == 0 && p.daddr.b[15] == 0,
+	      !memcmp(p.daddr.b, cl.daddr.b, 16) && p.saddr.b[0] == 0 &&
+	      p.saddr.b[15] == 0, "bound params");
+	tap_params_from_syn(&p, &s, 0, 77, 1234567);
+	CHECK(!p.bind && p.daddr.b[0] == 0 && p.daddr.b[15] == 0,
 	      "unbound params keep daddr zero");
+	tap_params_from_syn(&p, &s, TAP_BIND_SADDR | 0x80, 77, 1234567);
+	CHECK(p.bind == TAP_BIND_SADDR && !memcmp(p.saddr.b, cl.saddr.b, 16) &&
+	      p.daddr.b[0] == 0, "source-bound params, unknown bits dropped");
 }
 
 /* The flow hash groups by saddr, dport and family only, and is seeded. */
@@ -1320,19 +1360,19 @@ TEST(test_binding)
 	struct tap_rule unbound = rule_def;
 	u32 isn, seq[TAP_FRAGS];
 
-	unbound.bind_daddr = false;
+	unbound.bind = 0;
 	ctx_init(&c, 4, 4, 4);
 	client_init(&cl, 4, 22);
 	key_load(&c, 3, &key_a);
 
-	/* token made for port 22, moved to port 2222 (mask is public) */
+	/* token made for port 22, re-masked for port 2222 (by a realm holder) */
 	isn = rnd32();
 	real = mksyn(&cl, rnd_port(), 22, isn);
-	tap_params_from_syn(&p, &real, true, 3, c.clk.now_s);
+	tap_params_from_syn(&p, &real, TAP_BIND_DADDR, 3, c.clk.now_s);
 	tok.key_id = 3;
 	tok.t16 = (u16)c.clk.now_s;
 	tok.tag = tap_mac(&key_a, &p);
-	tap_token_pack(&tok, isn, 2222, seq);
+	tap_token_pack(&realm_a, &tok, isn, 2222, seq);
 	send_seqs(&c, &rule_def, &cl, 2222, seq, NULL, 0);
 	real.dport = 2222;
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
@@ -1356,7 +1396,7 @@ TEST(test_binding)
 	advance_ms(&c, 5000);
 
 	/* unbound token and rule: any daddr */
-	other.bind = false;
+	other.bind = 0;
 	isn = rnd32();
 	real = mksyn(&cl, rnd_port(), 22, isn);
 	send_token(&c, &unbound, &other, 22, isn, c.clk.now_s, NULL, 0);
@@ -1387,6 +1427,98 @@ TEST(test_binding)
 	send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
 		   "token for another family");
+	ctx_free(&c);
+}
+
+/*
+ * --src-bind: an observer who races the client with its pieces and real
+ * SYN from its own address gets the connection without it, never with it;
+ * and the two modes never accept each other's tokens.
+ */
+TEST(test_src_bind)
+{
+	struct tap_rule srcb = rule_def;
+	struct client cl, thief;
+	struct tap_syn real, stolen;
+	u32 seq[TAP_FRAGS];
+	struct ctx c;
+	int mode;
+
+	srcb.bind = TAP_BIND_DADDR | TAP_BIND_SADDR;
+	for (mode = 0; mode < 2; mode++) {
+		const struct tap_rule *r = mode ? &srcb : &rule_def;
+		u32 isn = rnd32();
+
+		ctx_init(&c, 4, 4, 4);
+		key_load(&c, 3, &key_a);
+		client_init(&cl, 4, 22);
+		client_init(&thief, 4, 66);
+		cl.bind = r->bind;
+		real = mksyn(&cl, rnd_port(), 22, isn);
+		client_token(&cl, 22, isn, c.clk.now_s, seq);
+		/* the thief sends the observed pieces and SYN first */
+		stolen = mksyn(&thief, real.sport, 22, isn);
+		send_seqs(&c, r, &thief, 22, seq, NULL, 0);
+		CHECK_STAT(process(&c, r, &stolen, NULL),
+			   mode ? TAP_STAT_BAD_MAC : TAP_STAT_ACCEPTED,
+			   mode ? "raced token, --src-bind" : "raced token, unbound");
+		send_seqs(&c, r, &cl, 22, seq, NULL, 0);
+		CHECK_STAT(process(&c, r, &real, NULL),
+			   mode ? TAP_STAT_ACCEPTED : TAP_STAT_REPLAYED,
+			   mode ? "client after the race, --src-bind" :
+				  "client after the race, unbound");
+		ctx_free(&c);
+	}
+
+	/* the two modes never accept each other's tokens */
+	for (mode = 0; mode < 2; mode++) {
+		const struct tap_rule *r = mode ? &srcb : &rule_def;
+		u32 isn = rnd32();
+
+		ctx_init(&c, 4, 4, 4);
+		key_load(&c, 3, &key_a);
+		client_init(&cl, 4, 22);
+		cl.bind = mode ? rule_def.bind : srcb.bind;
+		real = mksyn(&cl, rnd_port(), 22, isn);
+		send_token(&c, r, &cl, 22, isn, c.clk.now_s, NULL, 0);
+		CHECK_STAT(process(&c, r, &real, NULL), TAP_STAT_BAD_MAC,
+			   mode ? "unbound token, --src-bind rule" :
+				  "source-bound token, plain rule");
+		ctx_free(&c);
+	}
+}
+
+/* Without the realm the pieces do not decode: no exchange is seen. */
+TEST(test_realm)
+{
+	struct tap_token back;
+	struct client cl;
+	struct tap_syn real;
+	tap_prf_key wrong;
+	u32 seq[TAP_FRAGS], isn;
+	int n, decoded = 0;
+	struct ctx c;
+
+	client_init(&cl, 4, 9);
+	for (n = 0; n < 2000; n++) {
+		isn = rnd32();
+		client_token(&cl, 22, isn, DEF_NOW, seq);
+		rnd_bytes(wrong.raw, sizeof(wrong.raw));
+		decoded += tap_token_unpack(&wrong, seq, isn, 22, &back);
+	}
+	/* four check bytes must be zero by chance: 2^-32 each */
+	CHECK(decoded == 0, "%d of 2000 tokens decode under a wrong realm",
+	      decoded);
+
+	/* a netns without a realm (no key ever loaded) decodes nothing */
+	ctx_init(&c, 4, 4, 4);
+	key_load(&c, 3, &key_a);
+	c.no_realm = true;
+	isn = rnd32();
+	real = mksyn(&cl, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &cl, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_INCOMPLETE,
+		   "no realm");
 	ctx_free(&c);
 }
 
@@ -1474,7 +1606,7 @@ TEST(test_decoys)
 		key_load(&c, 3, &key_a);
 		real = mksyn(&cl, rnd_port(), 22, isn);
 		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(isn, 22, mask);
+		tap_frag_masks(&realm_a, isn, 22, mask);
 		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 		advance_ms(&c, 1);
 		s = mksyn(&cl, rnd_port(), 22, mask[i] ^ (rnd32() & 0xffffff));
@@ -1492,7 +1624,7 @@ TEST(test_decoys)
 
 		real = mksyn(&cl, rnd_port(), 22, isn);
 		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(isn, 22, mask);
+		tap_frag_masks(&realm_a, isn, 22, mask);
 		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 		advance_ms(&c, 1);
 		for (j = 2; j < 4; j++) {
@@ -1516,7 +1648,7 @@ TEST(test_decoys)
 
 		real = mksyn(&cl, rnd_port(), 22, isn);
 		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(isn, 22, mask);
+		tap_frag_masks(&realm_a, isn, 22, mask);
 		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 		advance_ms(&c, 1);
 		for (j = 0; j < TAP_CANDS_PER_FRAG; j++) {
@@ -1547,7 +1679,7 @@ TEST(test_decoys)
 			key_load(&c, 3, &key_a);
 			real = mksyn(&cl, rnd_port(), 22, isn);
 			client_token(&cl, 22, isn, c.clk.now_s, seq);
-			tap_frag_masks(isn, 22, mask);
+			tap_frag_masks(&realm_a, isn, 22, mask);
 			send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 			advance_ms(&c, 1);
 			for (j = 1; j < 4; j++) {
@@ -1590,7 +1722,7 @@ TEST(test_shared_check_byte)
 
 			do {
 				isn = rnd32();
-				tap_frag_masks(isn, 22, mask);
+				tap_frag_masks(&realm_a, isn, 22, mask);
 			} while (mask[i] >> 24 != mask[j] >> 24);
 			for (o = 0; o < 4; o++) {
 				struct tap_syn real = mksyn(&cl, rnd_port(), 22,
@@ -1630,7 +1762,7 @@ TEST(test_shared_check_byte_3)
 
 		do {	/* about 16 million tries at most, typically less */
 			isn = rnd32();
-			tap_frag_masks(isn, 22, mask);
+			tap_frag_masks(&realm_a, isn, 22, mask);
 			top = mask[odd ? 0 : 1] >> 24;
 			ok = mask[odd] >> 24 != top;
 			for (i = 0; i < TAP_FRAGS; i++)
@@ -1676,16 +1808,19 @@ TEST(test_vectors_server)
 		struct client cl;
 		struct ctx c;
 		struct tap_syn real;
-		tap_prf_key k;
+		tap_prf_key k, realm;
 
 		tap_prf_key_import(&k, tv->key);
+		tap_prf_key_import(&realm, tv->realm);
 		ctx_init(&c, 4, 4, 4);
+		c.realm = &realm;
 		c.base_s = tv->time + 7;
 		ctx_set_clock(&c);
 		key_load(&c, tv->key_id, &k);
 		client_init(&cl, tv->family, 26);
 		memcpy(cl.daddr.b, tv->daddr, 16);
-		r.bind_daddr = tv->bind_daddr;
+		memcpy(cl.saddr.b, tv->saddr, 16);
+		r.bind = tv->bind;
 		real = mksyn(&cl, 1000, tv->dport, tv->isn);
 		send_seqs(&c, &r, &cl, tv->dport, tv->seq, NULL, 0);
 		CHECK_STAT(process(&c, &r, &real, NULL), TAP_STAT_ACCEPTED,
@@ -1719,6 +1854,85 @@ TEST(test_auth_table)
 		CHECK_STAT(process(&c, &rule_def, &real[i], NULL),
 			   TAP_STAT_RETRANSMIT, "newer entries kept");
 	ctx_free(&c);
+}
+
+/*
+ * Many connections from one address (a NAT, a browser): the authorized
+ * table is indexed per connection, so every one of them keeps its
+ * retransmission entry, not only the last TAP_AUTH_WAYS.
+ */
+TEST(test_auth_one_source)
+{
+	enum { N = 64 };
+	struct tap_syn real[N];
+	struct client cl;
+	struct ctx c;
+	int i, kept = 0;
+
+	ctx_init(&c, 64, 1024, 64);
+	client_init(&cl, 4, 28);
+	key_load(&c, 3, &key_a);
+	for (i = 0; i < N; i++) {
+		real[i] = mksyn(&cl, rnd_port(), 22, rnd32());
+		send_token(&c, &rule_def, &cl, 22, real[i].seq, c.clk.now_s,
+			   NULL, 0);
+		CHECK_STAT(process(&c, &rule_def, &real[i], NULL),
+			   TAP_STAT_ACCEPTED, "accept");
+	}
+	for (i = 0; i < N; i++)
+		kept += process(&c, &rule_def, &real[i], NULL) ==
+			TAP_STAT_RETRANSMIT;
+	CHECK(kept == N, "%d of %d connections of one source keep their "
+	      "retransmission entry", kept, N);
+	/* and they are spread: no bucket holds more than TAP_AUTH_WAYS */
+	CHECK(tap_auth_bucket(&c.t, &real[0], tap_flow_hash(&c.t, &real[0])) !=
+	      tap_auth_bucket(&c.t, &real[1], tap_flow_hash(&c.t, &real[1])) ||
+	      tap_auth_bucket(&c.t, &real[2], tap_flow_hash(&c.t, &real[2])) !=
+	      tap_auth_bucket(&c.t, &real[3], tap_flow_hash(&c.t, &real[3])),
+	      "connections of one source share auth buckets");
+	ctx_free(&c);
+}
+
+/*
+ * 64-bit clocks: nothing that expired comes back when the clock passes
+ * the old 32-bit wrap (2^32 ms, 49.7 days) or jumps by days.
+ */
+TEST(test_clock_no_wrap)
+{
+	static const u64 jumps[] = {
+		1ULL << 32, (1ULL << 32) - 10000, 5ULL * 86400 * 1000,
+		(1ULL << 32) * 3, 11000,
+	};
+	struct client cl;
+	struct ctx c;
+	size_t j;
+
+	for (j = 0; j < sizeof(jumps) / sizeof(jumps[0]); j++) {
+		struct tap_syn real, late;
+		u32 seq[TAP_FRAGS];
+
+		ctx_init(&c, 4, 4, 4);
+		client_init(&cl, 4, 29);
+		key_load(&c, 3, &key_a);
+		real = mksyn(&cl, rnd_port(), 22, rnd32());
+		send_token(&c, &rule_def, &cl, 22, real.seq, c.clk.now_s,
+			   NULL, 0);
+		CHECK_STAT(process(&c, &rule_def, &real, NULL),
+			   TAP_STAT_ACCEPTED, "accept");
+		/* pieces of a token whose real SYN never came */
+		late = mksyn(&cl, rnd_port(), 22, rnd32());
+		client_token(&cl, 22, late.seq, c.clk.now_s, seq);
+		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+
+		/* wall clock stays: only the monotonic one jumps */
+		c.base_s -= jumps[j] / 1000;
+		advance_ms(&c, jumps[j]);
+		CHECK_STAT(process(&c, &rule_def, &real, NULL),
+			   TAP_STAT_INCOMPLETE, "retransmission after a jump");
+		CHECK_STAT(process(&c, &rule_def, &late, NULL),
+			   TAP_STAT_INCOMPLETE, "pieces after a jump");
+		ctx_free(&c);
+	}
 }
 
 /* Without lock callbacks nor key_event the path works the same. */
@@ -1773,8 +1987,9 @@ TEST(test_fuzz_random)
 }
 
 /*
- * Forgery attempts that know the public mask: pieces that decode for the
- * real SYN, loaded key id, current time, random tag. None accepted.
+ * Forgery attempts by someone who holds the realm (any key holder): pieces
+ * that decode for the real SYN, loaded key id, current time, random tag.
+ * None accepted.
  */
 TEST(test_fuzz_forged)
 {
@@ -1795,7 +2010,7 @@ TEST(test_fuzz_forged)
 
 		advance_ms(&c, 1);
 		tok.t16 = (u16)c.clk.now_s;
-		tap_token_pack(&tok, real.seq, 22, seq);
+		tap_token_pack(&realm_a, &tok, real.seq, 22, seq);
 		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
 		st = process(&c, &rule_def, &real, NULL);
 		accepted += tap_stat_is_match(st);
@@ -1824,6 +2039,8 @@ int main(void)
 	tap_prf_key_import(&key_a, raw);
 	rnd_bytes(raw, sizeof(raw));
 	tap_prf_key_import(&key_b, raw);
+	rnd_bytes(raw, sizeof(raw));
+	tap_prf_key_import(&realm_a, raw);
 
 	RUN(test_siphash_reference);
 	RUN(test_prf_matches_reference);
@@ -1846,6 +2063,8 @@ int main(void)
 	RUN(test_key_revocation);
 	RUN(test_stale);
 	RUN(test_binding);
+	RUN(test_src_bind);
+	RUN(test_realm);
 	RUN(test_nat);
 	RUN(test_pending_lifetime);
 	RUN(test_decoys);
@@ -1853,6 +2072,8 @@ int main(void)
 	RUN(test_shared_check_byte_3);
 	RUN(test_vectors_server);
 	RUN(test_auth_table);
+	RUN(test_auth_one_source);
+	RUN(test_clock_no_wrap);
 	RUN(test_no_locks);
 	RUN(test_fuzz_random);
 	RUN(test_fuzz_forged);

@@ -78,6 +78,8 @@ static bool exists(const char *path)
 }
 
 #define GOOD_B64 "AAECAwQFBgcICQoLDA0ODw=="	/* bytes 0..15 */
+#define REALM_B64 "EBESExQVFhcYGRobHB0eHw=="	/* bytes 16..31 */
+#define REALM_LINE "realm = " REALM_B64 "\n"
 
 /* Reads text from a 0600 file; expects failure with every needle in err. */
 static void expect_refused(const char *name, const char *text, ...)
@@ -95,7 +97,8 @@ static void expect_refused(const char *name, const char *text, ...)
 	CHECK(err[0] && !strchr(err, '\n'), "%s: error is not one line: \"%s\"", name, err);
 	CHECK(strncmp(err, path, strlen(path)) == 0,
 	      "%s: error does not name the file: \"%s\"", name, err);
-	CHECK(!strstr(err, GOOD_B64) && !strstr(err, "AAECAwQF"),
+	CHECK(!strstr(err, GOOD_B64) && !strstr(err, "AAECAwQF") &&
+	      !strstr(err, "EBESExQV"),
 	      "%s: error shows the secret: \"%s\"", name, err);
 	CHECK(kf.id == 0xa5a5 && kf.secret[0] == 0xa5 && kf.secret[15] == 0xa5,
 	      "%s: output changed on failure", name);
@@ -121,6 +124,10 @@ static void expect_ok(const char *name, const char *text, unsigned int id)
 			if (kf.secret[i] != i)
 				break;
 		CHECK(i == TAP_KEY_LEN, "%s: secret differs at byte %d", name, i);
+		for (i = 0; i < TAP_KEY_LEN; i++)
+			if (kf.realm[i] != 16 + i)
+				break;
+		CHECK(i == TAP_KEY_LEN, "%s: realm differs at byte %d", name, i);
 	}
 	unlink(path);
 }
@@ -137,6 +144,7 @@ static void test_round_trip(void)
 	for (id = 0; id <= 65535; id += 65535) {
 		in.id = (uint16_t)id;
 		randombytes_buf(in.secret, sizeof(in.secret));
+		randombytes_buf(in.realm, sizeof(in.realm));
 		old = umask(0);	/* the file must still be 0600 */
 		r = tap_keyfile_write(path, &in, err, sizeof(err));
 		umask(old);
@@ -146,14 +154,17 @@ static void test_round_trip(void)
 		memset(&out, 0, sizeof(out));
 		r = tap_keyfile_read(path, &out, err, sizeof(err));
 		CHECK(r == 0, "read back: %s", err);
-		CHECK(out.id == in.id && !memcmp(out.secret, in.secret, TAP_KEY_LEN),
+		CHECK(out.id == in.id && !memcmp(out.secret, in.secret, TAP_KEY_LEN) &&
+		      !memcmp(out.realm, in.realm, TAP_KEY_LEN),
 		      "round trip of id %d differs", id);
 		unlink(path);
 	}
 
 	/* The written text is exactly the documented format. */
-	for (r = 0; r < TAP_KEY_LEN; r++)
+	for (r = 0; r < TAP_KEY_LEN; r++) {
 		in.secret[r] = (uint8_t)r;
+		in.realm[r] = (uint8_t)(16 + r);
+	}
 	in.id = 3;
 	CHECK(tap_keyfile_write(path, &in, err, sizeof(err)) == 0, "write: %s", err);
 	{
@@ -164,7 +175,7 @@ static void test_round_trip(void)
 		if (f)
 			fclose(f);
 		buf[n] = '\0';
-		CHECK(strstr(buf, "\nversion = 1\nid = 3\nsecret = " GOOD_B64 "\n"),
+		CHECK(strstr(buf, "\nversion = 2\nid = 3\nsecret = " GOOD_B64 "\n" REALM_LINE),
 		      "unexpected file text:\n%s", buf);
 		CHECK(buf[0] == '#', "no comment header:\n%s", buf);
 	}
@@ -231,7 +242,7 @@ static void test_modes(void)
 	int r;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		put_text(path, "version = 1\nid = 7\nsecret = " GOOD_B64 "\n", cases[i].mode);
+		put_text(path, "version = 2\nid = 7\nsecret = " GOOD_B64 "\n" REALM_LINE, cases[i].mode);
 		err[0] = '\0';
 		r = tap_keyfile_read(path, &kf, err, sizeof(err));
 		if (!cases[i].word) {
@@ -270,7 +281,7 @@ static void test_not_regular(void)
 	      "missing: \"%s\"", err);
 
 	/* A symlink to a good file is read (fstat checks the target). */
-	put_text(tpath("real.key"), "version=1\nid=1\nsecret=" GOOD_B64 "\n", 0600);
+	put_text(tpath("real.key"), "version=2\nid=1\nsecret=" GOOD_B64 "\n" REALM_LINE, 0600);
 	CHECK(symlink(tpath("real.key"), tpath("sym.key")) == 0, "symlink");
 	r = tap_keyfile_read(tpath("sym.key"), &kf, err, sizeof(err));
 	CHECK(r == 0, "symlink to a good key refused: %s", err);
@@ -281,7 +292,7 @@ static void test_not_regular(void)
 static void test_size(void)
 {
 	char big[TAP_KEYFILE_MAX + 2];
-	const char *body = "version = 1\nid = 5\nsecret = " GOOD_B64 "\n";
+	const char *body = "version = 2\nid = 5\nsecret = " GOOD_B64 "\n" REALM_LINE;
 	size_t blen = strlen(body);
 	struct tap_keyfile kf;
 	char err[512];
@@ -304,7 +315,7 @@ static void test_size(void)
 	      "oversize: \"%s\"", err);
 	unlink(tpath("max.key"));
 
-	put_file(tpath("nul.key"), "version = 1\n\0id = 1\n", 20, 0600);
+	put_file(tpath("nul.key"), "version = 2\n\0id = 1\n", 20, 0600);
 	r = tap_keyfile_read(tpath("nul.key"), &kf, err, sizeof(err));
 	CHECK(r == -1 && strstr(err, "contains a NUL byte"), "nul: \"%s\"", err);
 	unlink(tpath("nul.key"));
@@ -313,73 +324,88 @@ static void test_size(void)
 static void test_syntax(void)
 {
 	/* Accepted variations. */
-	expect_ok("plain", "version = 1\nid = 3\nsecret = " GOOD_B64 "\n", 3);
-	expect_ok("order", "secret = " GOOD_B64 "\nid = 3\nversion = 1", 3);
-	expect_ok("spacing", "# c\n\n   \n\tversion=1  \n  id\t=\t0\r\n#x = y\nsecret= " GOOD_B64 "\r\n", 0);
-	expect_ok("maxid", "version = 1\nid = 65535\nsecret = " GOOD_B64 "\n", 65535);
-	expect_ok("zeros", "version = 1\nid = 007\nsecret = " GOOD_B64 "\n", 7);
+	expect_ok("plain", "version = 2\nid = 3\nsecret = " GOOD_B64 "\n" REALM_LINE, 3);
+	expect_ok("order", REALM_LINE "secret = " GOOD_B64 "\nid = 3\nversion = 2", 3);
+	expect_ok("spacing", "# c\n\n   \n\tversion=2  \n  id\t=\t0\r\n#x = y\nsecret= " GOOD_B64 "\r\n  realm =" REALM_B64 "\n", 0);
+	expect_ok("maxid", "version = 2\nid = 65535\nsecret = " GOOD_B64 "\n" REALM_LINE, 65535);
+	expect_ok("zeros", "version = 2\nid = 007\nsecret = " GOOD_B64 "\n" REALM_LINE, 7);
 
 	/* Structure. */
 	expect_refused("empty", "", "missing \"version = ...\" line", NULL);
 	expect_refused("comments", "# only\n\n", "missing \"version", NULL);
-	expect_refused("noid", "version = 1\nsecret = " GOOD_B64 "\n",
+	expect_refused("noid", "version = 2\nsecret = " GOOD_B64 "\n",
 		       "missing \"id = ...\" line", NULL);
-	expect_refused("nosecret", "version = 1\nid = 1\n",
+	expect_refused("nosecret", "version = 2\nid = 1\n",
 		       "missing \"secret = ...\" line", NULL);
-	expect_refused("noequals", "version = 1\nid 1\n", ":2: expected \"key = value\"", NULL);
-	expect_refused("unknown", "version = 1\nid = 1\nsecret = " GOOD_B64 "\nowner = me\n",
-		       ":4: unknown key \"owner\"", "version, id and secret", NULL);
+	expect_refused("noequals", "version = 2\nid 1\n", ":2: expected \"key = value\"", NULL);
+	expect_refused("unknown", "version = 2\nid = 1\nsecret = " GOOD_B64 "\n" REALM_LINE "owner = me\n",
+		       ":5: unknown key \"owner\"", "version, id, secret and realm", NULL);
 	expect_refused("emptykey", "= 1\n", ":1: unknown key \"\"", NULL);
 	expect_refused("casekey", "Version = 1\n", "unknown key \"Version\"", NULL);
-	expect_refused("dupid", "version = 1\nid = 1\nid = 1\nsecret = " GOOD_B64 "\n",
+	expect_refused("dupid", "version = 2\nid = 1\nid = 1\nsecret = " GOOD_B64 "\n",
 		       ":3: duplicate key \"id\" (first set on line 2)", NULL);
-	expect_refused("dupver", "version = 1\n\nversion = 1\n",
+	expect_refused("dupver", "version = 2\n\nversion = 2\n",
 		       ":3: duplicate key \"version\"", NULL);
 	expect_refused("dupsecret", "secret = " GOOD_B64 "\nsecret = " GOOD_B64 "\n",
 		       ":2: duplicate key \"secret\"", NULL);
-	expect_refused("trailingcomment", "version = 1 # one\n", ":1: bad version", NULL);
+	expect_refused("trailingcomment", "version = 2 # one\n", ":1: bad version", NULL);
 
 	/* Numbers. */
-	expect_refused("ver2", "version = 2\nid = 1\nsecret = " GOOD_B64 "\n",
-		       ":1: unsupported key file version 2 (this program reads version 1)", NULL);
+	expect_refused("ver3", "version = 3\nid = 1\nsecret = " GOOD_B64 "\n" REALM_LINE,
+		       ":1: unsupported key file version 3 (this program reads version 2)", NULL);
+	expect_refused("ver1", "version = 1\nid = 1\nsecret = " GOOD_B64 "\n",
+		       ":1: key file version 1 is for TAP protocol 1, which has no realm",
+		       "tap-keytool genkey", NULL);
 	expect_refused("verx", "version = one\n", ":1: bad version \"one\"", NULL);
 	expect_refused("verempty", "version =\n", ":1: bad version \"\"", NULL);
 	expect_refused("verhuge", "version = 99999999999999999999999\n", "bad version", NULL);
 	/* 2^64 + 1: a parser that wraps would read version 1. */
 	expect_refused("verwrap", "version = 18446744073709551617\nid = 1\nsecret = " GOOD_B64 "\n",
 		       ":1: bad version", NULL);
-	expect_refused("idabc", "version = 1\nid = abc\n",
+	expect_refused("idabc", "version = 2\nid = abc\n",
 		       ":2: bad id \"abc\": expected a number from 0 to 65535", NULL);
-	expect_refused("idbig", "version = 1\nid = 65536\n", ":2: bad id \"65536\"", NULL);
-	expect_refused("idhuge", "version = 1\nid = 18446744073709551617\n",
+	expect_refused("idbig", "version = 2\nid = 65536\n", ":2: bad id \"65536\"", NULL);
+	expect_refused("idhuge", "version = 2\nid = 18446744073709551617\n",
 		       ":2: bad id \"18446744073709551617\"", NULL);
-	expect_refused("idneg", "version = 1\nid = -1\n", ":2: bad id \"-1\"", NULL);
-	expect_refused("idplus", "version = 1\nid = +1\n", ":2: bad id \"+1\"", NULL);
-	expect_refused("idhex", "version = 1\nid = 0x10\n", ":2: bad id \"0x10\"", NULL);
-	expect_refused("idspace", "version = 1\nid = 1 2\n", ":2: bad id \"1 2\"", NULL);
-	expect_refused("idempty", "version = 1\nid =\n", ":2: bad id \"\"", NULL);
-	expect_refused("idctl", "version = 1\nid = \x1b[31m\n", ":2: bad id \"?[31m\"", NULL);
+	expect_refused("idneg", "version = 2\nid = -1\n", ":2: bad id \"-1\"", NULL);
+	expect_refused("idplus", "version = 2\nid = +1\n", ":2: bad id \"+1\"", NULL);
+	expect_refused("idhex", "version = 2\nid = 0x10\n", ":2: bad id \"0x10\"", NULL);
+	expect_refused("idspace", "version = 2\nid = 1 2\n", ":2: bad id \"1 2\"", NULL);
+	expect_refused("idempty", "version = 2\nid =\n", ":2: bad id \"\"", NULL);
+	expect_refused("idctl", "version = 2\nid = \x1b[31m\n", ":2: bad id \"?[31m\"", NULL);
 
 	/* Secrets. */
-	expect_refused("b64bad", "version = 1\nid = 1\nsecret = AAECAwQFBgcICQoLDA0OD!==\n",
+	expect_refused("b64bad", "version = 2\nid = 1\nsecret = AAECAwQFBgcICQoLDA0OD!==\n",
 		       ":3: secret is not valid base64", NULL);
-	expect_refused("b64nopad", "version = 1\nid = 1\nsecret = AAECAwQFBgcICQoLDA0ODw\n",
+	expect_refused("b64nopad", "version = 2\nid = 1\nsecret = AAECAwQFBgcICQoLDA0ODw\n",
 		       ":3: secret is not valid base64", NULL);
-	expect_refused("b64url", "version = 1\nid = 1\nsecret = AAECAwQFBgcICQoLDA0O_w==\n",
+	expect_refused("b64url", "version = 2\nid = 1\nsecret = AAECAwQFBgcICQoLDA0O_w==\n",
 		       ":3: secret is not valid base64", NULL);
-	expect_refused("b64space", "version = 1\nid = 1\nsecret = AAECAwQFBgcI CQoLDA0ODw==\n",
+	expect_refused("b64space", "version = 2\nid = 1\nsecret = AAECAwQFBgcI CQoLDA0ODw==\n",
 		       ":3: secret is not valid base64", NULL);
-	expect_refused("b64empty", "version = 1\nid = 1\nsecret =\n", ":3: empty secret", NULL);
-	expect_refused("short", "version = 1\nid = 1\nsecret = AAECAwQFBgcICQoLDA0O\n",
-		       ":3: secret is 15 bytes; a key is exactly 16 bytes", NULL);
-	expect_refused("long17", "version = 1\nid = 1\nsecret = AAECAwQFBgcICQoLDA0ODxA=\n",
-		       ":3: secret is 17 bytes; a key is exactly 16 bytes", NULL);
-	expect_refused("long32", "version = 1\nid = 1\nsecret = "
+	expect_refused("b64empty", "version = 2\nid = 1\nsecret =\n", ":3: empty secret", NULL);
+	expect_refused("short", "version = 2\nid = 1\nsecret = AAECAwQFBgcICQoLDA0O\n",
+		       ":3: secret is 15 bytes; it must be exactly 16 bytes", NULL);
+	expect_refused("long17", "version = 2\nid = 1\nsecret = AAECAwQFBgcICQoLDA0ODxA=\n",
+		       ":3: secret is 17 bytes; it must be exactly 16 bytes", NULL);
+	expect_refused("long32", "version = 2\nid = 1\nsecret = "
 		       "AAECAwQFBgcICQoLDA0ODwABAgMEBQYHCAkKCwwNDg8=\n",
 		       ":3: secret is 32 bytes", NULL);
-	expect_refused("toolong", "version = 1\nid = 1\nsecret = "
+	expect_refused("toolong", "version = 2\nid = 1\nsecret = "
 		       "AAECAwQFBgcICQoLDA0ODwABAgMEBQYHCAkKCwwNDg8AAQIDBAUGBwgJCgsMDQ4PAAECAwQFBgcICQoLDA0ODw==\n",
 		       ":3: secret is too long", NULL);
+
+	/* Realms. */
+	expect_refused("norealm", "version = 2\nid = 1\nsecret = " GOOD_B64 "\n",
+		       "missing \"realm = ...\" line", NULL);
+	expect_refused("realmbad", "version = 2\nid = 1\nsecret = " GOOD_B64
+		       "\nrealm = AAECAwQFBgcICQoLDA0OD!==\n",
+		       ":4: realm is not valid base64", NULL);
+	expect_refused("realmshort", "version = 2\nid = 1\nsecret = " GOOD_B64
+		       "\nrealm = AAECAwQFBgcICQoLDA0O\n",
+		       ":4: realm is 15 bytes; it must be exactly 16 bytes", NULL);
+	expect_refused("duprealm", REALM_LINE REALM_LINE,
+		       ":2: duplicate key \"realm\"", NULL);
 }
 
 int main(void)

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A passive observer of TAP exchanges, for the realm tests.
+
+Reads a pcap (Ethernet) of TCP SYNs and looks for TAP exchanges the way
+someone who knows docs/PROTOCOL.md would: for each SYN taken as a real SYN,
+the masks of its ISN and port are computed under a candidate realm, and the
+SYNs the same source sent to the same port in the 5 s before are checked for
+the four pieces (check byte zero). Prints one line per exchange found (with
+the key id it decodes) and a summary "exchanges N key_ids LIST".
+
+    tap_observer.py PCAP [--realm-from KEYFILE] [--guess public|zero|random]
+
+--realm-from gives it the realm (the control: it must find every exchange).
+--guess tries what an observer without the realm could: protocol 1's public
+mask key, an all-zero key, or a random one.
+"""
+import argparse
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap_spec  # noqa: E402
+
+WINDOW_S = 5.0
+
+
+def syns(path):
+    """(time, src bytes, dport, seq) of every plain SYN in the pcap."""
+    out = []
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        magic = struct.unpack("<I", hdr[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        nano = magic in (0xA1B23C4D, 0x4D3CB2A1)
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return out
+            sec, frac, caplen, _ = struct.unpack(endian + "IIII", rec)
+            frame = f.read(caplen)
+            t = sec + frac / (1e9 if nano else 1e6)
+            etype = struct.unpack("!H", frame[12:14])[0]
+            ip = frame[14:]
+            if etype == 0x0800 and len(ip) >= 20 and ip[9] == 6:
+                src, tcp = ip[12:16], ip[(ip[0] & 15) * 4:]
+            elif etype == 0x86DD and len(ip) >= 40 and ip[6] == 6:
+                src, tcp = ip[8:24], ip[40:]
+            else:
+                continue
+            if len(tcp) < 14 or tcp[13] & 0x17 != 0x02:
+                continue
+            dport, seq = struct.unpack("!HI", tcp[2:8])
+            out.append((t, src, dport, seq))
+
+
+def exchanges(pkts, realm):
+    found = []
+    for i, (t, src, dport, isn) in enumerate(pkts):
+        m = tap_spec.masks(realm, isn, dport)
+        pieces = [None] * 4
+        for (t2, src2, dport2, seq) in pkts[:i]:
+            if src2 != src or dport2 != dport or seq == isn or t - t2 > WINDOW_S:
+                continue
+            for k in range(4):
+                if (seq ^ m[k]) >> 24 == 0:
+                    pieces[k] = (seq ^ m[k]) & 0xFFFFFF
+        if all(p is not None for p in pieces):
+            found.append((t, isn, dport, pieces[0] >> 8))
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("pcap")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--realm-from")
+    g.add_argument("--guess", choices=["public", "zero", "random"])
+    a = ap.parse_args()
+    if a.realm_from:
+        realm = tap_spec.read_keyfile(a.realm_from)[2]
+    elif a.guess == "public":
+        realm = b"TAP1-public-mask"
+    elif a.guess == "zero":
+        realm = bytes(16)
+    else:
+        realm = os.urandom(16)
+    pkts = syns(a.pcap)
+    found = exchanges(pkts, realm)
+    for t, isn, dport, key_id in found:
+        print("exchange: real SYN isn 0x%08x port %d key id %d" % (isn, dport, key_id))
+    ids = sorted({f[3] for f in found})
+    print("syns %d exchanges %d key_ids %s" % (len(pkts), len(found),
+                                               ",".join(map(str, ids)) or "-"))
+
+
+if __name__ == "__main__":
+    main()

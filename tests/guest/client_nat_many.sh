@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Many connections from one address: 64 connections opened at once by one
+# client behind the router's NAT (so the server sees one source address for
+# all), through tap-clientd, while the router drops 30% of the server's
+# SYN/ACKs. Each lost SYN/ACK makes the client retransmit a SYN the server
+# had already let in, and tap-clientd re-sends the same token before it: the
+# server must know that retransmission (its authorized table is indexed per
+# connection), never answer it "replayed", and every connection must be
+# established within the client's SYN retry schedule. A small listen backlog
+# drops more of the accepted SYNs and makes the same retransmissions.
+set -u
+. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+
+N=${N:-64}
+topo_setup
+trap topo_teardown EXIT
+tap_load_module
+modprobe sch_netem && modprobe sch_prio && modprobe cls_u32 ||
+	fail "the guest kernel lacks sch_netem, sch_prio or cls_u32"
+k3=$(clientd_key 3)
+in_ns server tap-keytool load "$TAP_KEYS/3.key" >/dev/null || fail "load key"
+start_http server
+protect_ports server 3 "$HTTP_PORT"
+
+# netem on the router's LAN port (towards nat1): 30% of the TCP packets with
+# SYN and ACK set (the server's SYN/ACKs) are lost
+in_ns router tc qdisc add dev eth1 root handle 1: prio bands 4 \
+	priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1 &&
+in_ns router tc qdisc add dev eth1 parent 1:4 handle 40: netem loss 30% &&
+in_ns router tc filter add dev eth1 parent 1: protocol ip prio 1 u32 \
+	match ip protocol 6 0xff match u8 0x12 0x17 at 33 flowid 1:4 &&
+in_ns router tc filter add dev eth1 parent 1: protocol ipv6 prio 2 u32 \
+	match ip6 protocol 6 0xff match u8 0x12 0x17 at 53 flowid 1:4 ||
+	fail "netem setup on the router"
+netem_drops() { in_ns router tc -s qdisc show dev eth1 | awk '/netem/ { f = 1 } f && /dropped/ { gsub(",", ""); print $7; exit }'; }
+
+conf=$CD_DIR/clientd.conf
+printf 'server %s port %s key %s\nserver %s port %s key %s\n' \
+	"$SERVER4" "$HTTP_PORT" "$k3" "$SERVER6" "$HTTP_PORT" "$k3" >"$conf"
+clientd_start nat1 "$conf"
+for addr in $SERVER4 $SERVER6; do
+	snapshot server
+	d0=$(netem_drops)
+	# Linux retries a SYN 6 times (1, 3, 7, 15, 31, 63 s): 127 s in all
+	out=$(in_ns nat1 python3 "$TAP_REPO/tests/guest/many_conns.py" "$addr" "$HTTP_PORT" "$N" 127 \
+		tap-protected-page)
+	rc=$?
+	drops=$(( $(netem_drops) - d0 ))
+	tail -n 1 <<<"$out"
+	[ $rc = 0 ] || fail "$addr: not every connection got through:"$'\n'"$out"
+	[ "$drops" -gt 0 ] || fail "$addr: netem dropped no SYN/ACK"
+	retr=$(( $(tap_stat server retransmit) - S_retransmit ))
+	[ "$retr" -gt 0 ] || fail "$addr: no retransmission of an accepted SYN reached the server"
+	expect_stat server replayed "$S_replayed" 0
+	# a SYN still unanswered after tap-clientd's reuse-token 10 s comes with
+	# a fresh token, which counts as accepted once more
+	expect_stat server accepted "$S_accepted" "+$N"
+	pass "$addr: $N connections from one NAT address, $drops SYN/ACKs lost: all established, $retr retransmissions let in, none replayed"
+done
+clientd_stop nat1
+check_dmesg_clean

@@ -47,4 +47,14 @@ int tap_keyfile_write(const char *path, const struct tap_keyfile *kf,
 /* Wipes kf (the secret) from memory. */
 void tap_keyfile_wipe(struct tap_keyfile *kf);
 
+struct stat;
+/*
+ * Refuses a file (st from fstat of path) that someone other than root and
+ * the caller (the effective uid) could have changed, as sshd refuses such
+ * keys: owned by another user, or writable by group or others. The error
+ * names the file and the command that fixes it.
+ */
+int tap_file_check_owner(const char *path, const struct stat *st,
+			 char *err, size_t errlen);
+
 #endif /* _TAP_KEYFILE_H */

@@ -18,7 +18,7 @@ CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
 KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
-TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet
+TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config
 BENCH := $(B)/bench_core $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check bench demo \
@@ -84,6 +84,14 @@ $(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
 	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -o $@ tests/unit/test_packet.c \
 		userspace-client/clientd_packet.c userspace-client/tcp_csum.c $(call pc,libsodium)
 
+# --wrap: the test searches every block the reader frees for key bytes
+$(B)/test_clientd_config: tests/unit/test_clientd_config.c tests/unit/unit_files.h \
+		userspace-client/clientd_config.c userspace-client/clientd.h $(KEYFILE) \
+		$(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -Wl,--wrap=free,--wrap=realloc -o $@ \
+		tests/unit/test_clientd_config.c userspace-client/clientd_config.c \
+		keytool/tap_keyfile.c $(CORE_SRC) $(call pc,libsodium)
+
 $(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_keyfile.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
@@ -95,6 +103,7 @@ unit-check: $(TESTS)
 	$(B)/test_core
 	$(B)/test_keyfile
 	$(B)/test_packet
+	$(B)/test_clientd_config
 
 # Every guest test on the default kernel, then again on every other kernel
 # that has an image to boot (bookworm-backports' 6.12). Each kernel's

@@ -67,7 +67,7 @@ CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c 
 
 $(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libnetfilter_queue libnftnl libmnl libsodium)
+		$(call pc,libnetfilter_queue libnftnl libmnl libsodium libcap-ng)
 
 $(B)/connect_latency: bench/connect_latency.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -150,6 +150,11 @@ install: all
 	install -D -m 0644 userspace-client/tap-clientd.8 $(DESTDIR)/usr/share/man/man8/tap-clientd.8
 	install -D -m 0644 userspace-client/tap-clientd.service $(DESTDIR)/lib/systemd/system/tap-clientd.service
 	install -D -m 0644 userspace-client/tap-clientd.conf.example $(DESTDIR)/usr/share/doc/tap/clientd.conf.example
+# tap-clientd runs as its own user, its key files in /etc/tap/clientd
+	[ -n "$(DESTDIR)" ] || id -u tap-clientd >/dev/null 2>&1 || \
+		adduser --system --group --no-create-home tap-clientd
+	install -d -m 0750 $(DESTDIR)/etc/tap/clientd
+	[ -n "$(DESTDIR)" ] || chgrp tap-clientd /etc/tap/clientd
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 # DKMS: install the module source so it is rebuilt for every new kernel.

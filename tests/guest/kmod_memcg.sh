@@ -69,9 +69,13 @@ wait_usage_below() {
 	done
 }
 
-event() { awk -v e="$1" '$1 == e { print $2 }' "$cg/memory.events"; }
+# event NAME: a counter of the cgroup's memory.events
+event() {
+	local name val
+	while read -r name val; do [ "$name" = "$1" ] && echo "$val"; done <"$cg/memory.events"
+}
 
-mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+mib() { printf "%d.%02d MiB" $(($1 / 1048576)) $(($1 % 1048576 * 100 / 1048576)); }
 
 # new_ns NAME [in_cg]: a netns, remembered for cleanup
 new_ns() {
@@ -103,9 +107,10 @@ start=$(usage)
 
 # ---- (a) the first tap rule of a netns charges its tables to the caller ----
 # The same rule without the match first: what is left after it is the tables.
+after=$start
 for i in 1 2; do
 	ns=mcg_a$i
-	before=$(usage)
+	before=$after
 	new_ns $ns in_cg
 	in_cg ip netns exec $ns iptables -A INPUT -p tcp --syn -j ACCEPT ||
 		fail "plain rule in $ns"
@@ -142,8 +147,10 @@ echo "  memory.max $(mib $limit): $added namespaces got a rule; then iptables ex
 [ $rc != 0 ] || fail "10 namespaces got tap rules under memory.max $(mib $limit)"
 [ "$added" -ge 1 ] || fail "no netns got a tap rule under memory.max $(mib $limit) (step $(mib $step))"
 [ "$(event max)" -gt 0 ] || fail "memory.events: the limit was never hit"
-echo "$klog" | grep -E 'oom-kill|Killed process|Out of memory' &&
-	fail "the limit ended in an OOM kill (iptables exit $rc), not an error:"$'\n'"$klog"
+echo "$klog" | grep -qE 'oom-kill|Killed process|Out of memory' &&
+	fail "the limit ended in an OOM kill (iptables exit $rc), not an error:"$'\n'"$(
+		echo "$klog" | grep -E -A 26 -m 1 'invoked oom-killer'
+		echo "$klog" | grep -E 'Killed process')"
 [ "$(event oom_kill)" = "$oom_kills" ] || fail "memory.events counts an OOM kill"
 [ $rc -lt 128 ] || fail "iptables died of signal $((rc - 128)): $out"
 echo "$out" | grep -qi 'cannot allocate memory' ||
@@ -157,11 +164,11 @@ snapshot $ns
 # what failed is the match's tables: the same rule without it still fits
 in_cg ip netns exec $ns iptables -A INPUT -p tcp --syn -j ACCEPT ||
 	fail "$ns: even a rule without the tap match fails under the limit"
-[ "$(usage)" -le "$limit" ] || fail "memory.current $(usage) is over memory.max $limit"
+held=$(usage)
+[ "$held" -le "$limit" ] || fail "memory.current $held is over memory.max $limit"
 pass "(b) under memory.max $(mib $limit), $added more namespaces got a rule, then iptables failed cleanly (exit $rc, '$out'), no rule, no tables, no OOM kill, no warning"
 
 # ---- (c) the host is fine, and pays for its own tables ----
-held=$(usage)
 new_ns mcg_host
 in_ns mcg_host "${tap_rule[@]}" || fail "the host cannot add a tap rule while the cgroup is full"
 snapshot mcg_host

@@ -106,8 +106,11 @@ unit-check: $(TESTS)
 	$(B)/test_clientd_config
 
 # Every guest test on the default kernel, then again on every other kernel
-# that has an image to boot (bookworm-backports' 6.12). Each kernel's
-# summary is repeated at the end, where CI's short tail shows it.
+# that has an image to boot (bookworm-backports' 6.12), two guests at a
+# time (TAP_GUEST_JOBS). Each kernel's summary is repeated at the end, where
+# CI's short tail shows it.
+TAP_GUEST_JOBS ?= 2
+export TAP_GUEST_JOBS
 guest-check: all
 	$(MAKE) modules-all
 	@rc=0; rm -f build/qemu/logs/*/summary.txt; \

@@ -192,7 +192,7 @@ mkdir -m 700 "$keydir" || fail "mkdir $keydir"
 (umask 077 && awk -v n="$nkeys" -v dir="$keydir" 'BEGIN {
 	b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	srand()
-	for (k = 0; k <= n; k++) {	/* n secrets, then the shared realm */
+	for (k = 0; k <= n; k++) {	# n secrets, then the shared realm
 		s = ""
 		for (j = 0; j < 21; j++)
 			s = s substr(b64, int(rand() * 64) + 1, 1)

@@ -108,14 +108,14 @@ unit-check: $(TESTS)
 # Every guest test on the default kernel; on every other kernel that has an
 # image to boot (bookworm-backports' 6.12) the tests of what differs between
 # kernels: module load and self-test, pernet and module life cycles, memory
-# accounting, defragmentation, nft_compat, the hooks, netns teardown and the
-# TCP stack's retransmissions. Two guests at a time (TAP_GUEST_JOBS). Each
-# kernel's summary is repeated at the end, where CI's short tail shows it.
+# accounting, defragmentation, nft_compat, the hooks, netns teardown, the
+# TCP stack's retransmissions, the client's NFQUEUE and an on-path observer.
+# Two guests at a time (TAP_GUEST_JOBS). Each kernel's summary is repeated at the end, where CI's short tail shows it.
 # check-kernels runs every guest test on every kernel.
 TAP_GUEST_JOBS ?= 2
 export TAP_GUEST_JOBS
 KERNEL_TESTS = smoke kmod_selftest kmod_cycles kmod_memcg frag_no_bypass \
-	nft_interop e2e_hooks e2e_netns client_nat_many
+	nft_interop e2e_hooks e2e_netns client_nat_many client_e2e observer_on_path
 guest-check: all
 	$(MAKE) modules-all
 	$(MAKE) guest-run OTHER_KERNEL_TESTS="$(KERNEL_TESTS)"

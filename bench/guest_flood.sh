@@ -32,8 +32,8 @@
 set -u
 for a in "$@"; do
 	case $a in
-	N=*|REPS=*|FAMILIES=*|CONFIGS=*|ROTATE=*|PREFILL=*|PROFILE=*) export "$a" ;;
-	*) echo "usage: $0 [N=..] [REPS=..] [FAMILIES=..] [CONFIGS=..] [ROTATE=0|1] [PREFILL=..] [PROFILE=ruleset]"; exit 2 ;;
+	N=*|REPS=*|FAMILIES=*|CONFIGS=*|ROTATE=*|PREFILL=*|PROFILE=*|ANNOTATE=*) export "$a" ;;
+	*) echo "usage: $0 [N=..] [REPS=..] [FAMILIES=..] [CONFIGS=..] [ROTATE=0|1] [PREFILL=..] [PROFILE=ruleset] [ANNOTATE=symbol...]"; exit 2 ;;
 	esac
 done
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -65,6 +65,9 @@ for f in "$repo/bench/inject/tap_inject.ko" "$repo/xt_tap/xt_tap.ko"; do
 done
 modprobe x_tables && modprobe ip_tables && modprobe ip6_tables || fail "modprobe x_tables"
 if [[ $CONFIGS == *tap* ]]; then
+	for m in $(modinfo -F depends /tmp/xt_tap.ko | tr , ' '); do
+		modprobe "$m" || fail "modprobe $m"
+	done
 	insmod /tmp/xt_tap.ko || fail "insmod xt_tap"
 	mkdir -p /tmp/keys && chmod 700 /tmp/keys
 	tap-keytool genkey --id $KEY_ID -o /tmp/keys/$KEY_ID.key >/dev/null || fail "genkey"
@@ -93,10 +96,15 @@ setup_ns() {
 	for fam in 4 6; do
 		[ $fam = 4 ] && ipt=iptables || ipt=ip6tables
 		case $cfg in *_nft) ipt=$ipt-nft ;; *) ipt=$ipt-legacy ;; esac
-		if uses_tap "$cfg"; then
+		case $cfg in
+		tap1*)	# the one-rule form
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
-				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns"
-		fi
+				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
+				fail "$ipt tap rule in $ns"
+			continue ;;
+		tap*)	in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns" ;;
+		esac
 		in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn -j DROP ||
 			fail "$ipt drop rule in $ns"
 	done
@@ -176,15 +184,27 @@ fi
 # proportional to instructions.
 if [ -n "$PROFILE" ]; then
 	echo "=== profile begin"
-	echo "perf cpu-clock profile of $N IPv4 SYNs through ruleset $PROFILE (after $PREFILL untimed)"
-	inject 4 "$PROFILE" "$PREFILL" >/dev/null
-	echo 4 >$param/family; echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	pfam=${FAMILIES%% *}
+	echo "perf cpu-clock profile of $N IPv$pfam SYNs through ruleset $PROFILE (after $PREFILL untimed)"
+	inject "$pfam" "$PROFILE" "$PREFILL" >/dev/null
+	echo "$pfam" >$param/family
+	if [ "$pfam" = 4 ]; then
+		echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	else
+		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
+	fi
 	echo $([ "$PROFILE" = inject ] && echo 0 || echo 1) >$param/deliver
 	perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data -- \
 		ip netns exec "$(ns_of "$PROFILE")" sh -c "echo $N > $param/run" >/dev/null 2>&1 ||
 		echo "perf record failed"
 	perf report -i /tmp/perf.data --stdio --no-children --sort sym 2>/dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 40
+	# ANNOTATE=SYMBOL: where in that function the samples fall
+	for sym in ${ANNOTATE:-}; do
+		echo "--- perf annotate $sym"
+		perf annotate -i /tmp/perf.data --stdio -s "$sym" 2>/dev/null |
+			grep -E '^ +[0-9]+\.[0-9]+ ' | sort -rn | head -n 60
+	done
 	echo "=== profile end"
 fi
 
@@ -241,7 +261,9 @@ for fam in $FAMILIES; do
 			printf "IPv%s %-10s %12.1f %12.1f %12.1f %7.3f%%\n", fam, c, median(c), lo, hi, spread(c)
 		}
 		pair("tap", "drop", "ratio tap/drop")
+		pair("tap1", "drop", "ratio tap1/drop")
 		pair("tap_nft", "drop_nft", "ratio tap_nft/drop_nft")
+		pair("tap1_nft", "drop_nft", "ratio tap1_nft/drop_nft")
 	}' $results
 done
 echo "=== summary end"

@@ -204,6 +204,9 @@ struct kslot {
 	u16 id;
 	u64 serial;
 	tap_prf_key key;
+	u32 rate;	/* admission limit, 0: none */
+	u64 tat;
+	u64 limited;
 };
 
 struct held_lock {
@@ -255,7 +258,7 @@ static void env_key_event(void *envp, u16 key_id, unsigned int stat)
 
 static int lock_rank(enum tap_table_id t)
 {
-	/* documented order: PEND, REPLAY, AUTH */
+	/* documented order: PEND, REPLAY (stripes ascending), AUTH */
 	return t == TAP_TABLE_PEND ? 0 : t == TAP_TABLE_REPLAY ? 1 : 2;
 }
 
@@ -270,11 +273,17 @@ static void env_lock(void *envp, enum tap_table_id table, u32 bucket)
 	struct env *env = envp;
 	int i;
 
-	if (bucket > table_mask(env->t, table))
+	if (bucket > (table == TAP_TABLE_REPLAY ? env->t->replay_lock_mask :
+		      table_mask(env->t, table)))
 		env->lock_errors++;
-	for (i = 0; i < env->nheld; i++)
-		if (lock_rank(env->held[i].table) >= lock_rank(table))
+	for (i = 0; i < env->nheld; i++) {
+		int held = lock_rank(env->held[i].table);
+
+		if (held > lock_rank(table) ||
+		    (held == lock_rank(table) &&
+		     (table != TAP_TABLE_REPLAY || env->held[i].bucket >= bucket)))
 			env->lock_errors++;	/* order or self-deadlock */
+	}
 	if (env->nheld == MAX_HELD) {
 		env->lock_errors++;
 		return;
@@ -298,11 +307,39 @@ static void env_unlock(void *envp, enum tap_table_id table, u32 bucket)
 	env->lock_errors++;	/* unlock of a lock not held */
 }
 
+static bool env_admit(void *envp, u16 key_id, u64 now_ms)
+{
+	struct env *env = envp;
+	int i;
+
+	for (i = 0; i < MAX_KEYS; i++) {
+		struct kslot *k = &env->keys[i];
+
+		if (!k->loaded || k->id != key_id)
+			continue;
+		if (tap_admit_gcra(k->tat, now_ms * 1000000, k->rate, &k->tat))
+			return true;
+		k->limited++;
+		return false;
+	}
+	return true;
+}
+
+/* The core takes the tables' locks directly: check their order here. */
+void tap_table_lock(void *envp, enum tap_table_id table, u32 bucket)
+{
+	env_lock(envp, table, bucket);
+}
+
+void tap_table_unlock(void *envp, enum tap_table_id table, u32 bucket)
+{
+	env_unlock(envp, table, bucket);
+}
+
 static const struct tap_ops ops_locked = {
 	.key_get = env_key_get,
 	.key_event = env_key_event,
-	.lock = env_lock,
-	.unlock = env_unlock,
+	.admit = env_admit,
 };
 
 static const struct tap_ops ops_nolock = {
@@ -344,9 +381,11 @@ static void ctx_init(struct ctx *c, u32 pend, u32 auth, u32 replay)
 	c->t.pend_mask = pend - 1;
 	c->t.auth_mask = auth - 1;
 	c->t.replay_mask = replay - 1;
+	c->t.replay_lock_mask = (replay > 4 ? 4 : replay) - 1;
 	c->t.pend_lifetime_ms = 5000;
 	c->t.auth_lifetime_ms = 10000;
 	rnd_bytes(c->t.seed.raw, sizeof(c->t.seed.raw));
+	rnd_bytes(&c->t.hash_seed, sizeof(c->t.hash_seed));
 	c->env.t = &c->t;
 	c->env.next_serial = 1;
 	c->realm = &realm_a;
@@ -542,7 +581,7 @@ static int pend_count_seq(const struct tap_pend_bucket *b, u32 seq)
 	int w, n = 0;
 
 	for (w = 0; w < TAP_PEND_WAYS; w++)
-		if (b->e[w].family && b->e[w].seq == seq)
+		if (b->tag[w] && b->way[w].seq == seq)
 			n++;
 	return n;
 }
@@ -552,7 +591,7 @@ static int pend_used(const struct tap_pend_bucket *b)
 	int w, n = 0;
 
 	for (w = 0; w < TAP_PEND_WAYS; w++)
-		n += b->e[w].family != 0;
+		n += b->tag[w] != 0;
 	return n;
 }
 
@@ -742,12 +781,12 @@ TEST(test_flow_hash)
 	struct tap_tables t1, t2;
 	struct client cl;
 	struct tap_syn a, b;
-	u64 h;
+	u32 h;
 
 	memset(&t1, 0, sizeof(t1));
 	memset(&t2, 0, sizeof(t2));
-	rnd_bytes(t1.seed.raw, sizeof(t1.seed.raw));
-	rnd_bytes(t2.seed.raw, sizeof(t2.seed.raw));
+	rnd_bytes(&t1.hash_seed, sizeof(t1.hash_seed));
+	rnd_bytes(&t2.hash_seed, sizeof(t2.hash_seed));
 	client_init(&cl, 4, 1);
 	a = mksyn(&cl, 1000, 22, 5);
 	h = tap_flow_hash(&t1, &a);
@@ -946,8 +985,8 @@ TEST(test_duplicates)
 
 	/* tap_pend_insert directly */
 	s = mksyn(&cl, 1, 22, seq[0]);
-	CHECK(!tap_pend_insert(&c.t.pend[0], &s,
-			       (u32)(tap_flow_hash(&c.t, &s) >> 32),
+	CHECK(!tap_pend_insert(&c.t.pend[0],
+			       tap_pend_tag(tap_flow_hash(&c.t, &s)), s.seq,
 			       c.clk.now_ms, c.t.pend_lifetime_ms),
 	      "tap_pend_insert of a duplicate evicted");
 	CHECK(pend_count_seq(&c.t.pend[0], seq[0]) == 1, "stored twice");
@@ -1159,25 +1198,35 @@ TEST(test_replay_table_full)
 		   "accepted once the replay entries expired");
 	ctx_free(&c);
 
-	/* tap_replay_check_insert directly */
+	/* tap_replay_check_insert directly: one bucket, both choices */
 	{
-		struct tap_replay_bucket b;
+		struct tap_syn dummy = { .family = 4 };
+		struct tap_ctx tc;
 
-		memset(&b, 0, sizeof(b));
+		ctx_init(&c, 1, 1, 1);
+		tc = (struct tap_ctx){ .t = &c.t, .ops = c.ops, .env = &c.env,
+				       .rule = &rule_def, .syn = &dummy,
+				       .clk = &c.clk, .realm = &realm_a };
+		c.clk.now_s = 10;
 		for (i = 0; i < TAP_REPLAY_WAYS; i++)
-			CHECK_STAT(tap_replay_check_insert(&b, 1, 100 + i, 50,
-							   10),
+			CHECK_STAT(tap_replay_check_insert(&tc, 1, 100 + i, 50),
 				   TAP_STAT_ACCEPTED, "insert");
-		CHECK_STAT(tap_replay_check_insert(&b, 1, 100, 50, 10),
+		CHECK_STAT(tap_replay_check_insert(&tc, 1, 100, 50),
 			   TAP_STAT_REPLAYED, "replay");
-		CHECK_STAT(tap_replay_check_insert(&b, 2, 100, 50, 10),
+		CHECK_STAT(tap_replay_check_insert(&tc, 2, 100, 50),
 			   TAP_STAT_TABLE_FULL, "other key id, same tag");
-		CHECK_STAT(tap_replay_check_insert(&b, 1, 999, 50, 10),
+		CHECK_STAT(tap_replay_check_insert(&tc, 1, 999, 50),
 			   TAP_STAT_TABLE_FULL, "full");
-		CHECK_STAT(tap_replay_check_insert(&b, 1, 999, 60, 49),
+		c.clk.now_s = 49;
+		CHECK_STAT(tap_replay_check_insert(&tc, 1, 999, 60),
 			   TAP_STAT_TABLE_FULL, "full until expiry");
-		CHECK_STAT(tap_replay_check_insert(&b, 1, 100, 60, 50),
+		CHECK(tap_replay_live(&c.t, 49) == TAP_REPLAY_WAYS,
+		      "live entries before expiry");
+		c.clk.now_s = 50;
+		CHECK(tap_replay_live(&c.t, 50) == 0, "live entries after expiry");
+		CHECK_STAT(tap_replay_check_insert(&tc, 1, 100, 60),
 			   TAP_STAT_ACCEPTED, "expired entry reused");
+		ctx_free(&c);
 	}
 }
 
@@ -1885,11 +1934,21 @@ TEST(test_auth_one_source)
 	CHECK(kept == N, "%d of %d connections of one source keep their "
 	      "retransmission entry", kept, N);
 	/* and they are spread: no bucket holds more than TAP_AUTH_WAYS */
-	CHECK(tap_auth_bucket(&c.t, &real[0], tap_flow_hash(&c.t, &real[0])) !=
-	      tap_auth_bucket(&c.t, &real[1], tap_flow_hash(&c.t, &real[1])) ||
-	      tap_auth_bucket(&c.t, &real[2], tap_flow_hash(&c.t, &real[2])) !=
-	      tap_auth_bucket(&c.t, &real[3], tap_flow_hash(&c.t, &real[3])),
-	      "connections of one source share auth buckets");
+	{
+		u32 seen[1024] = { 0 }, most = 0;
+		u16 tag;
+
+		for (i = 0; i < N; i++) {
+			u32 b = tap_auth_bucket(&c.t, &real[i],
+						tap_flow_hash(&c.t, &real[i]),
+						&tag);
+
+			if (++seen[b] > most)
+				most = seen[b];
+		}
+		CHECK(most <= TAP_AUTH_WAYS,
+		      "%u connections of one source share an auth bucket", most);
+	}
 	ctx_free(&c);
 }
 
@@ -1935,7 +1994,7 @@ TEST(test_clock_no_wrap)
 	}
 }
 
-/* Without lock callbacks nor key_event the path works the same. */
+/* Without key_event nor admit the path works the same. */
 TEST(test_no_locks)
 {
 	struct client cl;

@@ -18,7 +18,7 @@ CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
 KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
-TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet
+TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config
 BENCH := $(B)/bench_core $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check bench demo \
@@ -67,7 +67,7 @@ CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c 
 
 $(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libnetfilter_queue libnftnl libmnl libsodium)
+		$(call pc,libnetfilter_queue libnftnl libmnl libsodium libcap-ng)
 
 $(B)/connect_latency: bench/connect_latency.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -84,6 +84,14 @@ $(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
 	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -o $@ tests/unit/test_packet.c \
 		userspace-client/clientd_packet.c userspace-client/tcp_csum.c $(call pc,libsodium)
 
+# --wrap: the test searches every block the reader frees for key bytes
+$(B)/test_clientd_config: tests/unit/test_clientd_config.c tests/unit/unit_files.h \
+		userspace-client/clientd_config.c userspace-client/clientd.h $(KEYFILE) \
+		$(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -Wl,--wrap=free,--wrap=realloc -o $@ \
+		tests/unit/test_clientd_config.c userspace-client/clientd_config.c \
+		keytool/tap_keyfile.c $(CORE_SRC) $(call pc,libsodium)
+
 $(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
 	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_keyfile.c keytool/tap_keyfile.c $(CORE_SRC) \
 		$(call pc,libsodium)
@@ -95,6 +103,7 @@ unit-check: $(TESTS)
 	$(B)/test_core
 	$(B)/test_keyfile
 	$(B)/test_packet
+	$(B)/test_clientd_config
 
 # Every guest test on the default kernel, then again on every other kernel
 # that has an image to boot (bookworm-backports' 6.12). Each kernel's
@@ -141,6 +150,11 @@ install: all
 	install -D -m 0644 userspace-client/tap-clientd.8 $(DESTDIR)/usr/share/man/man8/tap-clientd.8
 	install -D -m 0644 userspace-client/tap-clientd.service $(DESTDIR)/lib/systemd/system/tap-clientd.service
 	install -D -m 0644 userspace-client/tap-clientd.conf.example $(DESTDIR)/usr/share/doc/tap/clientd.conf.example
+# tap-clientd runs as its own user, its key files in /etc/tap/clientd
+	[ -n "$(DESTDIR)" ] || id -u tap-clientd >/dev/null 2>&1 || \
+		adduser --system --group --no-create-home tap-clientd
+	install -d -m 0750 $(DESTDIR)/etc/tap/clientd
+	[ -n "$(DESTDIR)" ] || chgrp tap-clientd /etc/tap/clientd
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 # DKMS: install the module source so it is rebuilt for every new kernel.

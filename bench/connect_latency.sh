@@ -80,7 +80,10 @@ cat >"$work/clientd.conf" <<EOF
 server 10.201.0.1 port $port key $work/k7.key
 server fd00:201::1 port $port key $work/k7.key
 EOF
-ip netns exec $C "$daemon" -c "$work/clientd.conf" 2>"$work/daemon.log" &
+# tap-clientd drops to an unprivileged user and reads its files as that
+# user: nobody here, so that the bench creates no user on the host
+chmod 711 "$work" && chmod 644 "$work/clientd.conf" && chown nobody "$work/k7.key"
+ip netns exec $C "$daemon" -c "$work/clientd.conf" --user nobody 2>"$work/daemon.log" &
 pids+=($!)
 for i in $(seq 100); do
 	ip netns exec $C nft list tables 2>/dev/null | grep -q tap_clientd && break

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -260,6 +261,8 @@ int tap_keyfile_read(const char *path, struct tap_keyfile *kf,
 		     (perm & (S_IRGRP | S_IROTH)) ? "read" : "modify", path);
 		goto out_close;
 	}
+	if (tap_file_check_owner(path, &st, err, errlen) < 0)
+		goto out_close;
 	if (st.st_size > TAP_KEYFILE_MAX) {
 		fail(err, errlen, "%s: too large (%lld bytes; a key file has at most %d)",
 		     path, (long long)st.st_size, TAP_KEYFILE_MAX);
@@ -402,4 +405,33 @@ out:
 void tap_keyfile_wipe(struct tap_keyfile *kf)
 {
 	sodium_memzero(kf, sizeof(*kf));
+}
+
+int tap_file_check_owner(const char *path, const struct stat *st,
+			 char *err, size_t errlen)
+{
+	uid_t me = geteuid();
+	mode_t perm = st->st_mode & 07777;
+	const struct passwd *pw;
+	char name[64];
+
+	if (st->st_uid != 0 && st->st_uid != me) {
+		if (me == 0)
+			return fail(err, errlen,
+				    "%s: owned by uid %u, not by root: that user could change it; run chown root %s",
+				    path, (unsigned int)st->st_uid, path);
+		pw = getpwuid(me);
+		if (pw)
+			snprintf(name, sizeof(name), "%s", pw->pw_name);
+		else
+			snprintf(name, sizeof(name), "%u", (unsigned int)me);
+		return fail(err, errlen,
+			    "%s: owned by uid %u, not by root or %s (the user reading it): that user could change it; run chown root %s, or chown %s %s",
+			    path, (unsigned int)st->st_uid, name, path, name, path);
+	}
+	if (perm & (S_IWGRP | S_IWOTH))
+		return fail(err, errlen,
+			    "%s: mode %04o lets group/others modify it; run chmod go-w %s",
+			    path, (unsigned int)perm, path);
+	return 0;
 }

@@ -32,7 +32,8 @@ struct tap_keyfile {
 
 /*
  * Reads and checks a key file. Refuses non-regular files, files that
- * group or others may read or write, files over TAP_KEYFILE_MAX bytes,
+ * group or others may read or write, files owned by neither root nor the
+ * reading user (tap_file_check_owner), files over TAP_KEYFILE_MAX bytes,
  * unknown, duplicate or missing keys and malformed values.
  */
 int tap_keyfile_read(const char *path, struct tap_keyfile *kf,
@@ -48,5 +49,15 @@ int tap_keyfile_write(const char *path, const struct tap_keyfile *kf,
 
 /* Wipes kf (the secret) from memory. */
 void tap_keyfile_wipe(struct tap_keyfile *kf);
+
+struct stat;
+/*
+ * Refuses a file (st from fstat of path) that someone other than root and
+ * the caller (the effective uid) could have changed, as sshd refuses such
+ * keys: owned by another user, or writable by group or others. The error
+ * names the file and the command that fixes it.
+ */
+int tap_file_check_owner(const char *path, const struct stat *st,
+			 char *err, size_t errlen);
 
 #endif /* _TAP_KEYFILE_H */

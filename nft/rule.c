@@ -10,7 +10,9 @@
  * with NFTA_RULE_COMPAT = { proto tcp, flags 0 }, which nft_compat hands to
  * the match's checkentry as the rule's "-p tcp" (the match has .proto = TCP).
  * The expressions are the ones iptables-nft emits for -p tcp --dport P --syn,
- * so iptables-nft can show a rule that tap-nft added to its tables.
+ * so iptables-nft can show a rule that tap-nft added to its tables. In a
+ * chain that may meet IP fragments, tap-nft puts the match before the flags
+ * check (tap-nft.c, tap_rule); the decoder reads either order.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -27,6 +27,7 @@
 
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>	/* NF_IP_PRI_CONNTRACK_DEFRAG */
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 
@@ -281,14 +282,27 @@ static void describe_match(char *buf, size_t len, const struct tn_match *m)
 
 /* ---- rules ---- */
 
+/*
+ * In a chain that may meet IP fragments the match comes before the flags
+ * check: a first fragment that cuts the TCP header before its flags makes
+ * the flags load fail, which skips the rule, and the match never sees (and
+ * drops) it. The match refuses non-SYNs itself. Elsewhere the flags come
+ * first, as iptables-nft orders -p tcp --dport P --syn -m tap.
+ */
 static struct nftnl_rule *tap_rule(uint16_t family, const char *table, const char *chain,
-				   const struct tn_match *m, enum tn_verdict v)
+				   const struct tn_match *m, enum tn_verdict v,
+				   bool sees_fragments)
 {
 	struct nftnl_rule *r = tn_rule_new(family, table, chain);
 
 	tn_put_tcp_dport(r, m->port_lo, m->port_hi);
-	tn_put_syn(r, true);
-	tn_put_tap(r, &m->mt);
+	if (sees_fragments) {
+		tn_put_tap(r, &m->mt);
+		tn_put_syn(r, true);
+	} else {
+		tn_put_syn(r, true);
+		tn_put_tap(r, &m->mt);
+	}
 	tn_put_counter(r);
 	tn_put_verdict(r, v);
 	return r;
@@ -313,6 +327,8 @@ static void help_add(void)
 "\n"
 "  tcp dport P tcp flags syn / fin,syn,rst,ack xt match \"tap\" counter VERDICT\n"
 "\n"
+"(the match before the flags in a chain that may meet IP fragments: prerouting\n"
+"at priority -400 or less, or a regular chain; see tap-nft(8)).\n"
 "FAMILY is ip, ip6 or inet (an inet rule serves IPv4 and IPv6). The chain\n"
 "must be reached from the prerouting, input or forward hook. Options, as\n"
 "for iptables -m tap:\n"
@@ -335,9 +351,26 @@ static const struct option match_long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Looks the table and chain up, with clear errors; checks the chain's hook. */
+/*
+ * Can the chain meet IP fragments? A tap rule makes its netns reassemble
+ * them in prerouting at priority -400, so a prerouting base chain at -400
+ * or below can (at -400 it depends on which hook registered first), and so
+ * can a regular chain, which such a chain may jump to.
+ */
+static bool chain_sees_fragments(const struct nftnl_chain *c)
+{
+	if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
+		return true;
+	return nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) == NF_INET_PRE_ROUTING &&
+	       nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) <= NF_IP_PRI_CONNTRACK_DEFRAG;
+}
+
+/*
+ * Looks the table and chain up, with clear errors; checks the chain's hook.
+ * *sees_fragments (if not NULL): chain_sees_fragments().
+ */
 static int check_chain(struct tn_sock *s, uint16_t family, const char *table,
-		       const char *chain)
+		       const char *chain, bool *sees_fragments)
 {
 	const char *fam = tn_family_name(family);
 	struct nftnl_table *t = NULL;
@@ -364,6 +397,8 @@ static int check_chain(struct tn_sock *s, uint16_t family, const char *table,
 		nftnl_chain_free(c);
 		return ret;
 	}
+	if (sees_fragments)
+		*sees_fragments = chain_sees_fragments(c);
 	nftnl_chain_free(c);
 	return 0;
 }
@@ -379,6 +414,7 @@ static int cmd_add(int argc, char **argv)
 	enum tn_verdict v;
 	char desc[160], what[300];
 	int c, npos = 0, family, ret;
+	bool sees_fragments;
 
 	cmd_name = "tap-nft add";
 	match_opts_init(&o);
@@ -418,13 +454,13 @@ static int cmd_add(int argc, char **argv)
 	ret = tn_open(&s);
 	if (ret < 0)
 		return fail_errno("opening a netlink socket", -ret);
-	ret = check_chain(s, (uint16_t)family, pos[1], pos[2]);
+	ret = check_chain(s, (uint16_t)family, pos[1], pos[2], &sees_fragments);
 	if (ret) {
 		tn_close(s);
 		return ret;
 	}
 
-	r = tap_rule((uint16_t)family, pos[1], pos[2], &o.m, v);
+	r = tap_rule((uint16_t)family, pos[1], pos[2], &o.m, v, sees_fragments);
 	describe_match(desc, sizeof(desc), &o.m);
 	snprintf(what, sizeof(what), "adding the rule to %s %s %s", pos[0], pos[1], pos[2]);
 	b = tn_batch_new(0);
@@ -665,7 +701,7 @@ static int cmd_delete(int argc, char **argv)
 	ret = tn_open(&s);
 	if (ret < 0)
 		return fail_errno("opening a netlink socket", -ret);
-	ret = check_chain(s, (uint16_t)family, table, chain);
+	ret = check_chain(s, (uint16_t)family, table, chain, NULL);
 	if (ret) {
 		tn_close(s);
 		return ret;
@@ -790,7 +826,8 @@ static void plan_build(struct plan *p)
 		f->chain[1] = mk_chain(f->family, p->table, CHAIN_SCAN, p->hook, PRIO_SCAN);
 
 		/* 1. a SYN with a valid token: accept (before conntrack) */
-		f->rule[0] = tap_rule(f->family, p->table, CHAIN_SYN, &p->m, TN_ACCEPT);
+		f->rule[0] = tap_rule(f->family, p->table, CHAIN_SYN, &p->m, TN_ACCEPT,
+				      chain_sees_fragments(f->chain[0]));
 		tn_put_comment(f->rule[0], "TAP: SYN with a valid token");
 
 		/* 2. every other SYN to the protected ports: drop */

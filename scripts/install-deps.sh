@@ -18,7 +18,7 @@ fi
 pkgs=(
 	# build
 	build-essential pkg-config make gcc libc6-dev
-	libxtables-dev libnftnl-dev libmnl-dev libsodium-dev libnetfilter-queue-dev
+	libxtables-dev libnftnl-dev libmnl-dev libsodium-dev libnetfilter-queue-dev libcap-ng-dev
 	# kernel module build and guest kernel (Debian's stock 6.1)
 	linux-image-amd64 linux-headers-amd64 kmod dkms
 	# guest test bed

@@ -10,7 +10,7 @@
  *   clientd_rules.c    the nftables table (libnftnl + libmnl, one batch)
  *   clientd_queue.c    the NFQUEUE (libnetfilter_queue) and per-SYN logic
  *   clientd_packet.c   parsing the real SYN, building and sending auth SYNs
- *   clientd_sys.c      logging, capabilities, sd_notify
+ *   clientd_sys.c      logging, privileges (user, capabilities), sd_notify
  *
  * All protocol math is in xt_tap/tap_core.c; key files are read with
  * keytool/tap_keyfile.c.
@@ -28,6 +28,7 @@
 #define CD_PROG			"tap-clientd"
 #define CD_VERSION		"1.0"
 #define CD_DEFAULT_CONFIG	"/etc/tap/clientd.conf"
+#define CD_DEFAULT_USER		"tap-clientd"
 #define CD_DEFAULT_QUEUE	5441
 #define CD_DEFAULT_MARK		0x54415031u	/* "TAP1" */
 #define CD_DEFAULT_PRIORITY	100		/* after filter (0) and security (50) */
@@ -49,9 +50,17 @@ void cd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 #define cd_info(...)	cd_log(LOG_INFO, __VA_ARGS__)
 #define cd_debug(...)	cd_log(LOG_DEBUG, __VA_ARGS__)
 
-/* 0, or -1 with a reason in err. */
+/*
+ * 0, or -1 with a reason in err. cd_caps_check: the capabilities the
+ * daemon needs are there. cd_priv_drop: started with any uid 0, switches
+ * to user (its uid and group, no supplementary groups; never uid or gid
+ * 0); started as another user, stays that user. Either way it keeps
+ * CAP_NET_ADMIN and CAP_NET_RAW if net_caps (else nothing), clears the
+ * bounding set when allowed and the ambient set, sets no_new_privs, and
+ * checks the result.
+ */
 int cd_caps_check(char *err, size_t errlen);
-int cd_caps_drop(char *err, size_t errlen);
+int cd_priv_drop(const char *user, bool net_caps, char *err, size_t errlen);
 void cd_notify(const char *state);	/* sd_notify(3) without libsystemd */
 
 /* ---- clientd_config.c ------------------------------------------------- */

@@ -13,12 +13,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clientd.h"
 #include "tap_keyfile.h"
@@ -187,13 +190,24 @@ static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
 	return true;
 }
 
+/* The user the files are read as, for the advice in errors. */
+static void reader_name(char *buf, size_t len)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned int)geteuid());
+}
+
 /* Reads the key file once per path; returns its index or -1. */
 static int load_key(struct parser *p, const char *file)
 {
 	struct cd_config *cfg = p->cfg;
 	struct tap_keyfile kf;
-	char given[PATH_MAX], path[PATH_MAX], err[512];
-	struct cd_key *keys;
+	char given[PATH_MAX], path[PATH_MAX], err[512], user[64];
+	struct cd_key *keys, *k;
 	int i;
 
 	if (file[0] == '/' || !p->dir)
@@ -207,31 +221,47 @@ static int load_key(struct parser *p, const char *file)
 		if (!strcmp(cfg->keys[i].path, path))
 			return i;
 	if (tap_keyfile_read(path, &kf, err, sizeof(err)) < 0) {
+		char hint[320] = "";
+
+		/* run as the daemon's user: say who must be able to read it */
+		if (geteuid() != 0 && access(path, R_OK) < 0 && errno == EACCES) {
+			reader_name(user, sizeof(user));
+			snprintf(hint, sizeof(hint), "; the daemon reads its key files as %s: make "
+				 "the file owned by %s, mode 0600, in directories %s can search",
+				 user, user, user);
+		}
 		/* the reason names the file already */
 		if (!strncmp(err, path, strlen(path)))
-			perr(p, LOG_ERR, "key file %s", err);
+			perr(p, LOG_ERR, "key file %s%s", err, hint);
 		else
-			perr(p, LOG_ERR, "key file %s: %s", path, err);
+			perr(p, LOG_ERR, "key file %s: %s%s", path, err, hint);
 		return -1;
 	}
-	keys = realloc(cfg->keys, (size_t)(cfg->nkeys + 1) * sizeof(*keys));
-	if (!keys) {
+	/*
+	 * Never realloc: it would free a copy of the keys without wiping it.
+	 * A new array; the old one is wiped, then freed.
+	 */
+	keys = calloc((size_t)cfg->nkeys + 1, sizeof(*keys));
+	k = keys ? &keys[cfg->nkeys] : NULL;
+	if (k)
+		k->path = strdup(path);
+	if (!k || !k->path) {
+		free(keys);
 		tap_keyfile_wipe(&kf);
 		perr(p, LOG_ERR, "out of memory");
 		return -1;
 	}
-	cfg->keys = keys;
-	memset(&keys[cfg->nkeys], 0, sizeof(keys[0]));
-	keys[cfg->nkeys].path = strdup(path);
-	keys[cfg->nkeys].id = kf.id;
-	tap_prf_key_import(&keys[cfg->nkeys].key, kf.secret);
-	tap_prf_key_import(&keys[cfg->nkeys].realm, kf.realm);
-	keys[cfg->nkeys].fpr = tap_key_fingerprint(&keys[cfg->nkeys].key);
+	k->id = kf.id;
+	tap_prf_key_import(&k->key, kf.secret);
+	tap_prf_key_import(&k->realm, kf.realm);
+	k->fpr = tap_key_fingerprint(&k->key);
 	tap_keyfile_wipe(&kf);
-	if (!keys[cfg->nkeys].path) {
-		perr(p, LOG_ERR, "out of memory");
-		return -1;
+	if (cfg->nkeys) {
+		memcpy(keys, cfg->keys, (size_t)cfg->nkeys * sizeof(*keys));
+		tap_wipe(cfg->keys, (size_t)cfg->nkeys * sizeof(*keys));
 	}
+	free(cfg->keys);
+	cfg->keys = keys;
 	return cfg->nkeys++;
 }
 
@@ -411,11 +441,74 @@ static int tokenize(char *s, char **tok)
 	}
 }
 
+/*
+ * Reads one line into buf (without its '\n'), counting the bytes that do
+ * not fit; NUL bytes are kept so that the caller sees them. Returns false
+ * at the end of the file.
+ */
+static bool read_line(FILE *f, char *buf, size_t size, size_t *len, size_t *total)
+{
+	int c;
+
+	*len = *total = 0;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (*len + 1 < size)
+			buf[(*len)++] = (char)c;
+		(*total)++;
+	}
+	buf[*len] = '\0';
+	return c != EOF || *total > 0;
+}
+
+/* Opens the configuration file if it is one; NULL after an error. */
+static FILE *open_config(struct parser *p)
+{
+	char err[512], user[64];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (!*p->path) {
+		cd_log(LOG_ERR, "the configuration file name is empty");
+		p->errors++;
+		return NULL;
+	}
+	/* O_NONBLOCK: a FIFO must not hang the open before fstat refuses it */
+	fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == EACCES && geteuid() != 0) {
+			reader_name(user, sizeof(user));
+			perr(p, LOG_ERR, "cannot read the configuration file: %s; the daemon reads "
+			     "it as %s: make it readable by %s (for example owned by root, mode "
+			     "0644)", strerror(EACCES), user, user);
+		} else {
+			perr(p, LOG_ERR, "cannot read the configuration file: %s", strerror(errno));
+		}
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		perr(p, LOG_ERR, "cannot stat the configuration file: %s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		perr(p, LOG_ERR, "%s, not a configuration file",
+		     S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+	} else if (tap_file_check_owner(p->path, &st, err, sizeof(err)) < 0) {
+		/* err starts with the file name, as perr's messages do */
+		cd_log(LOG_ERR, "%s", err);
+		p->errors++;
+	} else if ((f = fdopen(fd, "r"))) {
+		return f;
+	} else {
+		perr(p, LOG_ERR, "cannot read the configuration file: %s", strerror(errno));
+	}
+	close(fd);
+	return NULL;
+}
+
 int cd_config_load(const char *path, struct cd_config *cfg)
 {
 	struct parser p = { .cfg = cfg, .path = path };
-	char line[CD_LINE_MAX + 2], *tok[CD_TOKENS_MAX], *slash;
-	struct stat st;
+	char line[CD_LINE_MAX + 1], *tok[CD_TOKENS_MAX], *slash;
+	size_t len, total;
 	FILE *f;
 	int n;
 
@@ -427,46 +520,34 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 	cfg->copies = 1;
 	cfg->path = strdup(path);
 	cfg->servers = calloc(CD_MAX_SERVERS, sizeof(*cfg->servers));
-	p.dir = strdup(path);
+	/* the directory, for relative key file names: "." has room */
+	p.dir = malloc(strlen(path) + sizeof("."));
 	if (!cfg->path || !cfg->servers || !p.dir) {
 		free(p.dir);
 		perr(&p, LOG_ERR, "out of memory");
 		return p.errors;
 	}
+	strcpy(p.dir, path);
 	slash = strrchr(p.dir, '/');
 	if (slash)
 		slash[slash == p.dir ? 1 : 0] = '\0';
 	else
 		strcpy(p.dir, ".");
 
-	f = fopen(path, "re");
+	f = open_config(&p);
 	if (!f) {
-		perr(&p, LOG_ERR, "cannot read the configuration file: %s", strerror(errno));
 		free(p.dir);
 		return p.errors;
 	}
-	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		perr(&p, LOG_ERR, "not a regular file");
-		goto out;
-	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IWOTH))
-		perr(&p, LOG_WARNING, "the configuration file is writable by everyone");
-
-	while (fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
-
+	while (read_line(f, line, sizeof(line), &len, &total)) {
 		p.line++;
-		if (len > CD_LINE_MAX) {
-			int c;
-
+		if (total > CD_LINE_MAX) {
 			perr(&p, LOG_ERR, "line longer than %d bytes", CD_LINE_MAX);
-			if (line[len - 1] != '\n')
-				while ((c = fgetc(f)) != EOF && c != '\n')
-					;
 			continue;
 		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
-			perr(&p, LOG_ERR, "NUL byte in the line");
+		if (memchr(line, '\0', len)) {
+			perr(&p, LOG_ERR, "NUL byte in the line (at byte %zu); the file is not text",
+			     (size_t)((char *)memchr(line, '\0', len) - line) + 1);
 			continue;
 		}
 		n = tokenize(line, tok);
@@ -501,7 +582,6 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 		perr(&p, LOG_ERR, "no server entries: nothing to protect "
 		     "(add: server ADDRESS port PORTS key FILE)");
 	}
-out:
 	fclose(f);
 	free(p.dir);
 	return p.errors;
@@ -511,11 +591,10 @@ void cd_config_free(struct cd_config *cfg)
 {
 	int i;
 
-	for (i = 0; i < cfg->nkeys; i++) {
-		tap_wipe(&cfg->keys[i].key, sizeof(cfg->keys[i].key));
-		tap_wipe(&cfg->keys[i].realm, sizeof(cfg->keys[i].realm));
+	for (i = 0; i < cfg->nkeys; i++)
 		free(cfg->keys[i].path);
-	}
+	if (cfg->keys)
+		tap_wipe(cfg->keys, (size_t)cfg->nkeys * sizeof(*cfg->keys));
 	free(cfg->keys);
 	free(cfg->servers);
 	free(cfg->path);

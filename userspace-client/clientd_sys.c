@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tap-clientd: logging (stderr, the journal's stderr, or syslog),
- * capabilities (raw capget/capset, no libcap) and sd_notify.
+ * privileges (its own user and two capabilities, with libcap-ng) and
+ * sd_notify.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
+#include <cap-ng.h>
 
 #include "clientd.h"
 
@@ -56,84 +57,119 @@ void cd_log(int prio, const char *fmt, ...)
 		fprintf(stderr, CD_PROG ": %s%s\n", level[prio & 7], msg);
 }
 
-/* ---- capabilities ------------------------------------------------------ */
+/* ---- privileges --------------------------------------------------------- */
 
-#define CD_CAPS	((1u << CAP_NET_ADMIN) | (1u << CAP_NET_RAW))
-
-static int capget_now(struct __user_cap_data_struct d[2])
+static bool has_root_id(void)
 {
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
+	uid_t r, e, s;
 
-	return (int)syscall(SYS_capget, &h, d);
+	return getresuid(&r, &e, &s) < 0 || r == 0 || e == 0 || s == 0;
 }
 
 int cd_caps_check(char *err, size_t errlen)
 {
-	struct __user_cap_data_struct d[2];
-
-	if (capget_now(d) < 0) {
-		snprintf(err, errlen, "capget: %s", strerror(errno));
+	if (capng_get_caps_process() < 0) {
+		snprintf(err, errlen, "reading the capabilities: %s", strerror(errno));
 		return -1;
 	}
-	if ((d[0].effective & CD_CAPS) != CD_CAPS) {
+	if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN) ||
+	    !capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_RAW)) {
 		snprintf(err, errlen,
 			 "missing capabilities: tap-clientd needs CAP_NET_ADMIN (nftables, "
 			 "NFQUEUE) and CAP_NET_RAW (raw sockets); run it as root");
 		return -1;
 	}
+	if (has_root_id() && (!capng_have_capability(CAPNG_EFFECTIVE, CAP_SETUID) ||
+			      !capng_have_capability(CAPNG_EFFECTIVE, CAP_SETGID))) {
+		snprintf(err, errlen,
+			 "missing capabilities: started as root, tap-clientd needs CAP_SETUID and "
+			 "CAP_SETGID to switch to its own user");
+		return -1;
+	}
 	return 0;
 }
 
-/*
- * Keeps CAP_NET_ADMIN and CAP_NET_RAW (effective and permitted), drops the
- * rest, the bounding set (when allowed) and the ambient set, and sets
- * no_new_privs, so that nothing can regain a capability.
- */
-int cd_caps_drop(char *err, size_t errlen)
+/* Fails closed: any uid or gid 0 left, or any capability but the two. */
+static int verify(bool net_caps, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-	int last = CAP_LAST_CAP, cap;
-	FILE *f;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	unsigned int cap;
 
-	f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	if (f) {
-		if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
-			last = CAP_LAST_CAP;
-		fclose(f);
-	}
-	if (capget_now(d) < 0) {
-		snprintf(err, errlen, "capget: %s", strerror(errno));
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    !ru || !eu || !su || !rg || !eg || !sg) {
+		snprintf(err, errlen, "still uid or gid 0 after the switch");
 		return -1;
 	}
-	/* Needs CAP_SETPCAP; without it (systemd already bounded us) skip. */
-	if (d[0].effective & (1u << CAP_SETPCAP)) {
-		for (cap = 0; cap <= last; cap++) {
-			if (cap == CAP_NET_ADMIN || cap == CAP_NET_RAW)
-				continue;
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-				snprintf(err, errlen, "dropping capability %d from the bounding set: %s",
-					 cap, strerror(errno));
-				return -1;
-			}
+	if (capng_get_caps_process() < 0) {
+		snprintf(err, errlen, "reading the capabilities: %s", strerror(errno));
+		return -1;
+	}
+	for (cap = 0; cap < 64; cap++) {
+		bool keep = net_caps && (cap == CAP_NET_ADMIN || cap == CAP_NET_RAW);
+
+		if (capng_have_capability(CAPNG_EFFECTIVE, cap) != keep ||
+		    capng_have_capability(CAPNG_PERMITTED, cap) != keep ||
+		    capng_have_capability(CAPNG_INHERITABLE, cap)) {
+			snprintf(err, errlen, "capability %s still %s after the drop",
+				 capng_capability_to_name(cap) ? capng_capability_to_name(cap) : "?",
+				 keep ? "missing" : "held");
+			return -1;
 		}
+	}
+	return 0;
+}
+
+int cd_priv_drop(const char *user, bool net_caps, char *err, size_t errlen)
+{
+	const struct passwd *pw;
+	bool setpcap;
+	int rc;
+
+	if (capng_get_caps_process() < 0) {
+		snprintf(err, errlen, "reading the capabilities: %s", strerror(errno));
+		return -1;
+	}
+	/* the bounding set can only be cleared with CAP_SETPCAP */
+	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(CAPNG_SELECT_ALL);
+	if (net_caps)
+		capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN,
+			      CAP_NET_RAW, -1);
+	if (has_root_id()) {
+		pw = getpwnam(user);
+		if (!pw) {
+			snprintf(err, errlen,
+				 "user %s does not exist; tap-clientd does not run as root: create "
+				 "the user with \"adduser --system --group --no-create-home %s\", or "
+				 "name another one with --user", user, user);
+			return -1;
+		}
+		if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+			snprintf(err, errlen, "user %s has uid %u, gid %u: tap-clientd must not keep "
+				 "root's uid or group; name an unprivileged user with --user", user,
+				 (unsigned int)pw->pw_uid, (unsigned int)pw->pw_gid);
+			return -1;
+		}
+		rc = capng_change_id((int)pw->pw_uid, (int)pw->pw_gid,
+				     CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_AMBIENT |
+				     (setpcap ? CAPNG_CLEAR_BOUNDING : 0));
+		if (rc < 0) {
+			snprintf(err, errlen, "switching to user %s (uid %u) failed: libcap-ng "
+				 "capng_change_id error %d (see capng_change_id(3))", user,
+				 (unsigned int)pw->pw_uid, rc);
+			return -1;
+		}
+	} else if (capng_apply(setpcap ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS) < 0) {
+		snprintf(err, errlen, "dropping capabilities: %s", strerror(errno));
+		return -1;
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return -1;
 	}
-	memset(d, 0, sizeof(d));
-	d[0].effective = d[0].permitted = CD_CAPS;
-	if (syscall(SYS_capset, &h, d) < 0) {
-		snprintf(err, errlen, "capset: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return verify(net_caps, err, errlen);
 }
 
 /* ---- sd_notify ------------------------------------------------------------- */

@@ -2,12 +2,13 @@
 /*
  * tap-clientd: the TAP client daemon. See tap-clientd(8) and clientd.h.
  *
- * Start-up does everything that can fail before it changes anything: the
- * config and every key file are read and checked, then the raw sockets are
- * opened and the queue is bound, and only then is the interception table
- * installed (one batch). A failure at any step undoes the steps before it,
- * so nothing is ever left half set up. Then all capabilities but
- * CAP_NET_ADMIN and CAP_NET_RAW are dropped.
+ * Start-up first becomes the daemon's own user with only CAP_NET_ADMIN and
+ * CAP_NET_RAW (clientd_sys.c), so that the files are read at start as they
+ * are on SIGHUP. Then it does everything that can fail before it changes
+ * anything: the config and every key file are read and checked, the raw
+ * sockets are opened and the queue is bound, and only then is the
+ * interception table installed (one batch). A failure at any step undoes
+ * the steps before it, so nothing is ever left half set up.
  *
  * Exit status: 0 after SIGTERM/SIGINT or a good --check-config, 1 on an
  * error, 2 on a usage error.
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,9 @@ static void usage(FILE *f)
 		"  -c, --config FILE    configuration file (default " CD_DEFAULT_CONFIG ")\n"
 		"  -t, --check-config   check the configuration and its key files, then exit;\n"
 		"                       starts nothing and changes nothing\n"
+		"  -u, --user NAME      the user to run as when started as root\n"
+		"                       (default " CD_DEFAULT_USER "); the files are read\n"
+		"                       as that user, at start and on SIGHUP\n"
 		"  -v, --verbose        log more: -v each SYN, -vv debug details\n"
 		"  -s, --syslog         log to syslog (default: standard error)\n"
 		"  -h, --help           this help\n"
@@ -177,6 +182,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,14 +195,17 @@ int main(int argc, char **argv)
 		.sigfd = -1,
 	};
 	bool check = false, use_syslog = false, installed = false;
-	char err[512];
+	const char *user = CD_DEFAULT_USER;
+	const struct passwd *pw;
+	char err[512], uname[64];
 	int c, errors, status = 1;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:tvshV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:tu:vshV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 't': check = true; break;
+		case 'u': user = optarg; break;
 		case 'v': cd_verbosity++; break;
 		case 's': use_syslog = true; break;
 		case 'h': usage(stdout); return 0;
@@ -211,6 +220,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!*d.config_path) {
+		fprintf(stderr, CD_PROG ": the configuration file name is empty\nTry '" CD_PROG
+			" --help'.\n");
+		return 2;
+	}
 	if (optind < argc) {
 		fprintf(stderr, CD_PROG ": unexpected argument '%s'\nTry '" CD_PROG
 			" --help'.\n", argv[optind]);
@@ -221,6 +235,23 @@ int main(int argc, char **argv)
 		cd_err("libsodium failed to initialise");
 		return 1;
 	}
+
+	/*
+	 * The files are read as the daemon's user, at start as on SIGHUP; so
+	 * is --check-config, which keeps no capability.
+	 */
+	if (!check && cd_caps_check(err, sizeof(err)) < 0) {
+		cd_err("%s", err);
+		return 1;
+	}
+	if (cd_priv_drop(user, !check, err, sizeof(err)) < 0) {
+		cd_err("%s; nothing was set up", err);
+		return 1;
+	}
+	pw = getpwuid(geteuid());
+	snprintf(uname, sizeof(uname), "%s", pw ? pw->pw_name : "?");
+	cd_info("running as user %s (uid %u)%s", uname, (unsigned int)geteuid(),
+		check ? "" : " with CAP_NET_ADMIN and CAP_NET_RAW only");
 
 	errors = cd_config_load(d.config_path, &d.cfg);
 	if (errors) {
@@ -234,15 +265,11 @@ int main(int argc, char **argv)
 		cd_verbosity = 1;
 		cd_config_describe(&d.cfg, LOG_INFO);
 		cd_verbosity = v;
-		printf("%s: configuration OK\n", d.config_path);
+		printf("%s: configuration OK (read as user %s)\n", d.config_path, uname);
 		status = 0;
 		goto out_cfg;
 	}
 
-	if (cd_caps_check(err, sizeof(err)) < 0) {
-		cd_err("%s", err);
-		goto out_cfg;
-	}
 	if (setup_signals(&d) < 0) {
 		cd_err("signals: %s", strerror(errno));
 		goto out_cfg;
@@ -256,10 +283,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	installed = true;
-	if (cd_caps_drop(err, sizeof(err)) < 0) {
-		cd_err("dropping capabilities: %s", err);
-		goto out;
-	}
 	cd_config_describe(&d.cfg, LOG_INFO);
 	cd_notice("started: %d server entr%s, queue %u", d.cfg.nservers,
 		  d.cfg.nservers == 1 ? "y" : "ies", d.cfg.queue);

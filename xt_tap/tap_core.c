@@ -10,6 +10,9 @@
 #include <linux/string.h>
 #include <crypto/algapi.h>
 
+/* what is written before it is read: exempt from the kernel's zeroing */
+#define TAP_UNINIT	__uninitialized
+
 static u64 load_le64(const u8 *p)
 {
 	u64 v = 0;
@@ -62,6 +65,7 @@ static __always_inline u32 tap_hash_4u32(const tap_hash_key *key, u32 a,
 #include <string.h>
 #include <sodium.h>
 
+#define TAP_UNINIT
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
@@ -208,7 +212,7 @@ static u64 get_be64(const u8 *p)
 /* §2 */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
-	u8 msg[56];
+	u8 msg[56] TAP_UNINIT;
 
 	memcpy(msg, "TAP2", 4);
 	msg[4] = p->family;
@@ -248,7 +252,7 @@ u64 tap_realm_fingerprint(const tap_prf_key *realm)
 void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
 		    u32 mask[TAP_FRAGS])
 {
-	u8 msg[11];
+	u8 msg[11] TAP_UNINIT;
 	u64 m;
 	int c;
 
@@ -282,7 +286,7 @@ static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
 				const u32 mask[TAP_FRAGS],
 				struct tap_token *tok)
 {
-	u8 d[TAP_TOKEN_BYTES];
+	u8 d[TAP_TOKEN_BYTES] TAP_UNINIT;
 	int i;
 
 	for (i = 0; i < TAP_FRAGS; i++) {
@@ -774,7 +778,7 @@ static unsigned int verify_token(const struct tap_ctx *c,
 {
 	const struct tap_rule *rule = c->rule;
 	u64 now_s = c->clk->now_s;
-	struct tap_token_params p;
+	struct tap_token_params p TAP_UNINIT;
 	unsigned int res;
 	u32 wmax;
 	u64 time;
@@ -900,7 +904,7 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
 	u32 mask[TAP_FRAGS];
-	struct pend_cands pc;
+	struct pend_cands pc TAP_UNINIT;
 
 	if (!pend_collect(c, b, ps, mask, &pc))
 		return worst;

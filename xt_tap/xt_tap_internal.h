@@ -19,6 +19,12 @@
 
 struct netlink_ext_ack;
 
+/*
+ * What a rule or a key allocates: charged to the caller's memory cgroup,
+ * and failing with ENOMEM at its limit rather than invoking the OOM killer.
+ */
+#define XT_TAP_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* Module parameters after validation and rounding (xt_tap_main.c). */
 struct xt_tap_config {
 	u32 pend_buckets;

@@ -56,7 +56,7 @@ static int xt_tap_realm_check(struct xt_tap_net *tn, const tap_prf_key *realm,
 			       "the key's realm differs from the realm of the keys loaded (all keys of a server share one realm)");
 		return -EINVAL;
 	}
-	*new = kzalloc(sizeof(**new), GFP_KERNEL_ACCOUNT);
+	*new = kzalloc(sizeof(**new), XT_TAP_GFP);
 	if (!*new)
 		return -ENOMEM;
 	(*new)->prf = *realm;
@@ -83,7 +83,7 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	tap_prf_key realm;
 	int err = 0;
 
-	key = kzalloc(sizeof(*key), GFP_KERNEL_ACCOUNT);
+	key = kzalloc(sizeof(*key), XT_TAP_GFP);
 	if (!key)
 		return -ENOMEM;
 	tap_prf_key_import(&key->prf, secret);
@@ -113,7 +113,7 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 				 &new_realm, extack);
 	if (err)
 		goto out;
-	old = xa_store(&tn->keys, id, key, GFP_KERNEL_ACCOUNT);
+	old = xa_store(&tn->keys, id, key, XT_TAP_GFP);
 	if (xa_is_err(old)) {
 		err = xa_err(old);
 		goto out;

@@ -93,25 +93,25 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 
 	/*
 	 * Charged to whoever adds the first rule: a container cannot make
-	 * tables in bulk outside its memory cgroup's limit.
+	 * tables in bulk outside its memory cgroup's limit. At that limit the
+	 * rule fails with ENOMEM, quietly, instead of waking the OOM killer
+	 * (which would pick the container's largest process, not iptables).
 	 */
-	st = kvzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	st = kvzalloc(sizeof(*st), XT_TAP_GFP);
 	if (!st)
 		return NULL;
 	t = &st->tables;
 	xt_tap_locks(cfg, n);
 
-	t->pend = kvcalloc(cfg->pend_buckets, sizeof(*t->pend),
-			   GFP_KERNEL_ACCOUNT);
-	t->auth = kvcalloc(cfg->auth_buckets, sizeof(*t->auth),
-			   GFP_KERNEL_ACCOUNT);
+	t->pend = kvcalloc(cfg->pend_buckets, sizeof(*t->pend), XT_TAP_GFP);
+	t->auth = kvcalloc(cfg->auth_buckets, sizeof(*t->auth), XT_TAP_GFP);
 	t->replay = kvcalloc(cfg->replay_buckets, sizeof(*t->replay),
-			     GFP_KERNEL_ACCOUNT);
+			     XT_TAP_GFP);
 	if (!t->pend || !t->auth || !t->replay)
 		goto err;
 	for (i = 0; i < ARRAY_SIZE(st->locks); i++) {
 		st->locks[i] = kvmalloc_array(n[i], sizeof(spinlock_t),
-					      GFP_KERNEL_ACCOUNT);
+					      XT_TAP_GFP);
 		if (!st->locks[i])
 			goto err;
 		for (j = 0; j < n[i]; j++) {

@@ -7,8 +7,9 @@
 # says open, ssh (key auth, BatchMode) runs a command and curl fetches the
 # page; IPv4 and IPv6. A capture on the server shows auth SYNs that look
 # exactly like the real SYN. Stopping the daemon leaves no rules and the
-# client can no longer connect; starting it again, it can. The daemon keeps
-# only CAP_NET_ADMIN and CAP_NET_RAW.
+# client can no longer connect; starting it again, it can. Started as root,
+# by hand or with the privileges its systemd unit gives it, the daemon runs
+# as its own user with only CAP_NET_ADMIN and CAP_NET_RAW.
 set -u
 . "$(dirname "$(readlink -f "$0")")/topology.sh"
 . "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
@@ -17,14 +18,18 @@ set -u
 topo_setup
 trap topo_teardown EXIT
 tap_load_module
-k3=$(clientd_key 3)
+# the key and the config where userspace-client/README.md puts them
+k3=/etc/tap/clientd/office.key
+install -d -m 750 -g "$CD_USER" /etc/tap/clientd &&
+	install -o "$CD_USER" -g "$CD_USER" -m 600 "$(tap_genkey 3)" "$k3" ||
+	fail "installing the key as the README says"
 in_ns server tap-keytool load "$TAP_KEYS/3.key" >/dev/null || fail "load key"
 start_http server
 start_sshd server
 protect_ports server 3 22 "$HTTP_PORT"
 server_out_counters server
 
-conf=$CD_DIR/clientd.conf
+conf=/etc/tap/clientd.conf
 cat >"$conf" <<EOF
 # the server's two services, IPv4 and IPv6, one key
 server $SERVER4 port 22,$HTTP_PORT key $k3
@@ -65,13 +70,7 @@ done
 
 snapshot server
 clientd_start client "$conf" -v
-pid=$CD_PID_client
-caps=$(awk '/^CapEff/ { print $2 }' "/proc/$pid/status")
-bnd=$(awk '/^CapBnd/ { print $2 }' "/proc/$pid/status")
-[ "$caps" = 0000000000003000 ] && [ "$bnd" = 0000000000003000 ] ||
-	fail "tap-clientd capabilities: effective $caps, bounding $bnd (want NET_ADMIN+NET_RAW)"
-pass "tap-clientd keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)"
-grep -q 'NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || fail "no_new_privs not set"
+clientd_check_privs "$CD_PID_client" "tap-clientd started by hand as root"
 in_ns client nft list table inet tap_clientd | sed 's/^/    /'
 
 for addr in $SERVER4 $SERVER6; do
@@ -100,7 +99,12 @@ pass "tap-clientd stopped (SIGTERM): exit 0, no interception rules left"
 for addr in $SERVER4 $SERVER6; do
 	blocked "$addr" "client after tap-clientd stopped"
 done
-clientd_start client "$conf" -v
+# again, as systemd starts it: root, the unit's bounding set, no_new_privs
+unit=$TAP_REPO/userspace-client/tap-clientd.service
+bset=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | paste -sd,)
+[ -n "$bset" ] && grep -q '^NoNewPrivileges=yes' "$unit" || fail "unit: $bset"
+CD_WRAP="setpriv --bounding-set -all,$bset --no-new-privs" clientd_start client "$conf" -v
+clientd_check_privs "$CD_PID_client" "tap-clientd started with the unit's bounding set ($bset)"
 for addr in $SERVER4 $SERVER6; do
 	works "$addr" "client with tap-clientd started again"
 done

@@ -5,25 +5,34 @@
 # after topology.sh and lib_tap.sh. Everything lives under /tmp in the guest.
 
 CD_DIR=/tmp/clientd
-mkdir -p "$CD_DIR" && chmod 700 "$CD_DIR"
+# the daemon reads its files as its own user: it must reach them
+mkdir -p "$CD_DIR" && chmod 711 "$CD_DIR"
+# that user, made as tap-clientd(8) says
+CD_USER=tap-clientd
+id -u "$CD_USER" >/dev/null 2>&1 ||
+	adduser --system --group --no-create-home "$CD_USER" >/dev/null 2>&1 ||
+	fail "adduser $CD_USER"
 # process substitution (lib_tap.sh's snapshot) needs /dev/fd, which the
 # guest's devtmpfs lacks
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 
-# clientd_key ID: a copy of the server's key $TAP_KEYS/ID.key for the client
+# clientd_key ID: a copy of the server's key $TAP_KEYS/ID.key for the
+# client, owned by the daemon's user, mode 0600
 clientd_key() {
 	local src
 	src=$(tap_genkey "$1") || fail "genkey $1"
-	install -m 600 "$src" "$CD_DIR/k$1.key" || fail "copy key $1"
+	install -o "$CD_USER" -g "$CD_USER" -m 600 "$src" "$CD_DIR/k$1.key" || fail "copy key $1"
 	echo "$CD_DIR/k$1.key"
 }
 
-# clientd_start NS CONF [OPTIONS...]: starts tap-clientd in NS and waits for
-# its table; its pid is in CD_PID_<NS>, its log in $CD_DIR/NS.log
+# clientd_start NS CONF [OPTIONS...]: starts tap-clientd in NS (through the
+# command in $CD_WRAP, if set) and waits for its table; its pid is in
+# CD_PID_<NS>, its log in $CD_DIR/NS.log
 clientd_start() {
 	local ns=$1 conf=$2 pid i
 	shift 2
-	ip netns exec "$ns" tap-clientd -c "$conf" "$@" 2>>"$CD_DIR/$ns.log" &
+	# shellcheck disable=SC2086 # CD_WRAP is a command with its arguments
+	ip netns exec "$ns" ${CD_WRAP:-} tap-clientd -c "$conf" "$@" 2>>"$CD_DIR/$ns.log" &
 	pid=$!
 	eval "CD_PID_$ns=$pid"
 	for ((i = 0; i < 100; i++)); do
@@ -46,6 +55,28 @@ clientd_stop() {
 	eval "CD_PID_$ns="
 	[ "$st" = 0 ] || { tail -20 "$CD_DIR/$ns.log"; fail "tap-clientd in $ns exited with $st"; }
 	no_rules_left "$ns"
+}
+
+# clientd_check_privs PID WHAT [CAPBND]: the daemon runs as $CD_USER (every
+# uid and gid), with exactly CAP_NET_ADMIN and CAP_NET_RAW (bit 12 and 13)
+# effective and permitted, nothing inheritable or ambient, the bounding set
+# CAPBND (default: empty) and no_new_privs
+clientd_check_privs() {
+	local st=/proc/$1/status uid gid f bnd=${3:-0000000000000000}
+	uid=$(id -u "$CD_USER") gid=$(id -g "$CD_USER")
+	[ "$uid" != 0 ] && [ "$gid" != 0 ] || fail "$CD_USER has uid $uid, gid $gid"
+	[ "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "$st")" = "$uid $uid $uid $uid" ] ||
+		fail "$2: uids $(grep ^Uid: "$st"), want $uid ($CD_USER)"
+	[ "$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "$st")" = "$gid $gid $gid $gid" ] ||
+		fail "$2: gids $(grep ^Gid: "$st"), want $gid"
+	[ -z "$(awk '/^Groups:/ { $1 = ""; print }' "$st" | tr -d ' ')" ] ||
+		fail "$2: supplementary groups left: $(grep ^Groups: "$st")"
+	for f in CapEff:0000000000003000 CapPrm:0000000000003000 CapInh:0000000000000000 \
+		CapAmb:0000000000000000 "CapBnd:$bnd" NoNewPrivs:1; do
+		[ "$(awk -v k="${f%%:*}:" '$1 == k { print $2 }' "$st")" = "${f#*:}" ] ||
+			fail "$2: $(grep "^${f%%:*}:" "$st"), want ${f#*:}"
+	done
+	pass "$2: runs as $CD_USER (uid $uid), CapEff 3000 (NET_ADMIN+NET_RAW) = CapPrm, CapBnd $bnd, no_new_privs"
 }
 
 # no_rules_left NS: no table of the daemon, and no queue rule anywhere

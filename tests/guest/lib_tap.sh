@@ -18,12 +18,12 @@ export XTABLES_LIBDIR="$TAP_BIN:/usr/lib/x86_64-linux-gnu/xtables"
 TAP_KEYS=/tmp/tap-keys
 HTTP_PORT=80
 
+# TAP_KO=FILE loads that module instead (e.g. an older build, to compare).
 tap_load_module() {
-	local ko
-	ko=$(tap_ko "$TAP_REPO")
-	[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
-		fail "no xt_tap.ko for kernel $(uname -r): run make modules-all"
+	local ko=${TAP_KO:-$(tap_ko "$TAP_REPO")}
 	cp "$ko" /tmp/xt_tap.ko || fail "cannot copy $ko"
+	[ "$(modinfo -F vermagic /tmp/xt_tap.ko 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
+		fail "$ko is not an xt_tap.ko for kernel $(uname -r): run make modules-all"
 	# insmod does not load dependencies: what xt_tap needs, then the
 	# tables the tests use
 	local m

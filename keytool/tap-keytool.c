@@ -1131,7 +1131,8 @@ static int tbl_cb(const struct nlattr *attr, void *data)
 	struct stats_reply *s = data;
 	unsigned int type = mnl_attr_get_type(attr);
 
-	if (type == TAP_TBL_A_BYTES) {
+	if (type == TAP_TBL_A_BYTES || type == TAP_TBL_A_REPLAY_LIVE ||
+	    type == TAP_TBL_A_REPLAY_RATE) {
 		if (mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
 			s->have_tbl[type] = true;
 			s->tbl[type] = mnl_attr_get_u64(attr);
@@ -1187,7 +1188,10 @@ static void stats_help(void)
 	       "Print this network namespace's counters (one per outcome of a SYN\n"
 	       "through a tap rule, see xt_tap(8)) and the size of its tables:\n"
 	       "tap rules, slots of the pending, authorized and replay tables,\n"
-	       "bytes they hold, and keys loaded. Needs CAP_NET_ADMIN.\n");
+	       "bytes they hold, keys loaded; how many tokens the replay cache\n"
+	       "holds now (replay_live), the largest --window of the rules and the\n"
+	       "new connections per second the cache carries at it; the realm's\n"
+	       "fingerprint. Needs CAP_NET_ADMIN.\n");
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -1206,6 +1210,9 @@ static int cmd_stats(int argc, char **argv)
 		{ TAP_TBL_A_REPLAY_SLOTS, "replay_slots" },
 		{ TAP_TBL_A_BYTES, "bytes" },
 		{ TAP_TBL_A_KEYS, "keys" },
+		{ TAP_TBL_A_REPLAY_LIVE, "replay_live" },
+		{ TAP_TBL_A_WINDOW_MAX, "window_max" },
+		{ TAP_TBL_A_REPLAY_RATE, "replay_rated_rate" },
 	};
 	struct stats_reply s;
 	struct nl nl;

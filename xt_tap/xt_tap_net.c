@@ -51,10 +51,10 @@ const struct tap_ops xt_tap_ops = {
 /* Replay inserts are rare (a valid token each): a few striped locks do. */
 #define XT_TAP_REPLAY_STRIPES	1024U
 
-/* Locks per table: one per bucket, or per replay stripe. */
+/* Locks per table: none for pending, one per bucket, per replay stripe. */
 static void xt_tap_locks(const struct xt_tap_config *cfg, u32 n[3])
 {
-	n[TAP_TABLE_PEND] = cfg->pend_buckets;
+	n[TAP_TABLE_PEND] = 0;
 	n[TAP_TABLE_AUTH] = cfg->auth_buckets;
 	n[TAP_TABLE_REPLAY] = min(cfg->replay_buckets, XT_TAP_REPLAY_STRIPES);
 }
@@ -110,6 +110,8 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 	if (!t->pend || !t->auth || !t->replay)
 		goto err;
 	for (i = 0; i < ARRAY_SIZE(st->locks); i++) {
+		if (!n[i])
+			continue;
 		st->locks[i] = kvmalloc_array(n[i], sizeof(spinlock_t),
 					      XT_TAP_GFP);
 		if (!st->locks[i])

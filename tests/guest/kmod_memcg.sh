@@ -192,13 +192,15 @@ mkdir -m 700 "$keydir" || fail "mkdir $keydir"
 (umask 077 && awk -v n="$nkeys" -v dir="$keydir" 'BEGIN {
 	b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	srand()
-	for (i = 0; i < n; i++) {
+	for (k = 0; k <= n; k++) {	# n secrets, then the shared realm
 		s = ""
 		for (j = 0; j < 21; j++)
 			s = s substr(b64, int(rand() * 64) + 1, 1)
-		s = s substr("AQgw", int(rand() * 4) + 1, 1) "=="
+		sec[k] = s substr("AQgw", int(rand() * 4) + 1, 1) "=="
+	}
+	for (i = 0; i < n; i++) {
 		f = dir "/" i ".key"
-		printf "version = 1\nid = %d\nsecret = %s\n", i, s > f
+		printf "version = 2\nid = %d\nsecret = %s\nrealm = %s\n", i, sec[i], sec[n] > f
 		close(f)
 	}
 }') || fail "cannot write key files"

@@ -20,7 +20,7 @@ repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 build=${TAP_BUILD:-$repo/build}/qemu
 kver=${TAP_KVER:-}
 timeout=${TAP_QEMU_TIMEOUT:-900}
-smp=2 mem=1024 icount=0 logdir=
+smp=${TAP_GUEST_SMP:-2} mem=1024 icount=0 logdir=
 
 die() { echo "tap: $*" >&2; exit 125; }
 usage() {

@@ -211,6 +211,7 @@ static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
 	 */
 	if (ip6h->nexthdr != IPPROTO_TCP ||
 	    thoff != skb_network_offset(skb) + sizeof(*ip6h)) {
+		thoff = 0;	/* else it names an inner IPv6 header */
 		proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff,
 				      &flags);
 		if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)

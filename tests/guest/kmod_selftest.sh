@@ -13,6 +13,7 @@ set -u
 repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 [ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
 ko=$(tap_ko "$repo")
+export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
 params=/sys/module/xt_tap/parameters
 stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated limited"
 fields="rules keys max_keys pending_slots authorized_slots replay_slots replay_live replay_rated_rate window_max memory_bytes memory_bound_bytes"

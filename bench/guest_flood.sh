@@ -32,8 +32,8 @@
 set -u
 for a in "$@"; do
 	case $a in
-	N=*|REPS=*|FAMILIES=*|CONFIGS=*|ROTATE=*|PREFILL=*|PROFILE=*) export "$a" ;;
-	*) echo "usage: $0 [N=..] [REPS=..] [FAMILIES=..] [CONFIGS=..] [ROTATE=0|1] [PREFILL=..] [PROFILE=ruleset]"; exit 2 ;;
+	N=*|REPS=*|FAMILIES=*|CONFIGS=*|ROTATE=*|PREFILL=*|PROFILE=*|ANNOTATE=*) export "$a" ;;
+	*) echo "usage: $0 [N=..] [REPS=..] [FAMILIES=..] [CONFIGS=..] [ROTATE=0|1] [PREFILL=..] [PROFILE=ruleset] [ANNOTATE=symbol...]"; exit 2 ;;
 	esac
 done
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -46,6 +46,7 @@ FAMILIES=${FAMILIES:-4 6}
 CONFIGS=${CONFIGS:-inject none drop tap drop_nft tap_nft}
 KEY_ID=3
 PORT=22
+CRAFTED_ISN=0x5eed1234
 export PATH="$repo/build:$PATH"
 export XTABLES_LIBDIR="$repo/build:/usr/lib/x86_64-linux-gnu/xtables"
 param=/sys/module/tap_inject/parameters
@@ -54,17 +55,20 @@ results=/tmp/bench-results
 fail() { echo "FAIL: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_of() { echo "b_$1"; }
-uses_tap() { case $1 in tap*) return 0 ;; esac; return 1; }
+uses_tap() { case $1 in tap*|crafted) return 0 ;; esac; return 1; }
 
 # ---- modules, from tmpfs copies --------------------------------------------
 
 for f in "$repo/bench/inject/tap_inject.ko" "$repo/xt_tap/xt_tap.ko"; do
-	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* ]] || continue ;; esac
+	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]] || continue ;; esac
 	[ -r "$f" ] || fail "$f missing: run bench/run.sh, which builds it"
 	cp "$f" /tmp/ || fail "cp $f"
 done
 modprobe x_tables && modprobe ip_tables && modprobe ip6_tables || fail "modprobe x_tables"
-if [[ $CONFIGS == *tap* ]]; then
+if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]]; then
+	for m in $(modinfo -F depends /tmp/xt_tap.ko | tr , ' '); do
+		modprobe "$m" || fail "modprobe $m"
+	done
 	insmod /tmp/xt_tap.ko || fail "insmod xt_tap"
 	mkdir -p /tmp/keys && chmod 700 /tmp/keys
 	tap-keytool genkey --id $KEY_ID -o /tmp/keys/$KEY_ID.key >/dev/null || fail "genkey"
@@ -93,10 +97,29 @@ setup_ns() {
 	for fam in 4 6; do
 		[ $fam = 4 ] && ipt=iptables || ipt=ip6tables
 		case $cfg in *_nft) ipt=$ipt-nft ;; *) ipt=$ipt-legacy ;; esac
-		if uses_tap "$cfg"; then
+		case $cfg in
+		hashlimit)	# one rule, as SYN-flood guards write it: a global rate
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
-				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns"
-		fi
+				-m hashlimit --hashlimit-above 100/sec --hashlimit-burst 100 \
+				--hashlimit-name syn$fam -j DROP || fail "$ipt hashlimit rule in $ns" ;;
+		hashlimit_src)	# one rule, per source address
+			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m hashlimit --hashlimit-above 10/sec --hashlimit-burst 20 \
+				--hashlimit-mode srcip --hashlimit-name syns$fam -j DROP ||
+				fail "$ipt hashlimit rule in $ns" ;;
+		recent)	# the classic pair: drop a source seen too often, else note it
+			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m recent --name syn$fam --update --seconds 60 --hitcount 10 -j DROP &&
+			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m recent --name syn$fam --set || fail "$ipt recent rules in $ns" ;;
+		tap1*|crafted)	# the one-rule form
+			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
+				fail "$ipt tap rule in $ns"
+			continue ;;
+		tap*)	in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns" ;;
+		esac
 		in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn -j DROP ||
 			fail "$ipt drop rule in $ns"
 	done
@@ -122,12 +145,26 @@ inject() {
 	else
 		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
 	fi
+	if [ "$cfg" = crafted ]; then
+		# plant the pieces from one source, then repeat its "real SYN"
+		echo 0 >$param/src_bits
+		echo 1 >$param/fixed_seqs
+		echo "$(python3 "$repo/bench/crafted_pieces.py" /tmp/keys/$KEY_ID.key \
+			$CRAFTED_ISN $PORT)" >$param/seqs || fail "crafted pieces"
+		in_ns "$ns" sh -c "echo 10 > $param/run" || fail "planting in $ns"
+		echo $CRAFTED_ISN >$param/seqs
+	fi
 	in_ns "$ns" sh -c "echo $n > $param/run" || fail "injection in $ns"
+	if [ "$cfg" = crafted ]; then
+		echo 16 >$param/src_bits
+		echo 0 >$param/fixed_seqs
+	fi
 	r=$(cat $param/result)
 	set -- $r
 	count=$2 ns_per=$6 rej=${8}
 	[ "$count" = "$n" ] || fail "$cfg: injected $count of $n"
 	case $cfg in inject|none) want=0 ;; *) want=$n ;; esac
+	# hashlimit lets 100/s through to the drop rule: all are dropped too
 	[ "$rej" = "$want" ] || fail "$cfg IPv$fam: $rej of $n SYNs dropped, wanted $want"
 	echo "$ns_per"
 }
@@ -166,25 +203,40 @@ for cfg in $CONFIGS; do
 			"of $(((N + PREFILL) * REPS * nfam)) injected"
 	fi
 done
-if [[ " $CONFIGS " == *" tap "* ]]; then
-	echo "bench: /proc/net/xt_tap in $(ns_of tap):" $(in_ns "$(ns_of tap)" \
+for cfg in tap tap1 crafted; do
+	[[ " $CONFIGS " == *" $cfg "* ]] || continue
+	echo "bench: /proc/net/xt_tap in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
 		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
-fi
+	echo "bench: tap-keytool list in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
+		tap-keytool list 2>/dev/null | tail -n +2)
+done
 
 # PROFILE=CONFIG: where the time of CONFIG's IPv4 flood goes. perf's
 # cpu-clock ticks on the guest clock, so under --icount the samples are
 # proportional to instructions.
 if [ -n "$PROFILE" ]; then
 	echo "=== profile begin"
-	echo "perf cpu-clock profile of $N IPv4 SYNs through ruleset $PROFILE (after $PREFILL untimed)"
-	inject 4 "$PROFILE" "$PREFILL" >/dev/null
-	echo 4 >$param/family; echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	pfam=${FAMILIES%% *}
+	echo "perf cpu-clock profile of $N IPv$pfam SYNs through ruleset $PROFILE (after $PREFILL untimed)"
+	inject "$pfam" "$PROFILE" "$PREFILL" >/dev/null
+	echo "$pfam" >$param/family
+	if [ "$pfam" = 4 ]; then
+		echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
+	else
+		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
+	fi
 	echo $([ "$PROFILE" = inject ] && echo 0 || echo 1) >$param/deliver
 	perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data -- \
 		ip netns exec "$(ns_of "$PROFILE")" sh -c "echo $N > $param/run" >/dev/null 2>&1 ||
 		echo "perf record failed"
 	perf report -i /tmp/perf.data --stdio --no-children --sort sym 2>/dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 40
+	# ANNOTATE=SYMBOL: where in that function the samples fall
+	for sym in ${ANNOTATE:-}; do
+		echo "--- perf annotate $sym"
+		perf annotate -i /tmp/perf.data --stdio -s "$sym" 2>/dev/null |
+			grep -E '^ +[0-9]+\.[0-9]+ ' | sort -rn | head -n 60
+	done
 	echo "=== profile end"
 fi
 
@@ -241,7 +293,13 @@ for fam in $FAMILIES; do
 			printf "IPv%s %-10s %12.1f %12.1f %12.1f %7.3f%%\n", fam, c, median(c), lo, hi, spread(c)
 		}
 		pair("tap", "drop", "ratio tap/drop")
+		pair("tap1", "drop", "ratio tap1/drop")
+		pair("crafted", "drop", "ratio crafted/drop")
+		pair("hashlimit", "drop", "ratio hashlimit/drop")
+		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
+		pair("recent", "drop", "ratio recent/drop")
 		pair("tap_nft", "drop_nft", "ratio tap_nft/drop_nft")
+		pair("tap1_nft", "drop_nft", "ratio tap1_nft/drop_nft")
 	}' $results
 done
 echo "=== summary end"
@@ -249,7 +307,7 @@ echo "=== summary end"
 for cfg in $CONFIGS; do ip netns del "$(ns_of "$cfg")"; done
 rmmod tap_inject || fail "rmmod tap_inject"
 # netns cleanup runs in a workqueue: the rules let go of xt_tap a bit later
-if [[ $CONFIGS == *tap* ]]; then
+if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]]; then
 	for i in $(seq 50); do rmmod xt_tap 2>/dev/null && break; sleep 0.2; done
 	grep -q '^xt_tap ' /proc/modules && fail "rmmod xt_tap"
 fi

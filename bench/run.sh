@@ -30,7 +30,7 @@ make -s -C bench/inject KDIR="$kdir"
 # tests/qemu/run.sh does not pass the environment into the guest, so hand
 # the settings to the guest script as NAME=VALUE arguments.
 vars=()
-for v in N REPS FAMILIES CONFIGS ROTATE PREFILL PROFILE; do
+for v in N REPS FAMILIES CONFIGS ROTATE PREFILL PROFILE ANNOTATE; do
 	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
 done
 

@@ -301,7 +301,8 @@ static struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd,
 
 /* ---- argument helpers -------------------------------------------------- */
 
-static bool parse_u16(const char *s, uint16_t *out)
+/* Strict decimal: digits only, min..max. */
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	unsigned long v = 0;
 
@@ -311,20 +312,22 @@ static bool parse_u16(const char *s, uint16_t *out)
 		if (*s < '0' || *s > '9')
 			return false;
 		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
+		if (v > max)
 			return false;
 	}
-	*out = (uint16_t)v;
+	if (v < min)
+		return false;
+	*out = (uint32_t)v;
 	return true;
 }
 
 static uint16_t key_id_arg(const char *s)
 {
-	uint16_t id;
+	uint32_t id;
 
-	if (!parse_u16(s, &id))
+	if (!parse_u32(s, 0, 65535, &id))
 		die_usage("invalid key id \"%.40s\": expected a number from 0 to 65535", s);
-	return id;
+	return (uint16_t)id;
 }
 
 /*
@@ -557,18 +560,27 @@ static int cmd_fingerprint(int argc, char **argv)
 
 static void load_help(void)
 {
-	printf("Usage: " PROG " load FILE [--replace]\n"
+	printf("Usage: " PROG " load FILE [--replace] [--rate N|unlimited]\n"
 	       "Load the key in FILE into the xt_tap key table of this network\n"
 	       "namespace. Needs CAP_NET_ADMIN. A key id that is already loaded is\n"
 	       "refused unless --replace is given; replacing a key at once stops\n"
 	       "tokens made with the old key, including retransmissions.\n"
+	       "A key may open at most N new connections per second (a second's\n"
+	       "worth at once); further valid tokens are refused as 'limited', so\n"
+	       "that one key cannot take the replay cache from the others. The\n"
+	       "default is the module's key_rate parameter.\n"
 	       "\n"
-	       "  -r, --replace  replace a loaded key with the same id\n"
-	       "  -h, --help     show this help\n");
+	       "  -r, --replace         replace a loaded key with the same id\n"
+	       "  -R, --rate N|unlimited  this key's admission limit\n"
+	       "  -h, --help            show this help\n");
 }
 
-/* KEY_ADD for kf; 0 or a positive errno. Wipes the request buffer. */
-static int key_add(struct nl *nl, const struct tap_keyfile *kf, bool replace)
+/*
+ * KEY_ADD for kf, with its admission limit (NULL: the module's default);
+ * 0 or a positive errno. Wipes the request buffer.
+ */
+static int key_add(struct nl *nl, const struct tap_keyfile *kf, bool replace,
+		   const uint32_t *rate)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
 	struct nlmsghdr *nlh;
@@ -580,6 +592,8 @@ static int key_add(struct nl *nl, const struct tap_keyfile *kf, bool replace)
 	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf->id);
 	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf->secret);
 	mnl_attr_put(nlh, TAP_A_KEY_REALM, TAP_KEY_LEN, kf->realm);
+	if (rate)
+		mnl_attr_put_u32(nlh, TAP_A_KEY_RATE, *rate);
 	err = nl_talk(nl, nlh, NULL, NULL);
 	sodium_memzero(buf, sizeof(buf));
 	return err;
@@ -589,25 +603,35 @@ static int cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "replace", no_argument, NULL, 'r' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct tap_keyfile kf;
-	bool replace = false;
+	bool replace = false, have_rate = false;
+	uint32_t rate = 0;
 	struct nl nl;
 	uint64_t fpr;
 	uint16_t id;
 	int c, err;
 
-	while ((c = sub_getopt(argc, argv, ":rh", opts, load_help)) != -1)
+	while ((c = sub_getopt(argc, argv, ":rR:h", opts, load_help)) != -1) {
 		if (c == 'r')
 			replace = true;
+		if (c == 'R') {
+			have_rate = true;
+			if (strcmp(optarg, "unlimited") &&
+			    !parse_u32(optarg, 1, 100000000, &rate))
+				die_usage("invalid --rate \"%.40s\": new connections per "
+					  "second, 1 to 100000000, or 'unlimited'", optarg);
+		}
+	}
 	want_args(argc, argv, 1, "key FILE");
 
 	read_keyfile(argv[optind], &kf);
 	fpr = fingerprint(kf.secret);
 	tap_open(&nl);
-	err = key_add(&nl, &kf, replace);
+	err = key_add(&nl, &kf, replace, have_rate ? &rate : NULL);
 	id = kf.id;
 	tap_keyfile_wipe(&kf);
 	if (err == EEXIST)
@@ -712,14 +736,15 @@ static int cmd_flush(int argc, char **argv)
 /* Per-key counters that list shows, in order. */
 static const unsigned int list_stats[] = {
 	TAP_STAT_ACCEPTED, TAP_STAT_RETRANSMIT, TAP_STAT_BAD_MAC,
-	TAP_STAT_STALE, TAP_STAT_REPLAYED,
+	TAP_STAT_STALE, TAP_STAT_REPLAYED, TAP_STAT_LIMITED,
 };
 #define N_LIST_STATS (sizeof(list_stats) / sizeof(list_stats[0]))
 
 struct key_row {
 	uint16_t id;
-	bool have_fpr;
+	bool have_fpr, have_rate;
 	uint64_t fpr;
+	uint32_t rate;
 	bool have[__TAP_STAT_MAX];
 	uint64_t stat[__TAP_STAT_MAX];
 };
@@ -784,6 +809,10 @@ static int key_msg_cb(const struct nlmsghdr *nlh, void *data)
 		r->have_fpr = true;
 		r->fpr = mnl_attr_get_u64(tb[TAP_A_KEY_FPR]);
 	}
+	if (tb[TAP_A_KEY_RATE] && mnl_attr_validate(tb[TAP_A_KEY_RATE], MNL_TYPE_U32) >= 0) {
+		r->have_rate = true;
+		r->rate = mnl_attr_get_u32(tb[TAP_A_KEY_RATE]);
+	}
 	if (tb[TAP_A_KEY_STATS] &&
 	    mnl_attr_validate(tb[TAP_A_KEY_STATS], MNL_TYPE_NESTED) >= 0) {
 		mnl_attr_parse_nested(tb[TAP_A_KEY_STATS], stat_cb, &s);
@@ -803,10 +832,11 @@ static int row_cmp(const void *a, const void *b)
 static void list_help(void)
 {
 	printf("Usage: " PROG " list\n"
-	       "List the keys loaded in this network namespace: key id, fingerprint\n"
-	       "and how often each key's tokens were accepted, retransmitted, or\n"
-	       "refused as bad_mac, stale or replayed. Secrets are never shown: the\n"
-	       "kernel does not give them back. Needs CAP_NET_ADMIN.\n");
+	       "List the keys loaded in this network namespace: key id, fingerprint,\n"
+	       "admission limit (new connections per second, see load --rate) and\n"
+	       "how often each key's tokens were accepted, retransmitted, or refused\n"
+	       "as bad_mac, stale, replayed or limited (over its limit). Secrets are\n"
+	       "never shown: the kernel does not give them back. Needs CAP_NET_ADMIN.\n");
 }
 
 /* The loaded keys, sorted by id; dies on error. */
@@ -842,7 +872,7 @@ static int cmd_list(int argc, char **argv)
 	key_dump(&nl, &l);
 	nl_close(&nl);
 
-	printf("%-5s  %-16s", "id", "fingerprint");
+	printf("%-5s  %-16s  %10s", "id", "fingerprint", "rate/s");
 	for (j = 0; j < N_LIST_STATS; j++)
 		printf("  %10s", tap_stat_name(list_stats[j]));
 	printf("\n");
@@ -854,6 +884,10 @@ static int cmd_list(int argc, char **argv)
 			printf("%016" PRIx64, r->fpr);
 		else
 			printf("%-16s", "-");
+		if (r->have_rate && r->rate)
+			printf("  %10u", r->rate);
+		else
+			printf("  %10s", r->have_rate ? "unlimited" : "-");
 		for (j = 0; j < N_LIST_STATS; j++) {
 			if (r->have[list_stats[j]])
 				printf("  %10" PRIu64, r->stat[list_stats[j]]);
@@ -1056,7 +1090,7 @@ static int cmd_sync(int argc, char **argv)
 			continue;
 		}
 		if (!dry) {
-			err = key_add(&nl, &k->kf, true);
+			err = key_add(&nl, &k->kf, true, NULL);
 			if (err) {
 				char what[PATH_MAX + 128];
 
@@ -1097,7 +1131,8 @@ static int tbl_cb(const struct nlattr *attr, void *data)
 	struct stats_reply *s = data;
 	unsigned int type = mnl_attr_get_type(attr);
 
-	if (type == TAP_TBL_A_BYTES) {
+	if (type == TAP_TBL_A_BYTES || type == TAP_TBL_A_REPLAY_LIVE ||
+	    type == TAP_TBL_A_REPLAY_RATE) {
 		if (mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
 			s->have_tbl[type] = true;
 			s->tbl[type] = mnl_attr_get_u64(attr);
@@ -1153,7 +1188,10 @@ static void stats_help(void)
 	       "Print this network namespace's counters (one per outcome of a SYN\n"
 	       "through a tap rule, see xt_tap(8)) and the size of its tables:\n"
 	       "tap rules, slots of the pending, authorized and replay tables,\n"
-	       "bytes they hold, and keys loaded. Needs CAP_NET_ADMIN.\n");
+	       "bytes they hold, keys loaded; how many tokens the replay cache\n"
+	       "holds now (replay_live), the largest --window of the rules and the\n"
+	       "new connections per second the cache carries at it; the realm's\n"
+	       "fingerprint. Needs CAP_NET_ADMIN.\n");
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -1172,6 +1210,9 @@ static int cmd_stats(int argc, char **argv)
 		{ TAP_TBL_A_REPLAY_SLOTS, "replay_slots" },
 		{ TAP_TBL_A_BYTES, "bytes" },
 		{ TAP_TBL_A_KEYS, "keys" },
+		{ TAP_TBL_A_REPLAY_LIVE, "replay_live" },
+		{ TAP_TBL_A_WINDOW_MAX, "window_max" },
+		{ TAP_TBL_A_REPLAY_RATE, "replay_rated_rate" },
 	};
 	struct stats_reply s;
 	struct nl nl;

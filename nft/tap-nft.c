@@ -195,7 +195,8 @@ static bool parse_range(const char *s, unsigned long max, uint16_t *lo, uint16_t
 }
 
 enum {
-	OPT_DPORT = 256, OPT_KEY_ID, OPT_WINDOW, OPT_NO_DST_BIND,
+	OPT_DPORT = 256, OPT_KEY_ID, OPT_WINDOW, OPT_NO_DST_BIND, OPT_SRC_BIND,
+	OPT_DROP_INVALID,
 	OPT_FAMILY, OPT_HOOK, OPT_TABLE,
 };
 
@@ -237,6 +238,12 @@ static int match_opt(struct match_opts *o, int c, const char *arg)
 	case OPT_NO_DST_BIND:
 		o->m.mt.flags |= XT_TAP_F_NO_DST_BIND;
 		return 0;
+	case OPT_SRC_BIND:
+		o->m.mt.flags |= XT_TAP_F_SRC_BIND;
+		return 0;
+	case OPT_DROP_INVALID:
+		o->m.mt.flags |= XT_TAP_F_DROP_INVALID;
+		return 0;
 	}
 	return -1;
 }
@@ -275,9 +282,11 @@ static void describe_match(char *buf, size_t len, const struct tn_match *m)
 
 	fmt_range(port, sizeof(port), m->port_lo, m->port_hi);
 	fmt_range(key, sizeof(key), m->mt.key_id_min, m->mt.key_id_max);
-	snprintf(buf, len, "tcp dport %s, key id %s, window %u s, %s", port, key,
-		 m->mt.window, (m->mt.flags & XT_TAP_F_NO_DST_BIND) ?
-		 "no-dst-bind" : "destination bound");
+	snprintf(buf, len, "tcp dport %s, key id %s, window %u s, %s%s%s", port,
+		 key, m->mt.window, (m->mt.flags & XT_TAP_F_NO_DST_BIND) ?
+		 "no-dst-bind" : "destination bound",
+		 (m->mt.flags & XT_TAP_F_SRC_BIND) ? ", source bound" : "",
+		 (m->mt.flags & XT_TAP_F_DROP_INVALID) ? ", drop-invalid" : "");
 }
 
 /* ---- rules ---- */
@@ -320,7 +329,8 @@ static void help_add(void)
 {
 	printf(
 "Usage: tap-nft add FAMILY TABLE CHAIN --dport P[-Q] --key-id N[-M]\n"
-"                   [--window S] [--no-dst-bind] accept|drop\n"
+"                   [--window S] [--no-dst-bind] [--src-bind] [--drop-invalid]\n"
+"                   accept|drop\n"
 "\n"
 "Appends a rule to an existing nftables chain that matches TCP SYNs to port P\n"
 "(or ports P to Q) carrying a valid TAP token, with the given verdict:\n"
@@ -336,6 +346,8 @@ static void help_add(void)
 "  --key-id N[-M]     accepted key id or range, 0..65535 (required)\n"
 "  --window S         token freshness window, 1..%u seconds (default %u)\n"
 "  --no-dst-bind      tokens do not bind the destination address\n"
+"  --src-bind         tokens bind the source address too (no NAT)\n"
+"  --drop-invalid     the match drops every SYN it does not let in\n"
 "  -h, --help         this help\n"
 "Prints the new rule's handle, for tap-nft delete.\n"
 "Example: tap-nft add inet filter input --dport 22 --key-id 3 accept\n",
@@ -347,6 +359,8 @@ static const struct option match_long_opts[] = {
 	{ "key-id", required_argument, NULL, OPT_KEY_ID },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "no-dst-bind", no_argument, NULL, OPT_NO_DST_BIND },
+	{ "src-bind", no_argument, NULL, OPT_SRC_BIND },
+	{ "drop-invalid", no_argument, NULL, OPT_DROP_INVALID },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -603,8 +617,10 @@ static int cmd_list(int argc, char **argv)
 		if (d.info_ok) {
 			fmt_range(row->g[1], sizeof(row->g[1]), d.mt.key_id_min, d.mt.key_id_max);
 			snprintf(row->g[2], sizeof(row->g[2]), "%u", d.mt.window);
-			snprintf(row->g[3], sizeof(row->g[3]), "%s",
-				 (d.mt.flags & XT_TAP_F_NO_DST_BIND) ? "no" : "yes");
+			snprintf(row->g[3], sizeof(row->g[3]), "%s%s%s",
+				 (d.mt.flags & XT_TAP_F_NO_DST_BIND) ? "no" : "yes",
+				 (d.mt.flags & XT_TAP_F_SRC_BIND) ? ",src-bind" : "",
+				 (d.mt.flags & XT_TAP_F_DROP_INVALID) ? ",drop-invalid" : "");
 		} else {
 			for (j = 1; j < 4; j++)
 				snprintf(row->g[j], sizeof(row->g[j]), "?");
@@ -830,7 +846,11 @@ static void plan_build(struct plan *p)
 				      chain_sees_fragments(f->chain[0]));
 		tn_put_comment(f->rule[0], "TAP: SYN with a valid token");
 
-		/* 2. every other SYN to the protected ports: drop */
+		/*
+		 * 2. every other SYN to the protected ports: drop. The match's
+		 * --drop-invalid has done so already; this backstop is never
+		 * reached by a SYN and costs a flood nothing.
+		 */
 		r = tn_rule_new(f->family, p->table, CHAIN_SYN);
 		tn_put_tcp_dport(r, p->m.port_lo, p->m.port_hi);
 		tn_put_syn(r, true);
@@ -990,13 +1010,15 @@ static void help_protect(void)
 {
 	printf(
 "Usage: tap-nft protect --dport P[-Q] --key-id N[-M] [--window S] [--no-dst-bind]\n"
+"                       [--src-bind]\n"
 "                       [--family ip|ip6|inet|ip,ip6] [--hook prerouting|input|forward]\n"
 "                       [--table NAME]\n"
 "\n"
 "Sets up a complete TAP protection of TCP port P (or ports P to Q) in a table\n"
 "of its own (default: table inet \"%s\"), as one atomic nftables batch:\n"
 "  chain %s (hook, priority -300, before conntrack):\n"
-"    a SYN with a valid token: accept; every other SYN: drop\n"
+"    a SYN with a valid token: accept; every other SYN: dropped by the tap\n"
+"    match itself (--drop-invalid), a drop rule after it as a backstop\n"
 "  chain %s (hook, priority -150, after conntrack):\n"
 "    anything to the ports that is not a SYN and whose conntrack state is\n"
 "    invalid or new (not part of a connection): drop. This makes ACK, Window,\n"
@@ -1007,6 +1029,7 @@ static void help_protect(void)
 "  --key-id N[-M]     accepted key id or range, 0..65535 (required)\n"
 "  --window S         token freshness window, 1..%u seconds (default %u)\n"
 "  --no-dst-bind      tokens do not bind the destination address\n"
+"  --src-bind         tokens bind the source address too (no NAT)\n"
 "  --family F         inet (default: one table for IPv4 and IPv6), ip, ip6,\n"
 "                     or ip,ip6 (a table in each)\n"
 "  --hook H           prerouting (default; sees the address the client\n"
@@ -1051,6 +1074,7 @@ static int cmd_protect(int argc, char **argv)
 		{ "key-id", required_argument, NULL, OPT_KEY_ID },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "no-dst-bind", no_argument, NULL, OPT_NO_DST_BIND },
+		{ "src-bind", no_argument, NULL, OPT_SRC_BIND },
 		{ "family", required_argument, NULL, OPT_FAMILY },
 		{ "hook", required_argument, NULL, OPT_HOOK },
 		{ "table", required_argument, NULL, OPT_TABLE },
@@ -1109,6 +1133,8 @@ static int cmd_protect(int argc, char **argv)
 	ret = match_opts_check(&o);
 	if (ret)
 		return ret;
+	/* the one-rule form: the match drops the SYNs it does not let in */
+	o.m.mt.flags |= XT_TAP_F_DROP_INVALID;
 	p.m = o.m;
 	plan_build(&p);
 	describe_match(desc, sizeof(desc), &p.m);

@@ -18,6 +18,7 @@ enum {
 	O_WINDOW,
 	O_NO_DST_BIND,
 	O_SRC_BIND,
+	O_DROP_INVALID,
 };
 
 #define KEY_ID_MAX	65535
@@ -35,6 +36,8 @@ static void tap_mt_help(void)
 "  --src-bind          tokens bind the client's source address too, so that\n"
 "                      nobody can use an observed token from another address;\n"
 "                      only without NAT; clients must use the same mode\n"
+"  --drop-invalid      drop every SYN that does not match, here: one rule\n"
+"                      (-j ACCEPT) instead of an accept and a drop rule\n"
 "Use with -p tcp --syn in PREROUTING, INPUT or FORWARD; load keys with\n"
 "tap-keytool(8). See xt_tap(8).\n",
 	       XT_TAP_WINDOW_MAX, XT_TAP_WINDOW_DEFAULT);
@@ -45,6 +48,7 @@ static const struct xt_option_entry tap_mt_opts[] = {
 	{ .name = "window", .id = O_WINDOW, .type = XTTYPE_STRING },
 	{ .name = "no-dst-bind", .id = O_NO_DST_BIND, .type = XTTYPE_NONE },
 	{ .name = "src-bind", .id = O_SRC_BIND, .type = XTTYPE_NONE },
+	{ .name = "drop-invalid", .id = O_DROP_INVALID, .type = XTTYPE_NONE },
 	XTOPT_TABLEEND,
 };
 
@@ -162,6 +166,9 @@ static void tap_mt_parse(struct xt_option_call *cb)
 	case O_SRC_BIND:
 		info->flags |= XT_TAP_F_SRC_BIND;
 		break;
+	case O_DROP_INVALID:
+		info->flags |= XT_TAP_F_DROP_INVALID;
+		break;
 	}
 }
 
@@ -194,6 +201,8 @@ static void tap_mt_print(const void *ip, const struct xt_entry_match *match,
 		printf(" no-dst-bind");
 	if (info->flags & XT_TAP_F_SRC_BIND)
 		printf(" src-bind");
+	if (info->flags & XT_TAP_F_DROP_INVALID)
+		printf(" drop-invalid");
 	if (info->flags & ~XT_TAP_F_ALL)
 		printf(" unknown-flags 0x%x", info->flags & ~XT_TAP_F_ALL);
 }
@@ -212,6 +221,8 @@ static void tap_mt_save(const void *ip, const struct xt_entry_match *match)
 		printf(" --no-dst-bind");
 	if (info->flags & XT_TAP_F_SRC_BIND)
 		printf(" --src-bind");
+	if (info->flags & XT_TAP_F_DROP_INVALID)
+		printf(" --drop-invalid");
 }
 
 static struct xtables_match tap_mt_reg = {

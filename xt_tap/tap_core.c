@@ -10,6 +10,9 @@
 #include <linux/string.h>
 #include <crypto/algapi.h>
 
+/* what is written before it is read: exempt from the kernel's zeroing */
+#define TAP_UNINIT	__uninitialized
+
 static u64 load_le64(const u8 *p)
 {
 	u64 v = 0;
@@ -40,13 +43,40 @@ void tap_wipe(void *p, size_t len)
 {
 	memzero_explicit(p, len);
 }
+
+/* Bucket choice: the kernel's hash-table SipHash (SipHash-1-3 on 64-bit). */
+static __always_inline u32 tap_hash_1u32(const tap_hash_key *key, u32 a)
+{
+	return hsiphash_1u32(a, key);
+}
+
+static __always_inline u32 tap_hash_4u32(const tap_hash_key *key, u32 a,
+					 u32 b, u32 c, u32 d)
+{
+	return hsiphash_4u32(a, b, c, d, key);
+}
+
+#define TAP_READ_ONCE(x)	READ_ONCE(x)
+#define TAP_WRITE_ONCE(x, v)	WRITE_ONCE(x, v)
+#define tap_smp_rmb()		smp_rmb()
+#define tap_smp_wmb()		smp_wmb()
 #else
 #include <endian.h>
 #include <string.h>
 #include <sodium.h>
 
+#define TAP_UNINIT
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
+#endif
+#ifndef noinline
+#define noinline __attribute__((noinline))
+#endif
+#ifndef unlikely
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
 #endif
 
 void tap_prf_key_import(tap_prf_key *key, const u8 raw[TAP_KEY_LEN])
@@ -73,6 +103,82 @@ void tap_wipe(void *p, size_t len)
 {
 	sodium_memzero(p, len);
 }
+
+/*
+ * Bucket choice: SipHash-1-3 folded to 32 bits, as the kernel's hsiphash
+ * computes it on 64-bit machines. Its seed is random and never leaves the
+ * tables, so userspace needs only the same algorithm, not the same values.
+ */
+#define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND64(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
+	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
+} while (0)
+
+/* nwords 64-bit words, then the last block (tail bytes and length). */
+static __always_inline u32 hsip13(const tap_hash_key *key, const u64 *m,
+				  int nwords, u64 last)
+{
+	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
+	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];
+	u64 v2 = 0x6c7967656e657261ULL ^ key->key[0];
+	u64 v3 = 0x7465646279746573ULL ^ key->key[1];
+	int i;
+
+	for (i = 0; i < nwords; i++) {
+		v3 ^= m[i];
+		SIPROUND64(v0, v1, v2, v3);
+		v0 ^= m[i];
+	}
+	v3 ^= last;
+	SIPROUND64(v0, v1, v2, v3);
+	v0 ^= last;
+	v2 ^= 0xff;
+	SIPROUND64(v0, v1, v2, v3);
+	SIPROUND64(v0, v1, v2, v3);
+	SIPROUND64(v0, v1, v2, v3);
+	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+
+/* As hsiphash_1u32(): the word and the length in the one last block. */
+static __always_inline u32 tap_hash_1u32(const tap_hash_key *key, u32 a)
+{
+	return hsip13(key, NULL, 0, 4ULL << 56 | a);
+}
+
+/* As hsiphash_4u32(): two blocks, then the length block. */
+static __always_inline u32 tap_hash_4u32(const tap_hash_key *key, u32 a,
+					 u32 b, u32 c, u32 d)
+{
+	const u64 m[2] = { (u64)b << 32 | a, (u64)d << 32 | c };
+
+	return hsip13(key, m, 2, 16ULL << 56);
+}
+
+/* Tools that never share tables between threads: no locks. */
+__attribute__((weak)) void tap_table_lock(void *env, enum tap_table_id table,
+					  u32 bucket)
+{
+	(void)env;
+	(void)table;
+	(void)bucket;
+}
+
+__attribute__((weak)) void tap_table_unlock(void *env,
+					    enum tap_table_id table, u32 bucket)
+{
+	(void)env;
+	(void)table;
+	(void)bucket;
+}
+
+/* The tables are shared with no one in userspace: plain accesses. */
+#define TAP_READ_ONCE(x)	(*(volatile __typeof__(x) *)&(x))
+#define TAP_WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
+#define tap_smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define tap_smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
 
 static void put_be16(u8 *p, u16 v)
@@ -106,7 +212,7 @@ static u64 get_be64(const u8 *p)
 /* §2 */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
-	u8 msg[56];
+	u8 msg[56] TAP_UNINIT;
 
 	memcpy(msg, "TAP2", 4);
 	msg[4] = p->family;
@@ -146,7 +252,7 @@ u64 tap_realm_fingerprint(const tap_prf_key *realm)
 void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
 		    u32 mask[TAP_FRAGS])
 {
-	u8 msg[11];
+	u8 msg[11] TAP_UNINIT;
 	u64 m;
 	int c;
 
@@ -180,7 +286,7 @@ static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
 				const u32 mask[TAP_FRAGS],
 				struct tap_token *tok)
 {
-	u8 d[TAP_TOKEN_BYTES];
+	u8 d[TAP_TOKEN_BYTES] TAP_UNINIT;
 	int i;
 
 	for (i = 0; i < TAP_FRAGS; i++) {
@@ -267,6 +373,7 @@ const char *tap_stat_name(unsigned int stat)
 		[TAP_STAT_TABLE_FULL] = "table_full",
 		[TAP_STAT_EVICTED] = "evicted",
 		[TAP_STAT_TRUNCATED] = "truncated",
+		[TAP_STAT_LIMITED] = "limited",
 	};
 
 	return stat < __TAP_STAT_MAX ? names[stat] : "unknown";
@@ -285,7 +392,8 @@ static unsigned int outcome_rank(unsigned int stat)
 	case TAP_STAT_STALE:		return 3;
 	case TAP_STAT_BAD_MAC:		return 4;
 	case TAP_STAT_REPLAYED:		return 5;
-	case TAP_STAT_TABLE_FULL:	return 6;
+	case TAP_STAT_LIMITED:		return 6;
+	case TAP_STAT_TABLE_FULL:	return 7;
 	default:			return 0;	/* incomplete */
 	}
 }
@@ -294,7 +402,8 @@ static unsigned int outcome_rank(unsigned int stat)
 static bool outcome_cost_mac(unsigned int stat)
 {
 	return stat == TAP_STAT_ACCEPTED || stat == TAP_STAT_BAD_MAC ||
-	       stat == TAP_STAT_REPLAYED || stat == TAP_STAT_TABLE_FULL;
+	       stat == TAP_STAT_REPLAYED || stat == TAP_STAT_LIMITED ||
+	       stat == TAP_STAT_TABLE_FULL;
 }
 
 /* ---- server tables (§4) ---- */
@@ -305,19 +414,37 @@ static bool ms_expired(u64 now_ms, u64 stamp_ms, u32 lifetime_ms)
 }
 
 /*
- * Seeded hash of what groups pieces: saddr, dport, family. An IPv4
- * address is hashed without its 12 zero bytes of padding: 7 bytes take
- * one SipHash block instead of three.
+ * Seeded hash of what groups pieces: saddr, dport, family. The address
+ * goes through the kernel's table hash (SipHash-1-3 under a per-netns
+ * secret); an IPv4 one without its 12 zero bytes of padding.
  */
-u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
+static __always_inline u32 flow_hash(const struct tap_tables *t,
+				     const struct tap_syn *syn)
 {
-	size_t alen = syn->family == 4 ? 4 : 16;
-	u8 buf[19];
+	u32 a[4], h;
 
-	memcpy(buf, syn->saddr.b, alen);
-	put_be16(buf + alen, syn->dport);
-	buf[alen + 2] = syn->family;
-	return tap_prf(&t->seed, buf, alen + 3);
+	if (syn->family == 4) {
+		memcpy(a, syn->saddr.b, 4);
+		h = tap_hash_1u32(&t->hash_seed, a[0]);
+	} else {
+		memcpy(a, syn->saddr.b, 16);
+		h = tap_hash_4u32(&t->hash_seed, a[0], a[1], a[2], a[3]);
+	}
+	/* the port and family, spread over every bit of the secret hash */
+	return h ^ ((u32)syn->dport << 8 | syn->family) * 0x9e3779b1;
+}
+
+u32 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
+{
+	return flow_hash(t, syn);
+}
+
+/* A way's flow tag: other bits than the bucket's, never 0 (free). */
+u8 tap_pend_tag(u32 flow_hash)
+{
+	u8 tag = (u8)(flow_hash >> 24);
+
+	return tag + !tag;
 }
 
 /*
@@ -328,137 +455,119 @@ u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
  * enough: a sender without a key cannot fill a bucket.
  */
 u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
-		    u64 flow_hash)
+		    u32 flow_hash, u16 *tag)
 {
-	u64 h = flow_hash ^ ((u64)syn->sport << 32 | syn->seq);
+	u64 h = ((u64)flow_hash << 32 | syn->seq) ^ ((u64)syn->sport << 16);
 
 	h *= 0x9e3779b97f4a7c15ULL;
+	*tag = (u16)h | 1;
 	return (u32)(h >> 32) & t->auth_mask;
 }
 
-static bool pend_same_flow(const struct tap_pend_entry *e,
-			   const struct tap_syn *syn, u32 flow)
+/* Per 16-bit lane of x: bit 15 of the lane set if the lane is zero. */
+static __always_inline u64 lanes_zero16(u64 x)
 {
-	return e->flow == flow && e->family == syn->family &&
-	       e->dport == syn->dport &&
-	       !memcmp(e->saddr.b, syn->saddr.b, sizeof(e->saddr.b));
+	const u64 low = 0x7fff7fff7fff7fffULL;
+
+	return ~(((x & low) + low) | x) & ~low;
+}
+
+/* Per byte of x: the byte's top bit set if the byte is zero, else clear. */
+static __always_inline u64 bytes_zero(u64 x)
+{
+	const u64 low = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((x & low) + low) | x) & ~low;
 }
 
 /*
- * One pass over a pending bucket gives both what reassembly needs (this
- * flow's live entries, S's own sequence number left out) and where S would
- * be stored: nowhere if it is a duplicate, else the first empty or expired
- * way, else the oldest live entry (an eviction).
+ * One look at a pending bucket's tags (16 bytes, two words) tells whether
+ * it holds anything of S's flow; a flood SYN from a new source stops there.
+ * Otherwise one pass gives what reassembly needs (this flow's live ways,
+ * S's own sequence number left out). S is stored in the way the ring
+ * reaches next, the oldest written, unless it is a duplicate.
  */
 struct pend_scan {
-	struct tap_pend_entry *live[TAP_PEND_WAYS];
-	struct tap_pend_entry *victim;
+	u32 live;	/* way mask */
 	int nlive;
-	bool evict, dup;
+	bool dup;
 };
 
-static __always_inline void pend_scan(struct tap_pend_bucket *b,
-				      const struct tap_syn *syn,
-				      u32 flow, u64 now_ms, u32 lifetime_ms,
-				      struct pend_scan *ps)
+static __always_inline void pend_scan(const struct tap_pend_bucket *b,
+				      u8 tag, u32 seq, u64 now_ms,
+				      u32 lifetime_ms, struct pend_scan *ps)
 {
-	struct tap_pend_entry *e, *free_way = NULL, *oldest = NULL;
-	u64 age, oldest_age = 0;
-	int w;
+	u64 want = tag * 0x0101010101010101ULL, m0, m1, m;
+	int i;
 
+	ps->live = 0;
 	ps->nlive = 0;
 	ps->dup = false;
-	/* the flood path's main cost: unrolled, it runs about 10% faster */
-#pragma GCC unroll 16
-	for (w = 0; w < TAP_PEND_WAYS; w++) {
-		e = &b->e[w];
-		age = now_ms - e->stamp_ms;	/* as ms_expired() */
-		if (!e->family || age >= lifetime_ms) {
-			if (!free_way)
-				free_way = e;
+	m0 = bytes_zero(TAP_READ_ONCE(b->tag_word[0]) ^ want);
+	m1 = bytes_zero(TAP_READ_ONCE(b->tag_word[1]) ^ want);
+	if (likely(!(m0 | m1)))
+		return;
+	/* a set bit in byte j of word i (in value order): a way with our tag */
+	for (i = 0, m = m0; i < 2; i++, m = m1) for (; m; m &= m - 1) {
+		int j = __builtin_ctzll(m) / 8;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		int w = 8 * i + 7 - j;
+#else
+		int w = 8 * i + j;
+#endif
+		const struct tap_pend_way *e = &b->way[w];
+
+		if (ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms), lifetime_ms))
 			continue;
-		}
-		if (pend_same_flow(e, syn, flow)) {
-			if (e->seq == syn->seq)
-				ps->dup = true;
-			else
-				ps->live[ps->nlive++] = e;
-		}
-		/* the oldest is the first with the largest age */
-		if (!oldest || age > oldest_age) {
-			oldest = e;
-			oldest_age = age;
+		if (TAP_READ_ONCE(e->seq) == seq) {
+			ps->dup = true;	/* stored once */
+		} else {
+			ps->live |= 1U << w;
+			ps->nlive++;
 		}
 	}
-	ps->victim = free_way ? free_way : oldest;
-	ps->evict = !free_way;
 }
 
 /* Store S as scanned; returns true if a live entry had to be evicted. */
-static bool pend_store(const struct pend_scan *ps, const struct tap_syn *syn,
-		       u32 flow, u64 now_ms)
+static __always_inline bool pend_store(struct tap_pend_bucket *b,
+				       const struct pend_scan *ps, u8 tag,
+				       u32 seq, u64 now_ms, u32 lifetime_ms)
 {
-	struct tap_pend_entry *victim = ps->victim;
+	unsigned int w = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
+	struct tap_pend_way *e = &b->way[w];
+	bool evicted;
 
 	if (ps->dup)
-		return false;	/* an identical entry is not stored twice */
-	memset(victim, 0, sizeof(*victim));
-	victim->saddr = syn->saddr;
-	victim->flow = flow;
-	victim->seq = syn->seq;
-	victim->stamp_ms = now_ms;
-	victim->dport = syn->dport;
-	victim->family = syn->family;
-	return ps->evict;
+		return false;
+	evicted = TAP_READ_ONCE(b->tag[w]) &&
+		  !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms), lifetime_ms);
+	TAP_WRITE_ONCE(b->next, (u8)((w + 1) % TAP_PEND_WAYS));
+	TAP_WRITE_ONCE(b->tag[w], tag);
+	TAP_WRITE_ONCE(e->seq, seq);
+	TAP_WRITE_ONCE(e->stamp_ms, now_ms);
+	return evicted;
 }
 
 /* Returns true if a live entry had to be evicted. */
-bool tap_pend_insert(struct tap_pend_bucket *b, const struct tap_syn *syn,
-		     u32 flow, u64 now_ms, u32 lifetime_ms)
+bool tap_pend_insert(struct tap_pend_bucket *b, u8 tag, u32 seq,
+		     u64 now_ms, u32 lifetime_ms)
 {
 	struct pend_scan ps;
 
-	pend_scan(b, syn, flow, now_ms, lifetime_ms, &ps);
-	return pend_store(&ps, syn, flow, now_ms);
+	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
+	return pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);
 }
 
-unsigned int tap_replay_check_insert(struct tap_replay_bucket *b,
-				     u16 key_id, u64 tag, u64 expires_s,
-				     u64 now_s)
+static __always_inline void tlock(const struct tap_ctx *c,
+				  enum tap_table_id table, u32 bucket)
 {
-	struct tap_replay_entry *e, *free_slot = NULL;
-	int w;
-
-	for (w = 0; w < TAP_REPLAY_WAYS; w++) {
-		e = &b->e[w];
-		if (e->expires_s > now_s) {
-			if (e->tag == tag && e->key_id == key_id)
-				return TAP_STAT_REPLAYED;
-		} else if (!free_slot) {
-			free_slot = e;
-		}
-	}
-	if (!free_slot)
-		return TAP_STAT_TABLE_FULL;
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->tag = tag;
-	free_slot->key_id = key_id;
-	free_slot->expires_s = expires_s;
-	return TAP_STAT_ACCEPTED;
+	tap_table_lock(c->env, table, bucket);
 }
 
-static void tlock(const struct tap_ctx *c, enum tap_table_id table,
-		  u32 bucket)
+static __always_inline void tunlock(const struct tap_ctx *c,
+				    enum tap_table_id table, u32 bucket)
 {
-	if (c->ops->lock)
-		c->ops->lock(c->env, table, bucket);
-}
-
-static void tunlock(const struct tap_ctx *c, enum tap_table_id table,
-		    u32 bucket)
-{
-	if (c->ops->unlock)
-		c->ops->unlock(c->env, table, bucket);
+	tap_table_unlock(c->env, table, bucket);
 }
 
 static void key_event(const struct tap_ctx *c, u16 key_id, unsigned int stat)
@@ -467,10 +576,108 @@ static void key_event(const struct tap_ctx *c, u16 key_id, unsigned int stat)
 		c->ops->key_event(c->env, key_id, stat);
 }
 
+/* ---- replay cache ---- */
+
+static bool replay_live(const struct tap_replay_entry *e, u32 now32)
+{
+	return e->fp && (s32)(TAP_READ_ONCE(e->expires) - now32) > 0;
+}
+
+u64 tap_replay_live(const struct tap_tables *t, u64 now_s)
+{
+	u64 n = 0, b;
+	int w;
+
+	for (b = 0; b <= t->replay_mask; b++)
+		for (w = 0; w < TAP_REPLAY_WAYS; w++)
+			n += replay_live(&t->replay[b].e[w], (u32)now_s);
+	return n;
+}
+
+/* Looks for fp in b; returns a free way in *free_way (or NULL). */
+static bool replay_find(struct tap_replay_bucket *b, u32 fp, u32 now32,
+			struct tap_replay_entry **free_way, int *nfree)
+{
+	int w;
+
+	*free_way = NULL;
+	*nfree = 0;
+	for (w = 0; w < TAP_REPLAY_WAYS; w++) {
+		struct tap_replay_entry *e = &b->e[w];
+
+		if (replay_live(e, now32)) {
+			if (e->fp == fp)
+				return true;
+		} else {
+			if (!*free_way)
+				*free_way = e;
+			(*nfree)++;
+		}
+	}
+	return false;
+}
+
+/*
+ * §4 step 3, the last checks of a valid token: not seen before (from any
+ * source, under any rule or key instance), within its key's admission
+ * limit, and room to remember it. Returns ACCEPTED, REPLAYED, LIMITED or
+ * TABLE_FULL.
+ */
+unsigned int tap_replay_check_insert(const struct tap_ctx *c, u16 key_id,
+				     u64 tag, u64 expires_s)
+{
+	const struct tap_tables *t = c->t;
+	struct tap_replay_entry *f1, *f2, *slot;
+	struct tap_replay_bucket *b1, *b2;
+	u32 now32 = (u32)c->clk->now_s, fp, l1, l2, tmp;
+	unsigned int res;
+	u8 rkey[10];
+	u64 h;
+	int n1, n2;
+
+	put_be16(rkey, key_id);
+	put_be64(rkey + 2, tag);
+	h = tap_prf(&t->seed, rkey, sizeof(rkey));
+	fp = (u32)(h >> 32) | 1;
+	b1 = &t->replay[(u32)h & t->replay_mask];
+	b2 = &t->replay[(u32)(h >> 12 ^ h >> 40) & t->replay_mask];
+	l1 = ((u32)h & t->replay_mask) & t->replay_lock_mask;
+	l2 = ((u32)(h >> 12 ^ h >> 40) & t->replay_mask) & t->replay_lock_mask;
+	if (l1 > l2) {
+		tmp = l1;
+		l1 = l2;
+		l2 = tmp;
+	}
+	tlock(c, TAP_TABLE_REPLAY, l1);
+	if (l2 != l1)
+		tlock(c, TAP_TABLE_REPLAY, l2);
+	if (replay_find(b1, fp, now32, &f1, &n1) ||
+	    replay_find(b2, fp, now32, &f2, &n2)) {
+		res = TAP_STAT_REPLAYED;
+	} else if (c->ops->admit &&
+		   !c->ops->admit(c->env, key_id, c->clk->now_ms)) {
+		res = TAP_STAT_LIMITED;
+	} else if (!f1 && !f2) {
+		res = TAP_STAT_TABLE_FULL;
+	} else {
+		/* the emptier bucket: both fill evenly */
+		slot = !f2 || (f1 && n1 >= n2) ? f1 : f2;
+		TAP_WRITE_ONCE(slot->expires, (u32)expires_s);
+		TAP_WRITE_ONCE(slot->fp, fp);
+		res = TAP_STAT_ACCEPTED;
+	}
+	if (l2 != l1)
+		tunlock(c, TAP_TABLE_REPLAY, l2);
+	tunlock(c, TAP_TABLE_REPLAY, l1);
+	return res;
+}
+
+/* ---- authorized table ---- */
+
 static bool auth_same(const struct tap_auth_entry *e, const struct tap_syn *s)
 {
-	return e->family == s->family && e->seq == s->seq &&
-	       e->sport == s->sport && e->dport == s->dport &&
+	return e->seq == s->seq && e->sport == s->sport &&
+	       e->dport == s->dport && e->family == s->family &&
 	       !memcmp(e->saddr.b, s->saddr.b, 16) &&
 	       !memcmp(e->daddr.b, s->daddr.b, 16);
 }
@@ -480,70 +687,89 @@ static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
 	return key_id >= rule->key_min && key_id <= rule->key_max;
 }
 
-/* §4 step 1: a retransmission of a SYN this rule's keys let in. */
-static bool auth_lookup(const struct tap_ctx *c, u32 bucket, u16 *key_id_out)
+/*
+ * §4 step 1: a retransmission of a SYN this rule's keys let in. No lock:
+ * a way whose tag changes while it is read does not count, so a race can
+ * only miss a retransmission, never let anything else in.
+ */
+static bool auth_lookup(const struct tap_ctx *c, u32 bucket, u16 tag,
+			u16 *key_id_out)
 {
-	struct tap_auth_bucket *b = &c->t->auth[bucket];
+	const struct tap_auth_bucket *b = &c->t->auth[bucket];
 	struct tap_keyref ref;
-	bool found = false;
-	u64 serial = 0;
-	u16 key_id = 0;
+	u64 word;
 	int w;
 
-	tlock(c, TAP_TABLE_AUTH, bucket);
+	/* the flood path: four tags in one word, none of them ours */
+	memcpy(&word, b->tag, sizeof(word));
+	if (!lanes_zero16(word ^ tag * 0x0001000100010001ULL))
+		return false;
 	for (w = 0; w < TAP_AUTH_WAYS; w++) {
 		const struct tap_auth_entry *e = &b->e[w];
+		bool same;
+		u64 serial;
+		u16 key_id;
 
-		if (e->family && auth_same(e, c->syn) &&
-		    !ms_expired(c->clk->now_ms, e->stamp_ms,
-				c->t->auth_lifetime_ms)) {
-			found = true;
-			key_id = e->key_id;
-			serial = e->key_serial;
-			break;
-		}
+		if (TAP_READ_ONCE(b->tag[w]) != tag)
+			continue;
+		tap_smp_rmb();
+		same = auth_same(e, c->syn) &&
+		       !ms_expired(c->clk->now_ms, e->stamp_ms,
+				   c->t->auth_lifetime_ms);
+		serial = e->key_serial;
+		key_id = e->key_id;
+		tap_smp_rmb();
+		if (!same || TAP_READ_ONCE(b->tag[w]) != tag)
+			continue;
+		/* A deleted or reloaded key revokes what it authorized. */
+		*key_id_out = key_id;
+		return key_in_rule(c->rule, key_id) &&
+		       c->ops->key_get(c->env, key_id, &ref) &&
+		       ref.serial == serial;
 	}
-	tunlock(c, TAP_TABLE_AUTH, bucket);
-
-	/* A deleted or reloaded key revokes what it authorized. */
-	*key_id_out = key_id;
-	return found && key_in_rule(c->rule, key_id) &&
-	       c->ops->key_get(c->env, key_id, &ref) && ref.serial == serial;
+	return false;
 }
 
-static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 key_id,
-			u64 serial)
+static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 tag,
+			u16 key_id, u64 serial)
 {
 	struct tap_auth_bucket *b = &c->t->auth[bucket];
 	const struct tap_syn *syn = c->syn;
-	struct tap_auth_entry *e, *victim = NULL;
-	int w;
+	struct tap_auth_entry *e;
+	int w, victim = -1;
 
 	tlock(c, TAP_TABLE_AUTH, bucket);
 	for (w = 0; w < TAP_AUTH_WAYS; w++) {
 		e = &b->e[w];
-		if (!e->family ||
+		if (!b->tag[w] ||
 		    ms_expired(c->clk->now_ms, e->stamp_ms,
 			       c->t->auth_lifetime_ms) ||
-		    auth_same(e, syn)) {
-			victim = e;
+		    (b->tag[w] == tag && auth_same(e, syn))) {
+			victim = w;
 			break;
 		}
-		if (!victim || victim->stamp_ms > e->stamp_ms)
-			victim = e;
+		if (victim < 0 || b->e[victim].stamp_ms > e->stamp_ms)
+			victim = w;
 	}
-	memset(victim, 0, sizeof(*victim));
-	victim->saddr = syn->saddr;
-	victim->daddr = syn->daddr;
-	victim->key_serial = serial;
-	victim->seq = syn->seq;
-	victim->stamp_ms = c->clk->now_ms;
-	victim->sport = syn->sport;
-	victim->dport = syn->dport;
-	victim->key_id = key_id;
-	victim->family = syn->family;
+	e = &b->e[victim];
+	TAP_WRITE_ONCE(b->tag[victim], 0);
+	tap_smp_wmb();
+	memset(e, 0, sizeof(*e));
+	e->saddr = syn->saddr;
+	e->daddr = syn->daddr;
+	e->key_serial = serial;
+	e->seq = syn->seq;
+	e->stamp_ms = c->clk->now_ms;
+	e->sport = syn->sport;
+	e->dport = syn->dport;
+	e->key_id = key_id;
+	e->family = syn->family;
+	tap_smp_wmb();
+	TAP_WRITE_ONCE(b->tag[victim], tag);
 	tunlock(c, TAP_TABLE_AUTH, bucket);
 }
+
+/* ---- reassembly ---- */
 
 /* §4 step 3: returns TAP_STAT_ACCEPTED or why this combination failed. */
 static unsigned int verify_token(const struct tap_ctx *c,
@@ -552,11 +778,10 @@ static unsigned int verify_token(const struct tap_ctx *c,
 {
 	const struct tap_rule *rule = c->rule;
 	u64 now_s = c->clk->now_s;
-	struct tap_token_params p;
+	struct tap_token_params p TAP_UNINIT;
 	unsigned int res;
-	u8 rkey[10];
+	u32 wmax;
 	u64 time;
-	u32 rb;
 
 	if (!key_in_rule(rule, tok->key_id))
 		return TAP_STAT_KEY_NOT_ALLOWED;
@@ -575,59 +800,70 @@ static unsigned int verify_token(const struct tap_ctx *c,
 		goto out;
 	}
 
-	put_be16(rkey, tok->key_id);
-	put_be64(rkey + 2, tok->tag);
-	rb = (u32)tap_prf(&c->t->seed, rkey, sizeof(rkey)) & c->t->replay_mask;
-	tlock(c, TAP_TABLE_REPLAY, rb);
-	res = tap_replay_check_insert(&c->t->replay[rb], tok->key_id, tok->tag,
-				      time + rule->window + 1, now_s);
-	tunlock(c, TAP_TABLE_REPLAY, rb);
+	/* remembered as long as any rule of the netns could accept it */
+	wmax = TAP_READ_ONCE(c->t->window_max);
+	if (wmax < rule->window)
+		wmax = rule->window;
+	res = tap_replay_check_insert(c, tok->key_id, tok->tag,
+				      time + wmax + 1);
 out:
 	key_event(c, tok->key_id, res);
 	return res;
 }
 
+/* Candidates, and a copy of each live way: writers do not lock. */
 struct pend_cands {
-	struct tap_pend_entry *c[TAP_FRAGS][TAP_CANDS_PER_FRAG];
+	u8 c[TAP_FRAGS][TAP_CANDS_PER_FRAG];	/* ways, newest first */
 	int n[TAP_FRAGS];
+	u32 seq[TAP_PEND_WAYS];
+	u64 stamp[TAP_PEND_WAYS];
 };
 
-static void cand_add(struct pend_cands *pc, int i, struct tap_pend_entry *e)
+static void cand_add(struct pend_cands *pc, int i, u8 w)
 {
-	struct tap_pend_entry **c = pc->c[i];
+	u8 *c = pc->c[i];
 	int n = pc->n[i];
+	u64 stamp = pc->stamp[w];
 
 	/* keep the newest TAP_CANDS_PER_FRAG, newest first; ties keep order */
 	if (n == TAP_CANDS_PER_FRAG) {
-		if (e->stamp_ms <= c[n - 1]->stamp_ms)
+		if (stamp <= pc->stamp[c[n - 1]])
 			return;
 		n--;
 	} else {
 		pc->n[i]++;
 	}
-	while (n > 0 && e->stamp_ms > c[n - 1]->stamp_ms) {
+	while (n > 0 && stamp > pc->stamp[c[n - 1]]) {
 		c[n] = c[n - 1];
 		n--;
 	}
-	c[n] = e;
+	c[n] = w;
 }
 
 /* Collect piece candidates; false if some piece has none. */
-static bool pend_collect(const struct tap_ctx *c, const struct pend_scan *ps,
-			 u32 mask[TAP_FRAGS], struct pend_cands *pc)
+static bool pend_collect(const struct tap_ctx *c,
+			 const struct tap_pend_bucket *b,
+			 const struct pend_scan *ps, u32 mask[TAP_FRAGS],
+			 struct pend_cands *pc)
 {
-	int w, i;
+	u32 live = ps->live;
+	int i;
 
-	if (ps->nlive < TAP_FRAGS || !c->realm)
-		return false;	/* the flood path ends here, no PRF spent */
-
+	if (!c->realm)
+		return false;
 	tap_frag_masks(c->realm, c->syn->seq, c->syn->dport, mask);
 	for (i = 0; i < TAP_FRAGS; i++)
 		pc->n[i] = 0;
-	for (w = 0; w < ps->nlive; w++)
+	while (live) {
+		u8 way = (u8)__builtin_ctz(live);
+
+		live &= live - 1;
+		pc->seq[way] = TAP_READ_ONCE(b->way[way].seq);
+		pc->stamp[way] = TAP_READ_ONCE(b->way[way].stamp_ms);
 		for (i = 0; i < TAP_FRAGS; i++)
-			if (!((ps->live[w]->seq ^ mask[i]) >> 24))
-				cand_add(pc, i, ps->live[w]);
+			if (!((pc->seq[way] ^ mask[i]) >> 24))
+				cand_add(pc, i, way);
+	}
 	for (i = 0; i < TAP_FRAGS; i++)
 		if (!pc->n[i])
 			return false;
@@ -646,41 +882,43 @@ static bool next_combo(const struct pend_cands *pc, int idx[TAP_FRAGS])
 	return false;
 }
 
-static bool combo_distinct(struct tap_pend_entry *const e[TAP_FRAGS])
+static bool combo_distinct(const u8 w[TAP_FRAGS])
 {
-	return e[0] != e[1] && e[0] != e[2] && e[0] != e[3] &&
-	       e[1] != e[2] && e[1] != e[3] && e[2] != e[3];
+	return w[0] != w[1] && w[0] != w[2] && w[0] != w[3] &&
+	       w[1] != w[2] && w[1] != w[3] && w[2] != w[3];
 }
 
 /*
  * §4 steps 2-4 under the pending bucket's lock: try the combinations of
- * candidates within the budget. On accept the pieces are consumed and
- * *ref, *tok describe the token.
+ * candidates within the budget (TAP_MAX_DECODES decodes, TAP_MAX_TRIES
+ * MACs). On accept the pieces are consumed and *ref, *tok describe the
+ * token. Out of line: its locals stay off the flood path's stack.
  */
-static unsigned int pend_reassemble(const struct tap_ctx *c,
-				    const struct pend_scan *ps,
-				    struct tap_keyref *ref,
-				    struct tap_token *tok)
+static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
+					     struct tap_pend_bucket *b,
+					     const struct pend_scan *ps,
+					     struct tap_keyref *ref,
+					     struct tap_token *tok)
 {
 	unsigned int worst = TAP_STAT_INCOMPLETE;
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
 	u32 mask[TAP_FRAGS];
-	struct pend_cands pc;
+	struct pend_cands pc TAP_UNINIT;
 
-	if (!pend_collect(c, ps, mask, &pc))
+	if (!pend_collect(c, b, ps, mask, &pc))
 		return worst;
 	do {
-		struct tap_pend_entry *e[TAP_FRAGS];
 		u32 seq[TAP_FRAGS];
+		u8 w[TAP_FRAGS];
 		unsigned int res;
 		int i;
 
 		for (i = 0; i < TAP_FRAGS; i++) {
-			e[i] = pc.c[i][idx[i]];
-			seq[i] = e[i]->seq;
+			w[i] = pc.c[i][idx[i]];
+			seq[i] = pc.seq[w[i]];
 		}
-		if (!combo_distinct(e) || !token_unpack_masked(seq, mask, tok))
+		if (!combo_distinct(w) || !token_unpack_masked(seq, mask, tok))
 			continue;
 		decoded++;
 		res = verify_token(c, tok, ref);
@@ -688,7 +926,7 @@ static unsigned int pend_reassemble(const struct tap_ctx *c,
 			tries++;
 		if (res == TAP_STAT_ACCEPTED) {
 			for (i = 0; i < TAP_FRAGS; i++)
-				e[i]->family = 0;
+				TAP_WRITE_ONCE(b->tag[w[i]], 0);
 			return res;
 		}
 		if (outcome_rank(res) > outcome_rank(worst))
@@ -701,32 +939,34 @@ static unsigned int pend_reassemble(const struct tap_ctx *c,
 void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 {
 	const struct tap_syn *syn = c->syn;
-	u64 h = tap_flow_hash(c->t, syn);
-	u32 flow = h >> 32;
-	u32 pb = (u32)h & c->t->pend_mask;
-	u32 ab = tap_auth_bucket(c->t, syn, h);
-	struct tap_keyref ref;
-	struct tap_token tok;
+	u32 h = flow_hash(c->t, syn);
+	struct tap_pend_bucket *b = &c->t->pend[h & c->t->pend_mask];
+	u8 tag = tap_pend_tag(h);
 	struct pend_scan ps;
-	u16 auth_key;
+	u16 atag, auth_key;
+	u32 ab;
 
 	out->evicted = false;
-	if (auth_lookup(c, ab, &auth_key)) {
+	ab = tap_auth_bucket(c->t, syn, h, &atag);
+	if (unlikely(auth_lookup(c, ab, atag, &auth_key))) {
 		out->stat = TAP_STAT_RETRANSMIT;
 		key_event(c, auth_key, TAP_STAT_RETRANSMIT);
 		return;
 	}
 
-	tlock(c, TAP_TABLE_PEND, pb);
-	pend_scan(&c->t->pend[pb], syn, flow, c->clk->now_ms,
-		  c->t->pend_lifetime_ms, &ps);
-	out->stat = pend_reassemble(c, &ps, &ref, &tok);
-	if (out->stat == TAP_STAT_ACCEPTED) {
-		tunlock(c, TAP_TABLE_PEND, pb);
-		auth_insert(c, ab, tok.key_id, ref.serial);
-		return;
+	pend_scan(b, tag, syn->seq, c->clk->now_ms, c->t->pend_lifetime_ms,
+		  &ps);
+	out->stat = TAP_STAT_INCOMPLETE;
+	if (unlikely(ps.nlive >= TAP_FRAGS)) {
+		struct tap_keyref ref;
+		struct tap_token tok;
+
+		out->stat = pend_reassemble(c, b, &ps, &ref, &tok);
+		if (out->stat == TAP_STAT_ACCEPTED) {
+			auth_insert(c, ab, atag, tok.key_id, ref.serial);
+			return;
+		}
 	}
-	/* nothing in the bucket changed since the scan */
-	out->evicted = pend_store(&ps, syn, flow, c->clk->now_ms);
-	tunlock(c, TAP_TABLE_PEND, pb);
+	out->evicted = pend_store(b, &ps, tag, syn->seq, c->clk->now_ms,
+				  c->t->pend_lifetime_ms);
 }

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include <linux/siphash.h>
 typedef siphash_key_t tap_prf_key;
+typedef hsiphash_key_t tap_hash_key;	/* bucket choice: SipHash-1-3 */
 #else
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,18 +27,26 @@ typedef int64_t s64;
 typedef struct {
 	u8 raw[16];
 } tap_prf_key;
+typedef struct {
+	u64 key[2];
+} tap_hash_key;
 #endif
 
 #include "xt_tap.h"
 
 #define TAP_FRAGS		4	/* auth SYNs per token */
 #define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
-#define TAP_MAX_TRIES		4	/* MACs computed per SYN */
+#define TAP_MAX_TRIES		2	/* MACs computed per SYN, at most */
 #define TAP_MAX_DECODES		8	/* combinations decoded per SYN */
 #define TAP_CANDS_PER_FRAG	3	/* newest candidates kept per piece */
 #define TAP_PEND_WAYS		16
 #define TAP_AUTH_WAYS		4
 #define TAP_REPLAY_WAYS		8
+/*
+ * The replay cache is sized for this share of live entries at its rated
+ * load (2-choice buckets of 8 refuse about 1 insert in 10^6 there).
+ */
+#define TAP_REPLAY_LOAD_PERMILLE	600
 
 struct tap_addr {
 	u8 b[16];	/* IPv4: 4 bytes then 12 zero bytes */
@@ -86,7 +95,7 @@ struct tap_clock {
 	u64 now_ms;	/* monotonic milliseconds */
 };
 
-/* Platform: PRF and constant-time compare. */
+/* Platform: PRF, table hash and constant-time compare. */
 void tap_prf_key_import(tap_prf_key *key, const u8 raw[TAP_KEY_LEN]);
 u64 tap_prf(const tap_prf_key *key, const void *data, size_t len);
 bool tap_tag_equal(u64 a, u64 b);
@@ -110,21 +119,38 @@ void tap_params_from_syn(struct tap_token_params *p,
 			 u16 key_id, u64 time);
 const char *tap_stat_name(unsigned int stat);
 
-/* Server tables: arrays of buckets, each bucket locked by the caller. */
-struct tap_pend_entry {
-	struct tap_addr saddr;
-	u32 flow;	/* flow hash, checked before saddr */
+/*
+ * Server tables. Each is an array of buckets; the caller allocates them
+ * zeroed and owns their locks (struct tap_ops).
+ *
+ * Pending: the SYNs that may be auth SYNs, per source address and port. A
+ * bucket keeps an 8-bit tag of each way's flow in two words, so that a
+ * flood SYN from a new source costs two compares and one store; ways are
+ * overwritten oldest first (a ring). No lock: a race between two CPUs can
+ * only lose or garble a piece, and a garbled piece fails the MAC; what
+ * decides, the replay cache, is locked.
+ */
+struct tap_pend_way {
 	u32 seq;
+	u32 pad;
 	u64 stamp_ms;
-	u16 dport;
-	u8 family;	/* 0: empty */
-	u8 pad[5];
 };
 
 struct tap_pend_bucket {
-	struct tap_pend_entry e[TAP_PEND_WAYS];
+	union {
+		u8 tag[TAP_PEND_WAYS];	/* 0: free */
+		u64 tag_word[TAP_PEND_WAYS / 8];
+	};
+	u8 next;			/* the way the ring overwrites next */
+	u8 pad[47];
+	struct tap_pend_way way[TAP_PEND_WAYS];
 };
 
+/*
+ * Authorized: the real SYNs let in, for their retransmissions, indexed per
+ * connection. The tags are read without a lock; a writer clears a way's
+ * tag before it changes the way and sets it last.
+ */
 struct tap_auth_entry {
 	struct tap_addr saddr, daddr;
 	u64 key_serial;
@@ -132,19 +158,25 @@ struct tap_auth_entry {
 	u32 seq;
 	u16 sport, dport;
 	u16 key_id;
-	u8 family;	/* 0: empty */
+	u8 family;
 	u8 pad[5];
 };
 
 struct tap_auth_bucket {
+	u16 tag[TAP_AUTH_WAYS] __attribute__((aligned(8)));	/* 0: free */
+	u8 pad[56];
 	struct tap_auth_entry e[TAP_AUTH_WAYS];
 };
 
+/*
+ * Replay: every accepted token, as a 32-bit fingerprint of (key id, tag),
+ * until it could no longer be accepted by any rule of the netns. Each token
+ * has two candidate buckets; an insert that finds both full of live
+ * entries is refused (table_full), never evicts one.
+ */
 struct tap_replay_entry {
-	u64 tag;
-	u64 expires_s;	/* 0: empty */
-	u16 key_id;
-	u8 pad[6];
+	u32 fp;		/* 0: free */
+	u32 expires;	/* low 32 bits of the Unix second it expires */
 };
 
 struct tap_replay_bucket {
@@ -162,9 +194,12 @@ struct tap_tables {
 	struct tap_auth_bucket *auth;
 	struct tap_replay_bucket *replay;
 	u32 pend_mask, auth_mask, replay_mask;	/* buckets - 1, power of 2 */
+	u32 replay_lock_mask;	/* replay lock stripes - 1, power of 2 */
 	u32 pend_lifetime_ms;
 	u32 auth_lifetime_ms;
+	u32 window_max;		/* largest --window of the netns's rules */
 	tap_prf_key seed;	/* random per netns */
+	tap_hash_key hash_seed;	/* random per netns */
 };
 
 /* A key as the tables see it; serial tells reloads of one id apart. */
@@ -174,16 +209,25 @@ struct tap_keyref {
 };
 
 /*
- * The environment: key lookup and bucket locks. key_get runs inside
- * whatever protects the key (RCU in the kernel); lock/unlock may be NULL.
- * Lock order is always PEND, REPLAY, AUTH.
+ * The environment's keys. key_get runs inside whatever protects the key
+ * (RCU in the kernel); admit is the key's admission limit, asked once a
+ * token has proven valid and new (NULL: no limit); key_event may be NULL.
  */
 struct tap_ops {
 	bool (*key_get)(void *env, u16 key_id, struct tap_keyref *ref);
 	void (*key_event)(void *env, u16 key_id, unsigned int stat);
-	void (*lock)(void *env, enum tap_table_id table, u32 bucket);
-	void (*unlock)(void *env, enum tap_table_id table, u32 bucket);
+	bool (*admit)(void *env, u16 key_id, u64 now_ms);
 };
+
+/*
+ * Platform: the tables' locks, one per bucket (per stripe for the replay
+ * cache). The pending table takes none. The order is REPLAY (stripes in
+ * increasing order), then AUTH. In userspace the library's default
+ * takes no lock; a program that shares tables between threads, or checks
+ * the order, defines its own.
+ */
+void tap_table_lock(void *env, enum tap_table_id table, u32 bucket);
+void tap_table_unlock(void *env, enum tap_table_id table, u32 bucket);
 
 /* Everything one SYN is judged with; the caller fills it per SYN. */
 struct tap_ctx {
@@ -208,14 +252,43 @@ static inline bool tap_stat_is_match(unsigned int stat)
 
 void tap_process_syn(const struct tap_ctx *ctx, struct tap_outcome *out);
 
+/*
+ * A key's admission limit, as a generic cell rate algorithm: tat is the
+ * earliest time the next token is due (ns); up to one second's allowance
+ * may come at once. Returns false to refuse, else the new tat in *next.
+ * rate 0 means no limit.
+ */
+static inline bool tap_admit_gcra(u64 tat, u64 now_ns, u32 rate, u64 *next)
+{
+	u64 interval, t;
+
+	if (!rate)
+		return *next = tat, true;
+	interval = 1000000000ULL / rate;
+	t = tat > now_ns ? tat : now_ns;
+	if (t - now_ns + interval > 1000000000ULL + interval / 2)
+		return false;
+	*next = t + interval;
+	return true;
+}
+
+/* The rated rate of a replay cache: new tokens per second at a window. */
+static inline u64 tap_replay_rated_rate(u64 slots, u32 window)
+{
+	return slots * TAP_REPLAY_LOAD_PERMILLE / 1000 / (window + 1ULL);
+}
+
+/* Live entries in the replay cache now: a pass over it, for the counters. */
+u64 tap_replay_live(const struct tap_tables *t, u64 now_s);
+
 /* Building blocks of tap_process_syn, exposed for the unit tests. */
-u64 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn);
+u32 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn);
+u8 tap_pend_tag(u32 flow_hash);
 u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
-		    u64 flow_hash);
-bool tap_pend_insert(struct tap_pend_bucket *b, const struct tap_syn *syn,
-		     u32 flow, u64 now_ms, u32 lifetime_ms);
-unsigned int tap_replay_check_insert(struct tap_replay_bucket *b,
-				     u16 key_id, u64 tag, u64 expires_s,
-				     u64 now_s);
+		    u32 flow_hash, u16 *tag);
+bool tap_pend_insert(struct tap_pend_bucket *b, u8 tag, u32 seq,
+		     u64 now_ms, u32 lifetime_ms);
+unsigned int tap_replay_check_insert(const struct tap_ctx *c, u16 key_id,
+				     u64 tag, u64 expires_s);
 
 #endif /* _TAP_CORE_H */

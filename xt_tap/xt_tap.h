@@ -10,7 +10,8 @@
 
 #define XT_TAP_F_NO_DST_BIND	0x0001	/* leave daddr out of the MAC */
 #define XT_TAP_F_SRC_BIND	0x0002	/* put saddr in the MAC (no NAT) */
-#define XT_TAP_F_ALL		0x0003
+#define XT_TAP_F_DROP_INVALID	0x0004	/* drop SYNs without a valid token */
+#define XT_TAP_F_ALL		0x0007
 
 #define TAP_PROTOCOL_VERSION	2	/* docs/PROTOCOL.md */
 
@@ -56,6 +57,7 @@ enum tap_genl_attr {
 	TAP_A_PAD,
 	TAP_A_KEY_REALM,	/* binary, TAP_KEY_LEN; write-only; KEY_ADD */
 	TAP_A_REALM_FPR,	/* u64 fingerprint of the netns's realm */
+	TAP_A_KEY_RATE,		/* u32 new connections/s, 0: no limit */
 	__TAP_A_MAX,
 };
 #define TAP_A_MAX (__TAP_A_MAX - 1)
@@ -69,6 +71,9 @@ enum tap_tables_attr {
 	TAP_TBL_A_BYTES,		/* u64: memory held by the tables */
 	TAP_TBL_A_KEYS,			/* u32: keys loaded */
 	TAP_TBL_A_PAD,
+	TAP_TBL_A_REPLAY_LIVE,		/* u64: live replay cache entries */
+	TAP_TBL_A_REPLAY_RATE,		/* u64: rated new connections/s */
+	TAP_TBL_A_WINDOW_MAX,		/* u32: largest --window of the rules */
 	__TAP_TBL_A_MAX,
 };
 #define TAP_TBL_A_MAX (__TAP_TBL_A_MAX - 1)
@@ -89,6 +94,7 @@ enum tap_stat {
 	TAP_STAT_TABLE_FULL,		/* replay cache bucket full: fail closed */
 	TAP_STAT_EVICTED,		/* live pending entry pushed out */
 	TAP_STAT_TRUNCATED,		/* TCP header incomplete: dropped */
+	TAP_STAT_LIMITED,		/* valid, but over its key's limit */
 	__TAP_STAT_MAX,
 };
 #define TAP_STAT_MAX (__TAP_STAT_MAX - 1)

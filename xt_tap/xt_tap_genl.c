@@ -26,6 +26,7 @@ static const struct nla_policy xt_tap_genl_policy[TAP_A_MAX + 1] = {
 	[TAP_A_KEY_ID]		= { .type = NLA_U16 },
 	[TAP_A_KEY_SECRET]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
 	[TAP_A_KEY_REALM]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
+	[TAP_A_KEY_RATE]	= { .type = NLA_U32 },
 };
 
 static void xt_tap_no_key_msg(struct netlink_ext_ack *extack, u16 id)
@@ -83,6 +84,7 @@ static int xt_tap_fill_key(struct sk_buff *skb, const struct xt_tap_key *key,
 	if (nla_put_u16(skb, TAP_A_KEY_ID, key->id) ||
 	    nla_put_u64_64bit(skb, TAP_A_KEY_FPR, key->fingerprint,
 			      TAP_A_PAD) ||
+	    nla_put_u32(skb, TAP_A_KEY_RATE, key->rate) ||
 	    xt_tap_put_stats(skb, TAP_A_KEY_STATS, stats)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -118,6 +120,9 @@ static int xt_tap_genl_key_add(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	err = xt_tap_key_add(tn, id, nla_data(secret), nla_data(realm),
+			     info->attrs[TAP_A_KEY_RATE] ?
+			     nla_get_u32(info->attrs[TAP_A_KEY_RATE]) :
+			     xt_tap_cfg.key_rate,
 			     replace, info->extack);
 out:
 	/* error acks echo the request, and taps may hold it: wipe it */
@@ -216,7 +221,12 @@ static int xt_tap_put_tables(struct sk_buff *skb,
 	    nla_put_u32(skb, TAP_TBL_A_REPLAY_SLOTS, ti->replay_slots) ||
 	    nla_put_u64_64bit(skb, TAP_TBL_A_BYTES, ti->bytes,
 			      TAP_TBL_A_PAD) ||
-	    nla_put_u32(skb, TAP_TBL_A_KEYS, ti->keys)) {
+	    nla_put_u32(skb, TAP_TBL_A_KEYS, ti->keys) ||
+	    nla_put_u64_64bit(skb, TAP_TBL_A_REPLAY_LIVE, ti->replay_live,
+			      TAP_TBL_A_PAD) ||
+	    nla_put_u64_64bit(skb, TAP_TBL_A_REPLAY_RATE, ti->replay_rate,
+			      TAP_TBL_A_PAD) ||
+	    nla_put_u32(skb, TAP_TBL_A_WINDOW_MAX, ti->window_max)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

@@ -33,6 +33,8 @@ struct xt_tap_config {
 	u32 pend_lifetime_ms;
 	u32 auth_lifetime_ms;
 	u32 max_keys;
+	u32 key_rate;		/* default per-key admission limit, 0: none */
+	u32 replay_min_rate;
 };
 
 extern struct xt_tap_config xt_tap_cfg;
@@ -42,6 +44,8 @@ struct xt_tap_key {
 	tap_prf_key prf;
 	u64 serial;		/* unique per load: a reload revokes */
 	u64 fingerprint;
+	atomic64_t admit_tat;	/* admission limit state, tap_admit_gcra() */
+	u32 rate;		/* new connections/s, 0: no limit */
 	atomic64_t stats[__TAP_STAT_MAX];
 	struct rcu_head rcu;
 	u16 id;
@@ -68,9 +72,10 @@ struct xt_tap_stats {
  */
 struct xt_tap_state {
 	struct tap_tables tables;
-	spinlock_t *locks[3];		/* per bucket, by enum tap_table_id */
+	spinlock_t *locks[3];		/* by enum tap_table_id */
 	struct xt_tap_net *tn;
 	size_t bytes;			/* tables and locks */
+	u32 window_rules[XT_TAP_WINDOW_MAX + 1];	/* rules per window */
 };
 
 struct xt_tap_net {
@@ -102,26 +107,41 @@ struct xt_tap_info {
 	u32 pend_slots;
 	u32 auth_slots;
 	u32 replay_slots;
+	u64 replay_live;	/* live entries now */
+	u64 replay_rate;	/* rated new connections/s at window_max */
+	u32 window_max;
 };
 
 /* xt_tap_net.c */
 extern const struct tap_ops xt_tap_ops;
 int xt_tap_net_register(void);
 void xt_tap_net_unregister(void);
-struct xt_tap_state *xt_tap_state_get(struct net *net);
-void xt_tap_state_put(struct net *net, struct xt_tap_state *st);
+struct xt_tap_state *xt_tap_state_get(struct net *net, u16 window);
+void xt_tap_state_put(struct net *net, struct xt_tap_state *st, u16 window);
 size_t xt_tap_tables_bytes(const struct xt_tap_config *cfg);
-void xt_tap_count(struct xt_tap_net *tn, unsigned int stat);
+static inline void xt_tap_count(struct xt_tap_net *tn, unsigned int stat)
+{
+	if (likely(stat < __TAP_STAT_MAX))
+		this_cpu_inc(tn->stats->cnt[stat]);
+}
 void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info);
 
 /* xt_tap_keys.c */
 void xt_tap_keys_init(struct xt_tap_net *tn);
 void xt_tap_keys_flush(struct xt_tap_net *tn);
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
-		   const u8 *realm, bool replace,
+		   const u8 *realm, u32 rate, bool replace,
 		   struct netlink_ext_ack *extack);
+bool xt_tap_key_admit(void *env, u16 key_id, u64 now_ms);
 int xt_tap_key_del(struct xt_tap_net *tn, u16 id);
-const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn);
+
+/* Under rcu_read_lock(): the realm the match unmasks tokens with. */
+static inline const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn)
+{
+	struct xt_tap_realm *realm = rcu_dereference(tn->realm);
+
+	return realm ? &realm->prf : NULL;
+}
 bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref);
 void xt_tap_key_event(void *env, u16 key_id, unsigned int stat);
 

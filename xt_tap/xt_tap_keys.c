@@ -75,7 +75,7 @@ static void xt_tap_key_release(struct xt_tap_key *key)
 }
 
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
-		   const u8 *realm_raw, bool replace,
+		   const u8 *realm_raw, u32 rate, bool replace,
 		   struct netlink_ext_ack *extack)
 {
 	struct xt_tap_realm *new_realm = NULL;
@@ -89,6 +89,8 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	tap_prf_key_import(&key->prf, secret);
 	tap_prf_key_import(&realm, realm_raw);
 	key->id = id;
+	key->rate = rate;
+	atomic64_set(&key->admit_tat, 0);
 	key->fingerprint = tap_key_fingerprint(&key->prf);
 	/* a new instance: authorizations of the key it replaces lapse */
 	key->serial = atomic64_inc_return(&xt_tap_key_serial);
@@ -161,13 +163,6 @@ void xt_tap_keys_flush(struct xt_tap_net *tn)
 	mutex_unlock(&tn->lock);
 }
 
-/* Under rcu_read_lock(): the realm the match unmasks tokens with. */
-const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn)
-{
-	struct xt_tap_realm *realm = rcu_dereference(tn->realm);
-
-	return realm ? &realm->prf : NULL;
-}
 
 /* tap_ops.key_get: runs under the match's rcu_read_lock(). */
 bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
@@ -179,6 +174,26 @@ bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 		return false;
 	ref->key = &key->prf;
 	ref->serial = key->serial;
+	return true;
+}
+
+/*
+ * tap_ops.admit: the key's admission limit, so that one key cannot take
+ * the replay cache from the others. Lock-free: a lost race retries.
+ */
+bool xt_tap_key_admit(void *env, u16 key_id, u64 now_ms)
+{
+	struct xt_tap_state *st = env;
+	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	u64 tat, next, now_ns = now_ms * NSEC_PER_MSEC;
+
+	if (!key)
+		return false;
+	tat = atomic64_read(&key->admit_tat);
+	do {
+		if (!tap_admit_gcra(tat, now_ns, key->rate, &next))
+			return false;
+	} while (!atomic64_try_cmpxchg(&key->admit_tat, &tat, next));
 	return true;
 }
 

@@ -49,10 +49,20 @@ module_param(authorized_buckets, uint, 0444);
 MODULE_PARM_DESC(authorized_buckets,
 		 "authorized (accepted SYN) table buckets of 4 slots per netns, rounded up to a power of 2 (default 1024)");
 
-static unsigned int replay_buckets = 4096;
-module_param(replay_buckets, uint, 0444);
-MODULE_PARM_DESC(replay_buckets,
-		 "replay cache buckets of 8 slots per netns, rounded up to a power of 2 (default 4096)");
+static unsigned int replay_capacity = 1U << 20;
+module_param(replay_capacity, uint, 0444);
+MODULE_PARM_DESC(replay_capacity,
+		 "replay cache slots per netns (8 bytes each), rounded up to a power of 2; it carries replay_capacity * 0.6 / (window + 1) new connections/s (default 1048576)");
+
+static unsigned int key_rate = 10000;
+module_param(key_rate, uint, 0444);
+MODULE_PARM_DESC(key_rate,
+		 "new connections/s one key may open unless loaded with its own limit; 0: no limit (default 10000)");
+
+static unsigned int replay_min_rate = 100;
+module_param(replay_min_rate, uint, 0444);
+MODULE_PARM_DESC(replay_min_rate,
+		 "a rule whose window leaves the replay cache fewer new connections/s than this is refused (default 100)");
 
 static unsigned int pending_lifetime_ms = 5000;
 module_param(pending_lifetime_ms, uint, 0444);
@@ -81,11 +91,13 @@ static int __init tap_param_check(const char *name, unsigned int *val,
 	return 0;
 }
 
-static int __init tap_param_buckets(const char *name, unsigned int *val)
+/* A table size: 1..max, rounded up to a power of 2. */
+static int __init tap_param_pow2(const char *name, unsigned int *val,
+				 unsigned int max)
 {
 	unsigned int r;
 
-	if (tap_param_check(name, val, TAP_BUCKETS_MAX))
+	if (tap_param_check(name, val, max))
 		return -EINVAL;
 	r = roundup_pow_of_two(*val);
 	if (r != *val) {
@@ -97,9 +109,13 @@ static int __init tap_param_buckets(const char *name, unsigned int *val)
 
 static int __init tap_params_init(void)
 {
-	if (tap_param_buckets("pending_buckets", &pending_buckets) ||
-	    tap_param_buckets("authorized_buckets", &authorized_buckets) ||
-	    tap_param_buckets("replay_buckets", &replay_buckets) ||
+	if (tap_param_pow2("pending_buckets", &pending_buckets,
+			   TAP_BUCKETS_MAX) ||
+	    tap_param_pow2("authorized_buckets", &authorized_buckets,
+			   TAP_BUCKETS_MAX) ||
+	    tap_param_pow2("replay_capacity", &replay_capacity,
+			   TAP_BUCKETS_MAX * TAP_REPLAY_WAYS) ||
+	    tap_param_check("replay_min_rate", &replay_min_rate, 1000000) ||
 	    tap_param_check("pending_lifetime_ms", &pending_lifetime_ms,
 			    TAP_LIFETIME_MAX_MS) ||
 	    tap_param_check("retransmit_lifetime_ms", &retransmit_lifetime_ms,
@@ -109,7 +125,14 @@ static int __init tap_params_init(void)
 
 	xt_tap_cfg.pend_buckets = pending_buckets;
 	xt_tap_cfg.auth_buckets = authorized_buckets;
-	xt_tap_cfg.replay_buckets = replay_buckets;
+	if (replay_capacity < TAP_REPLAY_WAYS) {
+		pr_info("replay_capacity=%u raised to %u\n", replay_capacity,
+			TAP_REPLAY_WAYS);
+		replay_capacity = TAP_REPLAY_WAYS;
+	}
+	xt_tap_cfg.replay_buckets = replay_capacity / TAP_REPLAY_WAYS;
+	xt_tap_cfg.key_rate = key_rate;
+	xt_tap_cfg.replay_min_rate = replay_min_rate;
 	xt_tap_cfg.pend_lifetime_ms = pending_lifetime_ms;
 	xt_tap_cfg.auth_lifetime_ms = retransmit_lifetime_ms;
 	xt_tap_cfg.max_keys = max_keys;
@@ -161,38 +184,55 @@ static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
 		return TAP_PKT_OTHER;
 
 	syn->family = 4;
-	memcpy(syn->saddr.b, &iph->saddr, sizeof(iph->saddr));
-	memcpy(syn->daddr.b, &iph->daddr, sizeof(iph->daddr));
+	memcpy(syn->saddr.b, &iph->saddr, 4);
+	memset(syn->saddr.b + 4, 0, 12);
+	memcpy(syn->daddr.b, &iph->daddr, 4);
+	memset(syn->daddr.b + 4, 0, 12);
 	/* a first fragment that splits the TCP header is an attack */
 	return tap_syn_from_th(skb_header_pointer(skb, par->thoff,
 						  sizeof(_th), &_th), syn);
 }
 
 static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
+				 const struct xt_action_param *par,
 				 struct tap_syn *syn)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	unsigned int thoff = par->thoff;
 	unsigned short fragoff = 0;
-	unsigned int thoff = 0;
 	int flags = 0, proto;
 	struct tcphdr _th;
 
 	/*
-	 * Walk the extension headers ourselves: an auth SYN that carries
-	 * some must still be seen. A later fragment gives -ENOENT; a first
-	 * fragment whose header chain is cut short is dropped.
+	 * Without extension headers the caller's transport offset is ours.
+	 * Else walk them ourselves: an auth SYN that carries some must still
+	 * be seen. A later fragment gives -ENOENT; a first fragment whose
+	 * header chain is cut short is dropped.
 	 */
-	proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff, &flags);
-	if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
-		return TAP_PKT_TRUNCATED;
-	if (proto != IPPROTO_TCP || fragoff)
-		return TAP_PKT_OTHER;
+	if (ip6h->nexthdr != IPPROTO_TCP ||
+	    thoff != skb_network_offset(skb) + sizeof(*ip6h)) {
+		thoff = 0;	/* else it names an inner IPv6 header */
+		proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff,
+				      &flags);
+		if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
+			return TAP_PKT_TRUNCATED;
+		if (proto != IPPROTO_TCP || fragoff)
+			return TAP_PKT_OTHER;
+	}
 
 	syn->family = 6;
 	memcpy(syn->saddr.b, &ip6h->saddr, sizeof(syn->saddr.b));
 	memcpy(syn->daddr.b, &ip6h->daddr, sizeof(syn->daddr.b));
 	return tap_syn_from_th(skb_header_pointer(skb, thoff, sizeof(_th),
 						  &_th), syn);
+}
+
+/* Monotonic milliseconds, 64-bit: inline where HZ divides a second. */
+static __always_inline u64 tap_now_ms(void)
+{
+	if (MSEC_PER_SEC % HZ == 0)
+		return get_jiffies_64() * (MSEC_PER_SEC / HZ);
+	return jiffies64_to_msecs(get_jiffies_64());
 }
 
 static u8 tap_rule_bind(u16 flags)
@@ -205,32 +245,22 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 {
 	const struct xt_tap_mtinfo *info = par->matchinfo;
 	struct xt_tap_state *st = info->state;
-	struct tap_syn syn = {};
-	struct tap_outcome out;
-	struct tap_clock clk;
-	struct tap_rule rule;
+	/* every SYN comes here: no zeroing of what is filled in below */
+	struct tap_outcome out __uninitialized;
+	struct tap_clock clk __uninitialized;
+	struct tap_rule rule __uninitialized;
+	struct tap_syn syn __uninitialized;
+	struct tap_ctx c __uninitialized;
 	enum tap_pkt pkt;
-	struct tap_ctx c = {
-		.t = &st->tables,
-		.ops = &xt_tap_ops,
-		.env = st,
-		.rule = &rule,
-		.syn = &syn,
-		.clk = &clk,
-	};
 
 	/* in an nft inet chain this is the packet's family, never INET */
-	switch (xt_family(par)) {
-	case NFPROTO_IPV4:
+	if (xt_family(par) == NFPROTO_IPV4)
 		pkt = tap_syn_ipv4(skb, par, &syn);
-		break;
-	case NFPROTO_IPV6:
-		pkt = tap_syn_ipv6(skb, &syn);
-		break;
-	default:
+	else if (xt_family(par) == NFPROTO_IPV6)
+		pkt = tap_syn_ipv6(skb, par, &syn);
+	else
 		pkt = TAP_PKT_OTHER;
-	}
-	if (pkt == TAP_PKT_TRUNCATED) {
+	if (unlikely(pkt == TAP_PKT_TRUNCATED)) {
 		xt_tap_count(st->tn, TAP_STAT_TRUNCATED);
 		par->hotdrop = true;
 		return false;
@@ -238,23 +268,35 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	if (pkt != TAP_PKT_SYN)
 		return false;
 
+	c.t = &st->tables;
+	c.ops = &xt_tap_ops;
+	c.env = st;
+	c.rule = &rule;
+	c.syn = &syn;
+	c.clk = &clk;
 	rule.key_min = info->key_id_min;
 	rule.key_max = info->key_id_max;
 	rule.window = info->window;
 	rule.bind = tap_rule_bind(info->flags);
 	clk.now_s = ktime_get_real_seconds();
-	clk.now_ms = jiffies64_to_msecs(get_jiffies_64());
+	clk.now_ms = tap_now_ms();
 
-	/* RCU keeps the realm and the keys key_get hands out alive */
-	rcu_read_lock();
+	/*
+	 * Netfilter runs every hook under rcu_read_lock(): that keeps the
+	 * realm and the keys that key_get hands out alive.
+	 */
 	c.realm = xt_tap_realm_get(st->tn);
 	tap_process_syn(&c, &out);
-	rcu_read_unlock();
 
 	xt_tap_count(st->tn, out.stat);
 	if (out.evicted)
-		xt_tap_count(st->tn, TAP_STAT_EVICTED);
-	return tap_stat_is_match(out.stat);
+		this_cpu_inc(st->tn->stats->cnt[TAP_STAT_EVICTED]);
+	if (tap_stat_is_match(out.stat))
+		return true;
+	/* --drop-invalid: this rule is the accept and the drop rule in one */
+	if (info->flags & XT_TAP_F_DROP_INVALID)
+		par->hotdrop = true;
+	return false;
 }
 
 /*
@@ -299,6 +341,27 @@ static void tap_defrag_disable(struct net *net, u8 family)
 #endif
 }
 
+/*
+ * Every token a rule accepts is remembered until no rule of the netns
+ * could accept it again, so a long window costs replay cache: refuse one
+ * the cache cannot carry at replay_min_rate rather than lose tokens later.
+ */
+static int tap_window_check(u32 window)
+{
+	u64 slots = (u64)xt_tap_cfg.replay_buckets * TAP_REPLAY_WAYS;
+	u64 rate = tap_replay_rated_rate(slots, window);
+	u64 need;
+
+	if (rate >= xt_tap_cfg.replay_min_rate)
+		return 0;
+	need = DIV_ROUND_UP_ULL((u64)xt_tap_cfg.replay_min_rate * (window + 1) *
+				1000, TAP_REPLAY_LOAD_PERMILLE);
+	pr_info_ratelimited("window %u s: the replay cache (replay_capacity=%llu) carries only %llu new connections/s at it, fewer than replay_min_rate=%u; load xt_tap with replay_capacity=%llu or more\n",
+			    window, slots, rate, xt_tap_cfg.replay_min_rate,
+			    (u64)roundup_pow_of_two(need));
+	return -EINVAL;
+}
+
 static int tap_mt_check(const struct xt_mtchk_param *par)
 {
 	struct xt_tap_mtinfo *info = par->matchinfo;
@@ -329,6 +392,9 @@ static int tap_mt_check(const struct xt_mtchk_param *par)
 				    info->window, XT_TAP_WINDOW_MAX);
 		return -EINVAL;
 	}
+	err = tap_window_check(info->window);
+	if (err)
+		return err;
 
 	err = tap_defrag_enable(par->net, par->family);
 	if (err) {
@@ -336,7 +402,7 @@ static int tap_mt_check(const struct xt_mtchk_param *par)
 				    err);
 		return err;
 	}
-	st = xt_tap_state_get(par->net);
+	st = xt_tap_state_get(par->net, info->window);
 	if (IS_ERR(st)) {
 		tap_defrag_disable(par->net, par->family);
 		return PTR_ERR(st);
@@ -349,7 +415,7 @@ static void tap_mt_destroy(const struct xt_mtdtor_param *par)
 {
 	const struct xt_tap_mtinfo *info = par->matchinfo;
 
-	xt_tap_state_put(par->net, info->state);
+	xt_tap_state_put(par->net, info->state, info->window);
 	tap_defrag_disable(par->net, par->family);
 }
 

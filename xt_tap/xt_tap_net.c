@@ -22,10 +22,11 @@ unsigned int xt_tap_net_id __read_mostly;
 static struct lock_class_key xt_tap_lock_class[3];
 
 /*
- * Bottom halves off: an nft chain may run the match with them enabled, and
- * a softirq on the same CPU must not spin on a lock its task holds.
+ * tap_core's platform locks. Bottom halves off: a softirq on the same CPU
+ * must not spin on a lock its task holds (the match runs in softirq, or in
+ * a task with bottom halves off; the self-test and counters in tasks).
  */
-static void xt_tap_lock(void *env, enum tap_table_id table, u32 bucket)
+void tap_table_lock(void *env, enum tap_table_id table, u32 bucket)
 	__acquires(env)
 {
 	struct xt_tap_state *st = env;
@@ -33,7 +34,7 @@ static void xt_tap_lock(void *env, enum tap_table_id table, u32 bucket)
 	spin_lock_bh(&st->locks[table][bucket]);
 }
 
-static void xt_tap_unlock(void *env, enum tap_table_id table, u32 bucket)
+void tap_table_unlock(void *env, enum tap_table_id table, u32 bucket)
 	__releases(env)
 {
 	struct xt_tap_state *st = env;
@@ -44,26 +45,31 @@ static void xt_tap_unlock(void *env, enum tap_table_id table, u32 bucket)
 const struct tap_ops xt_tap_ops = {
 	.key_get	= xt_tap_key_get,
 	.key_event	= xt_tap_key_event,
-	.lock		= xt_tap_lock,
-	.unlock		= xt_tap_unlock,
+	.admit		= xt_tap_key_admit,
 };
 
-static void xt_tap_buckets(const struct xt_tap_config *cfg, u32 n[3])
+/* Replay inserts are rare (a valid token each): a few striped locks do. */
+#define XT_TAP_REPLAY_STRIPES	1024U
+
+/* Locks per table: none for pending, one per bucket, per replay stripe. */
+static void xt_tap_locks(const struct xt_tap_config *cfg, u32 n[3])
 {
-	n[TAP_TABLE_PEND] = cfg->pend_buckets;
+	n[TAP_TABLE_PEND] = 0;
 	n[TAP_TABLE_AUTH] = cfg->auth_buckets;
-	n[TAP_TABLE_REPLAY] = cfg->replay_buckets;
+	n[TAP_TABLE_REPLAY] = min(cfg->replay_buckets, XT_TAP_REPLAY_STRIPES);
 }
 
 /* Everything a netns holds once it has a tap rule. */
 size_t xt_tap_tables_bytes(const struct xt_tap_config *cfg)
 {
+	u32 n[3];
+
+	xt_tap_locks(cfg, n);
 	return sizeof(struct xt_tap_state) +
 	       (size_t)cfg->pend_buckets * sizeof(struct tap_pend_bucket) +
 	       (size_t)cfg->auth_buckets * sizeof(struct tap_auth_bucket) +
 	       (size_t)cfg->replay_buckets * sizeof(struct tap_replay_bucket) +
-	       ((size_t)cfg->pend_buckets + cfg->auth_buckets +
-		cfg->replay_buckets) * sizeof(spinlock_t);
+	       ((size_t)n[0] + n[1] + n[2]) * sizeof(spinlock_t);
 }
 
 static void xt_tap_state_free(struct xt_tap_state *st)
@@ -75,7 +81,7 @@ static void xt_tap_state_free(struct xt_tap_state *st)
 	kvfree(st->tables.pend);
 	kvfree(st->tables.auth);
 	kvfree(st->tables.replay);
-	kfree_sensitive(st);	/* the flow hash seed */
+	kvfree_sensitive(st, sizeof(*st));	/* the hash seeds */
 }
 
 static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
@@ -91,19 +97,21 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 	 * rule fails with ENOMEM, quietly, instead of waking the OOM killer
 	 * (which would pick the container's largest process, not iptables).
 	 */
-	st = kzalloc(sizeof(*st), XT_TAP_GFP);
+	st = kvzalloc(sizeof(*st), XT_TAP_GFP);
 	if (!st)
 		return NULL;
 	t = &st->tables;
-	xt_tap_buckets(cfg, n);
+	xt_tap_locks(cfg, n);
 
-	t->pend = kvcalloc(n[TAP_TABLE_PEND], sizeof(*t->pend), XT_TAP_GFP);
-	t->auth = kvcalloc(n[TAP_TABLE_AUTH], sizeof(*t->auth), XT_TAP_GFP);
-	t->replay = kvcalloc(n[TAP_TABLE_REPLAY], sizeof(*t->replay),
+	t->pend = kvcalloc(cfg->pend_buckets, sizeof(*t->pend), XT_TAP_GFP);
+	t->auth = kvcalloc(cfg->auth_buckets, sizeof(*t->auth), XT_TAP_GFP);
+	t->replay = kvcalloc(cfg->replay_buckets, sizeof(*t->replay),
 			     XT_TAP_GFP);
 	if (!t->pend || !t->auth || !t->replay)
 		goto err;
 	for (i = 0; i < ARRAY_SIZE(st->locks); i++) {
+		if (!n[i])
+			continue;
 		st->locks[i] = kvmalloc_array(n[i], sizeof(spinlock_t),
 					      XT_TAP_GFP);
 		if (!st->locks[i])
@@ -115,13 +123,15 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 		}
 	}
 
-	t->pend_mask = n[TAP_TABLE_PEND] - 1;
-	t->auth_mask = n[TAP_TABLE_AUTH] - 1;
-	t->replay_mask = n[TAP_TABLE_REPLAY] - 1;
+	t->pend_mask = cfg->pend_buckets - 1;
+	t->auth_mask = cfg->auth_buckets - 1;
+	t->replay_mask = cfg->replay_buckets - 1;
+	t->replay_lock_mask = n[TAP_TABLE_REPLAY] - 1;
 	t->pend_lifetime_ms = cfg->pend_lifetime_ms;
 	t->auth_lifetime_ms = cfg->auth_lifetime_ms;
 	/* secret bucket choice: a flooder cannot aim at one client's bucket */
 	get_random_bytes(&t->seed, sizeof(t->seed));
+	get_random_bytes(&t->hash_seed, sizeof(t->hash_seed));
 	st->tn = tn;
 	st->bytes = xt_tap_tables_bytes(cfg);
 	return st;
@@ -131,8 +141,18 @@ err:
 	return NULL;
 }
 
+/* Caller holds tn->lock. */
+static void xt_tap_window_update(struct xt_tap_state *st)
+{
+	u32 w = XT_TAP_WINDOW_MAX;
+
+	while (w && !st->window_rules[w])
+		w--;
+	WRITE_ONCE(st->tables.window_max, w);
+}
+
 /* checkentry: the first tap rule of a netns creates its tables. */
-struct xt_tap_state *xt_tap_state_get(struct net *net)
+struct xt_tap_state *xt_tap_state_get(struct net *net, u16 window)
 {
 	struct xt_tap_net *tn = xt_tap_pernet(net);
 	struct xt_tap_state *st;
@@ -147,6 +167,8 @@ struct xt_tap_state *xt_tap_state_get(struct net *net)
 	}
 	tn->rules++;
 	st = tn->state;
+	st->window_rules[window]++;
+	xt_tap_window_update(st);
 	mutex_unlock(&tn->lock);
 	return st;
 }
@@ -156,15 +178,22 @@ struct xt_tap_state *xt_tap_state_get(struct net *net)
  * (when the table's exit runs later); tn stays valid until every exit ran
  * and only tn->lock, rules and state are touched here.
  */
-void xt_tap_state_put(struct net *net, struct xt_tap_state *st)
+void xt_tap_state_put(struct net *net, struct xt_tap_state *st, u16 window)
 {
 	struct xt_tap_net *tn = xt_tap_pernet(net);
 
 	mutex_lock(&tn->lock);
-	if (WARN_ON_ONCE(st != tn->state || !tn->rules)) {
+	if (WARN_ON_ONCE(st != tn->state || !tn->rules ||
+			 !st->window_rules[window])) {
 		mutex_unlock(&tn->lock);
 		return;
 	}
+	/*
+	 * Entries already in the replay cache keep their expiry: a token
+	 * stays refused as long as a rule that was there could accept it.
+	 */
+	st->window_rules[window]--;
+	xt_tap_window_update(st);
 	if (--tn->rules) {
 		mutex_unlock(&tn->lock);
 		return;
@@ -179,11 +208,6 @@ void xt_tap_state_put(struct net *net, struct xt_tap_state *st)
 	xt_tap_state_free(st);
 }
 
-void xt_tap_count(struct xt_tap_net *tn, unsigned int stat)
-{
-	if (likely(stat < __TAP_STAT_MAX))
-		this_cpu_inc(tn->stats->cnt[stat]);
-}
 
 void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
 {
@@ -207,7 +231,16 @@ void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
 	info->rules = tn->rules;
 	info->keys = tn->nkeys;
 	info->bytes = tn->state ? tn->state->bytes : 0;
+	if (tn->state) {
+		info->window_max = tn->state->tables.window_max;
+		/* a pass over the whole cache: counters only, never per SYN */
+		info->replay_live = tap_replay_live(&tn->state->tables,
+						    ktime_get_real_seconds());
+	}
 	mutex_unlock(&tn->lock);
+	info->replay_rate = tap_replay_rated_rate(
+		(u64)cfg->replay_buckets * TAP_REPLAY_WAYS,
+		info->window_max ? info->window_max : XT_TAP_WINDOW_DEFAULT);
 
 	info->bound = xt_tap_tables_bytes(cfg);
 	info->pend_slots = cfg->pend_buckets * TAP_PEND_WAYS;
@@ -229,6 +262,9 @@ static int xt_tap_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "pending_slots %u\n", info.pend_slots);
 	seq_printf(m, "authorized_slots %u\n", info.auth_slots);
 	seq_printf(m, "replay_slots %u\n", info.replay_slots);
+	seq_printf(m, "replay_live %llu\n", info.replay_live);
+	seq_printf(m, "replay_rated_rate %llu\n", info.replay_rate);
+	seq_printf(m, "window_max %u\n", info.window_max);
 	seq_printf(m, "memory_bytes %llu\n", info.bytes);
 	seq_printf(m, "memory_bound_bytes %llu\n", info.bound);
 	for (i = 0; i < __TAP_STAT_MAX; i++)

@@ -92,7 +92,10 @@ static int __init tap_st_vector(const struct tap_vector *v)
 
 /* ---- one accept/replay sequence through tap_process_syn ---- */
 
+/* The platform's locks take env as an xt_tap_state: put one first. */
 struct tap_st_env {
+	struct xt_tap_state st;
+	spinlock_t lock[3];
 	tap_prf_key key, realm;
 	u64 serial;
 	u16 key_id;
@@ -180,14 +183,11 @@ static int __init tap_st_made(struct tap_st_run *r, const struct tap_syn *real,
 static int __init tap_st_tables(const struct tap_vector *v)
 {
 	static const u8 other_raw[TAP_KEY_LEN] = { 0xee };
-	struct tap_tables t = {
-		.pend_lifetime_ms = 5000,
-		.auth_lifetime_ms = 10000,
-	};
-	struct tap_st_env env = { .key_id = v->key_id, .serial = 1 };
+	struct tap_st_env *env = kvzalloc(sizeof(*env), GFP_KERNEL);
+	struct tap_tables *t = env ? &env->st.tables : NULL;
 	struct tap_st_run r = {
-		.t = &t,
-		.env = &env,
+		.t = t,
+		.env = env,
 		.rule = {
 			.key_min = v->key_id,
 			.key_max = v->key_id,
@@ -205,17 +205,28 @@ static int __init tap_st_tables(const struct tap_vector *v)
 	};
 	tap_prf_key other;
 	int ret = -EINVAL;
+	unsigned int i;
 
+	if (!env)
+		return -ENOMEM;
+	env->key_id = v->key_id;
+	env->serial = 1;
+	for (i = 0; i < ARRAY_SIZE(env->lock); i++) {
+		spin_lock_init(&env->lock[i]);
+		env->st.locks[i] = &env->lock[i];
+	}
 	/* one bucket each: the smallest tables the core accepts */
-	t.pend = kzalloc(sizeof(*t.pend), GFP_KERNEL);
-	t.auth = kzalloc(sizeof(*t.auth), GFP_KERNEL);
-	t.replay = kzalloc(sizeof(*t.replay), GFP_KERNEL);
-	if (!t.pend || !t.auth || !t.replay) {
+	t->pend_lifetime_ms = 5000;
+	t->auth_lifetime_ms = 10000;
+	t->pend = kzalloc(sizeof(*t->pend), GFP_KERNEL);
+	t->auth = kzalloc(sizeof(*t->auth), GFP_KERNEL);
+	t->replay = kzalloc(sizeof(*t->replay), GFP_KERNEL);
+	if (!t->pend || !t->auth || !t->replay) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	tap_prf_key_import(&env.key, v->key);
-	tap_prf_key_import(&env.realm, v->realm);
+	tap_prf_key_import(&env->key, v->key);
+	tap_prf_key_import(&env->realm, v->realm);
 	tap_prf_key_import(&other, other_raw);
 	memcpy(real.daddr.b, v->daddr, sizeof(real.daddr.b));
 	memcpy(real.saddr.b, v->saddr, sizeof(real.saddr.b));
@@ -232,13 +243,13 @@ static int __init tap_st_tables(const struct tap_vector *v)
 		goto out;
 	r.step = "retransmission after key reload";
 	real.sport = 40000;
-	env.serial++;
+	env->serial++;
 	if (tap_st_syn(&r, &real, TAP_STAT_REPLAYED))
 		goto out;
 
 	real.seq = v->isn ^ 0x5a5a5a5a;
 	r.step = "stale token";
-	if (tap_st_made(&r, &real, &env.key, v->key_id, v->time - 100,
+	if (tap_st_made(&r, &real, &env->key, v->key_id, v->time - 100,
 			TAP_STAT_STALE))
 		goto out;
 	real.seq++;
@@ -248,12 +259,12 @@ static int __init tap_st_tables(const struct tap_vector *v)
 		goto out;
 	real.seq++;
 	r.step = "key id outside the rule";
-	if (tap_st_made(&r, &real, &env.key, v->key_id + 1, v->time,
+	if (tap_st_made(&r, &real, &env->key, v->key_id + 1, v->time,
 			TAP_STAT_KEY_NOT_ALLOWED))
 		goto out;
 	real.seq++;
 	r.step = "fresh token";
-	if (tap_st_made(&r, &real, &env.key, v->key_id, v->time - 5,
+	if (tap_st_made(&r, &real, &env->key, v->key_id, v->time - 5,
 			TAP_STAT_ACCEPTED))
 		goto out;
 	r.step = "retransmission 2^32 ms later";
@@ -262,9 +273,10 @@ static int __init tap_st_tables(const struct tap_vector *v)
 		goto out;
 	ret = 0;
 out:
-	kfree(t.pend);
-	kfree(t.auth);
-	kfree(t.replay);
+	kfree(t->pend);
+	kfree(t->auth);
+	kfree(t->replay);
+	kvfree_sensitive(env, sizeof(*env));
 	return ret;
 }
 

@@ -14,8 +14,9 @@
  *
  * The device is looked up by name in the network namespace of the process
  * that writes "run", so `ip netns exec NS sh -c 'echo N > .../run'` floods NS.
- * Each SYN gets a random source port and sequence number and a source address
- * made of "src" with its low "src_bits" bits random (0: always "src"). The
+ * Each SYN gets a random source port and sequence number (or the ones in
+ * "seqs", in turn) and a source address made of "src" with its low
+ * "src_bits" bits random (0: always "src"). The
  * generator is a seeded prandom, so a boot with the same parameters replays
  * the same packets.
  *
@@ -79,6 +80,20 @@ static ushort sport;
 module_param(sport, ushort, 0644);
 MODULE_PARM_DESC(sport, "source port, 0 for random (0)");
 
+/*
+ * Sequence numbers to use instead of random ones, in turn: the crafted
+ * worst case plants pieces and then repeats one "real SYN".
+ */
+#define INJ_MAX_SEQS	16
+static u32 seqs[INJ_MAX_SEQS];
+static unsigned int nseqs;
+module_param_array(seqs, uint, &nseqs, 0644);
+MODULE_PARM_DESC(seqs, "up to 16 sequence numbers to cycle through (fixed_seqs)");
+static unsigned int seq_next;
+static bool fixed_seqs;
+module_param(fixed_seqs, bool, 0644);
+MODULE_PARM_DESC(fixed_seqs, "1: take the sequence numbers from seqs (0)");
+
 static bool deliver = true;
 module_param(deliver, bool, 0644);
 MODULE_PARM_DESC(deliver, "pass SYNs to netif_receive_skb; 0 frees them (1)");
@@ -120,7 +135,10 @@ static void inj_fill_tcp(struct tcphdr *th)
 	memset(th, 0, sizeof(*th));
 	th->source = htons(sport ? sport : 1024 + inj_rand() % (65536 - 1024));
 	th->dest = htons(dport);
-	th->seq = (__force __be32)inj_rand();
+	if (fixed_seqs && nseqs)
+		th->seq = htonl(seqs[seq_next++ % nseqs]);
+	else
+		th->seq = (__force __be32)inj_rand();
 	th->doff = sizeof(*th) / 4;
 	th->syn = 1;
 	th->window = htons(64240);
@@ -231,6 +249,7 @@ static int inj_run(u32 count)
 		return -EINVAL;
 	}
 
+	seq_next = 0;
 	t0 = ktime_get_ns();
 	while (done < count) {
 		u32 n = min_t(u32, INJ_BATCH, count - done);

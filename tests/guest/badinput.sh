@@ -80,7 +80,7 @@ grep -q '^xt_tap ' /proc/modules && fail "xt_tap is loaded before the test"
 
 for v in $VARIANTS; do
 	run $v -m tap --help
-	for o in "--key-id N[-M]" "--window SECONDS" "--no-dst-bind" "--src-bind" "tap match options"; do
+	for o in "--key-id N[-M]" "--window SECONDS" "--no-dst-bind" "--src-bind" "--drop-invalid" "tap match options"; do
 		grep -qF -- "$o" <<<"$out" || fail "$v -m tap --help lacks '$o':"$'\n'"$out"
 	done
 done
@@ -260,6 +260,7 @@ for v in $VARIANTS; do
 	ok $v -t mangle -A PREROUTING -p tcp --syn -m tap --key-id 0-65535 --window 3600 -j ACCEPT
 	ok $v -A FORWARD -p tcp --syn -m tap --key-id 65535 --window 1 -j ACCEPT
 	ok $v -A INPUT -p tcp --syn --dport 8445 -m tap --key-id 4 --src-bind --no-dst-bind -j ACCEPT
+	ok $v -A INPUT -p tcp --syn --dport 8446 -m tap --key-id 5 --drop-invalid -j ACCEPT
 	run $v -S INPUT
 	grep -qxF -- "-A INPUT -p tcp -m tcp --dport 8445 --tcp-flags FIN,SYN,RST,ACK SYN -m tap --key-id 4 --no-dst-bind --src-bind -j ACCEPT" <<<"$out" ||
 		fail "$v -S INPUT (--src-bind):"$'\n'"$out"
@@ -275,6 +276,7 @@ for v in $VARIANTS; do
 	grep -qF "tap key-id 100-199 window 60s no-dst-bind" <<<"$out" || fail "$v -L:"$'\n'"$out"
 	grep -qF "tap key-id 3 window 30s" <<<"$out" || fail "$v -L:"$'\n'"$out"
 	grep -qF "tap key-id 4 window 30s no-dst-bind src-bind" <<<"$out" || fail "$v -L:"$'\n'"$out"
+	grep -qF "tap key-id 5 window 30s drop-invalid" <<<"$out" || fail "$v -L:"$'\n'"$out"
 	ok $v -C INPUT -p tcp --syn --dport 8443 -m tap --key-id 100-199 --window 60 --no-dst-bind -j ACCEPT
 	# ip6tables-legacy 1.8.9 -C ignores the data of every match (even a
 	# different --dport "exists"), so it cannot tell rules apart.
@@ -302,9 +304,9 @@ pass "--key-id 100-199 --window 60 --no-dst-bind, --src-bind show in -S/-L and s
 
 run "$KT" list
 echo "$out"
-[ "$(head -n1 <<<"$out")" = "id     fingerprint         accepted  retransmit     bad_mac       stale    replayed" ] ||
+[ "$(head -n1 <<<"$out")" = "id     fingerprint           rate/s    accepted  retransmit     bad_mac       stale    replayed     limited" ] ||
 	fail "list header: $out"
-grep -qE "^7 +$fpr7 +0 +0 +0 +0 +0$" <<<"$out" || fail "list does not show key 7 with $fpr7: $out"
+grep -qE "^7 +$fpr7 +10000 +0 +0 +0 +0 +0 +0$" <<<"$out" || fail "list does not show key 7 with $fpr7 and the default rate: $out"
 grep -qF "$(sed -n 's/^secret = //p' "$W/k7.key")" <<<"$out" && fail "list shows a secret"
 
 # $W holds broken key files by now: genkey must be told the realm
@@ -326,11 +328,25 @@ refused 1 "the key's realm differs from the realm of the keys loaded" "$KT" load
 	fail "a refused key of another realm changed key 8: $("$KT" list)"
 pass "load/list/fingerprint agree ($fpr7), --replace and del work, a key of another realm is refused"
 
+# admission limits: per key, settable when loading, shown by list
+ok "$KT" load --replace --rate 500 "$W/k8.key"
+"$KT" list | grep -qE "^8 +[0-9a-f]{16} +500 " || fail "list after --rate 500: $("$KT" list)"
+ok "$KT" load --replace --rate unlimited "$W/k8.key"
+"$KT" list | grep -qE "^8 +[0-9a-f]{16} +unlimited " || fail "list after --rate unlimited: $("$KT" list)"
+for r in 0 -1 x 100000001 1e3 ""; do
+	refused 2 "invalid --rate \"$r\"" "$KT" load --replace --rate "$r" "$W/k8.key"
+done
+"$KT" list | grep -qE "^8 +[0-9a-f]{16} +unlimited " || fail "a refused --rate changed key 8: $("$KT" list)"
+ok "$KT" load --replace "$W/k8.key"
+"$KT" list | grep -qE "^8 +[0-9a-f]{16} +10000 " || fail "load without --rate: not the default 10000"
+pass "load --rate N|unlimited sets a key's admission limit, list shows it; bad values exit 2, nothing changed"
+
 run "$KT" stats
 [ "$rc" -eq 0 ] || fail "stats: $out"
 echo "$out"
 for n in accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed \
-	table_full evicted truncated rules pending_slots authorized_slots replay_slots bytes keys; do
+	table_full evicted truncated limited rules pending_slots authorized_slots replay_slots \
+	bytes keys replay_live window_max replay_rated_rate; do
 	grep -qE "^$n +[0-9]+$" <<<"$out" || fail "stats lacks $n: $out"
 done
 grep -qE "^realm +$realm7$" <<<"$out" || fail "stats does not show realm $realm7: $out"

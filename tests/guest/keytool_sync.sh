@@ -34,7 +34,7 @@ keygen 4 "$D.spare/bob-new.key"
 keygen 5 "$D.spare/carol.key"
 
 # loaded: "id fingerprint accepted" per key
-loaded() { S tap-keytool list | awk 'NR > 1 { print $1, $2, $3 }'; }
+loaded() { S tap-keytool list | awk 'NR > 1 { print $1, $2, $4 }'; }
 fpr() { tap-keytool fingerprint "$1" | awk '{ print $4 }'; }
 # sync_ok SUMMARY ARGS...: sync succeeds and prints the summary line
 sync_ok() {

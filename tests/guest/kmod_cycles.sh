@@ -32,10 +32,10 @@ ko=$(tap_ko "$repo")
 keytool=$repo/build/tap-keytool
 export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
 ns=tapcyc
-# Big tables: a leak of one netns's tables (~7.6 MiB) would show at once.
-mparams="pending_buckets=8192 replay_buckets=16384 max_keys=8"
+# Big tables: a leak of one netns's tables (~7 MiB) would show at once.
+mparams="pending_buckets=8192 replay_capacity=524288 max_keys=8"
 # Bound for MemAvailable drift over the whole run; leaking the tables in
-# every cycle would be 50 x 7.6 MiB.
+# every cycle would be 50 x 7 MiB.
 drift_max_kb=$((64 * 1024))
 
 [ -r "$ko" ] || fail "$ko missing: run 'make modules' on the host first"

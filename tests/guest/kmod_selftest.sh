@@ -13,9 +13,10 @@ set -u
 repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 [ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
 ko=$(tap_ko "$repo")
+export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
 params=/sys/module/xt_tap/parameters
-stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated"
-fields="rules keys max_keys pending_slots authorized_slots replay_slots memory_bytes memory_bound_bytes"
+stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated limited"
+fields="rules keys max_keys pending_slots authorized_slots replay_slots replay_live replay_rated_rate window_max memory_bytes memory_bound_bytes"
 
 [ -r "$ko" ] || fail "$ko missing: run 'make modules' on the host first"
 built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
@@ -64,17 +65,20 @@ get() { echo "$proc" | sed -n "s/^$1 //p"; }
 [ "$(get rules)" = 0 ] && [ "$(get keys)" = 0 ] && [ "$(get memory_bytes)" = 0 ] ||
 	fail "fresh netns holds something:"$'\n'"$proc"
 [ "$(get pending_slots)" = $((2048 * 16)) ] && [ "$(get authorized_slots)" = $((1024 * 4)) ] &&
-	[ "$(get replay_slots)" = $((4096 * 8)) ] || fail "table sizes at defaults:"$'\n'"$proc"
+	[ "$(get replay_slots)" = $((1 << 20)) ] || fail "table sizes at defaults:"$'\n'"$proc"
+# rated at the default window: 2^20 * 0.6 / 31
+[ "$(get replay_rated_rate)" = 20295 ] || fail "replay_rated_rate at defaults:"$'\n'"$proc"
 bound=$(get memory_bound_bytes)
-[ "$bound" -gt 2300000 ] && [ "$bound" -lt 2500000 ] || fail "memory bound $bound at defaults"
+[ "$bound" -gt 9300000 ] && [ "$bound" -lt 9500000 ] || fail "memory bound $bound at defaults"
 ip netns add kmodtest || fail "ip netns add"
 check_proc kmodtest >/dev/null
 ip netns del kmodtest
 pass "/proc/net/xt_tap: mode 0400, unreadable for nobody, all counters, also in a new netns (bound $bound bytes)"
 
 # ---- parameters ----
-for p in pending_buckets=2048 authorized_buckets=1024 replay_buckets=4096 \
-	 pending_lifetime_ms=5000 retransmit_lifetime_ms=10000 max_keys=4096; do
+for p in pending_buckets=2048 authorized_buckets=1024 replay_capacity=1048576 \
+	 pending_lifetime_ms=5000 retransmit_lifetime_ms=10000 max_keys=4096 \
+	 key_rate=10000 replay_min_rate=100; do
 	v=$(cat "$params/${p%=*}" 2>/dev/null) || fail "no $params/${p%=*}"
 	[ "$v" = "${p#*=}" ] || fail "${p%=*} is $v, want ${p#*=}"
 	[ "$(stat -c %a "$params/${p%=*}")" = 444 ] || fail "$params/${p%=*} is not mode 0444"
@@ -87,9 +91,10 @@ loaded && fail "xt_tap still loaded after rmmod"
 pass "rmmod"
 
 # ---- nonsense parameters are refused, loudly ----
-for p in pending_buckets=0 authorized_buckets=0 replay_buckets=0 \
-	 pending_buckets=2097152 pending_lifetime_ms=0 retransmit_lifetime_ms=0 \
-	 retransmit_lifetime_ms=3600001 max_keys=0 max_keys=65537; do
+for p in pending_buckets=0 authorized_buckets=0 replay_capacity=0 \
+	 pending_buckets=2097152 replay_capacity=8388609 pending_lifetime_ms=0 \
+	 retransmit_lifetime_ms=0 retransmit_lifetime_ms=3600001 max_keys=0 \
+	 max_keys=65537 replay_min_rate=0; do
 	mark "param $p"
 	insmod "$ko" "$p" 2>/dev/null && fail "insmod $p succeeded"
 	loaded && fail "xt_tap loaded with $p"
@@ -103,16 +108,36 @@ pass "invalid parameters refused with a clear dmesg message"
 
 # ---- rounding to powers of two, and the sizes follow ----
 mark rounding
-insmod "$ko" pending_buckets=1000 authorized_buckets=3 replay_buckets=1 max_keys=7 ||
+insmod "$ko" pending_buckets=1000 authorized_buckets=3 replay_capacity=1 max_keys=7 ||
 	fail "insmod with small tables"
 [ "$(cat $params/pending_buckets)" = 1024 ] && [ "$(cat $params/authorized_buckets)" = 4 ] &&
-	[ "$(cat $params/replay_buckets)" = 1 ] || fail "buckets not rounded up to powers of 2"
+	[ "$(cat $params/replay_capacity)" = 8 ] || fail "sizes not rounded up to powers of 2"
 klog_since rounding | grep -q "xt_tap: pending_buckets=1000 rounded up to 1024" || fail "no rounding message"
+klog_since rounding | grep -q "xt_tap: replay_capacity=1 raised to 8" || fail "no message for the replay cache"
 proc=$(check_proc)
 [ "$(get pending_slots)" = $((1024 * 16)) ] && [ "$(get authorized_slots)" = 16 ] &&
 	[ "$(get replay_slots)" = 8 ] && [ "$(get max_keys)" = 7 ] || fail "sizes after rounding:"$'\n'"$proc"
 rmmod xt_tap || fail "rmmod after rounding"
-pass "bucket counts rounded up to powers of 2"
+pass "table sizes rounded up to powers of 2"
+
+# ---- a window the replay cache cannot carry is refused, naming the fix ----
+# 65536 slots * 0.6 carry 1268 new connections/s at 30 s, 130 at 300 s,
+# 65 at 600 s: fewer than replay_min_rate (100)
+modprobe -a ip_tables iptable_filter >/dev/null 2>&1
+insmod "$ko" replay_capacity=65536 || fail "insmod replay_capacity=65536"
+iptables -A INPUT -p tcp --syn -m tap --key-id 1 --window 300 -j ACCEPT ||
+	fail "a 300 s window was refused at replay_capacity=65536"
+mark window
+iptables -A INPUT -p tcp --syn -m tap --key-id 1 --window 600 -j ACCEPT 2>/dev/null &&
+	fail "a 600 s window was accepted at replay_capacity=65536"
+klog_since window | grep -q "window 600 s: the replay cache (replay_capacity=65536) carries only 65 new connections/s at it, fewer than replay_min_rate=100; load xt_tap with replay_capacity=131072 or more" ||
+	fail "no clear message for a window too large: $(klog_since window)"
+[ "$(iptables -S INPUT | grep -c -- '-m tap')" = 1 ] || fail "the refused rule left something"
+iptables -F INPUT
+# nf_tables frees deleted rules from a work item: the module may stay busy
+for i in $(seq 50); do rmmod xt_tap 2>/dev/null && break; sleep 0.2; done
+loaded && fail "rmmod after the window test"
+pass "a window the replay cache cannot carry at replay_min_rate is refused with the parameter to raise"
 
 check_dmesg_clean
 pass "kmod_selftest"

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The one-rule form and the admission limits, through the real module:
+#  - "-m tap ... --drop-invalid -j ACCEPT" alone lets a keyed client in and
+#    drops every other SYN to the port (no second rule), IPv4 and IPv6;
+#  - a key loaded with --rate 20 gets about a second's worth (20) of
+#    tokens through at once, then is refused as "limited" (counter, and the
+#    key's own in tap-keytool list), while another key is not touched;
+#  - the counters show the replay cache filling (replay_live).
+set -u
+. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+
+topo_setup
+trap topo_teardown EXIT
+tap_load_module
+k3=$(tap_genkey 3)
+k4=$(tap_genkey 4)
+in_ns server tap-keytool load --rate 20 "$k3" >/dev/null || fail "load key 3"
+in_ns server tap-keytool load "$k4" >/dev/null || fail "load key 4"
+start_http server
+server_out_counters server
+
+for fam in 4 6; do
+	[ $fam = 4 ] && { addr=$SERVER4; cmd=iptables; } || { addr=$SERVER6; cmd=ip6tables; }
+	in_ns server $cmd -t raw -A PREROUTING -p tcp --dport "$HTTP_PORT" --syn \
+		-m tap --key-id 3-4 --drop-invalid -j ACCEPT || fail "$cmd one-rule form"
+	snapshot server
+	http_get client "$addr" 3 >/dev/null && fail "IPv$fam: no token, yet in"
+	expect_stat server incomplete "$S_incomplete" +1
+	out=$(in_ns client tap-send connect --key "$k4" --dst "$addr" --dport "$HTTP_PORT" \
+		--timeout 10 --send $'GET / HTTP/1.0\r\n\r\n') || fail "IPv$fam: keyed connect: $out"
+	grep -q tap-protected-page <<<"$out" || fail "IPv$fam: no page"
+	[ "$(in_ns server $cmd -t raw -S PREROUTING | grep -c -- '-j DROP')" = 0 ] ||
+		fail "a DROP rule exists"
+	pass "IPv$fam: one rule with --drop-invalid: no token dropped, keyed client in"
+done
+[ "$(out_count server synack)" = 2 ] || fail "SYN/ACKs: $(out_count server synack), want the 2 keyed ones"
+
+# key 3 at 20/s: 40 tokens at once; key 4, no limit, 40 too
+BURST="python3 $TAP_REPO/tests/guest/token_burst.py"
+# key_use ID: "rate accepted limited" from tap-keytool list
+key_use() { in_ns server tap-keytool list | awk -v id="$1" '$1 == id { print $3, $4, $9 }'; }
+read -r _ acc0 lim0 <<<"$(key_use 3)"
+snapshot server
+live0=$(tap_stat server replay_live)
+in_ns client $BURST "$k3" "$SERVER4" "$HTTP_PORT" 40 >/dev/null || fail "token burst, key 3"
+sleep 0.5
+acc=$(( $(tap_stat server accepted) - S_accepted ))
+lim=$(( $(tap_stat server limited) - S_limited ))
+echo "  key 3 (--rate 20), 40 tokens at once: $acc accepted, $lim limited"
+[ "$acc" -ge 20 ] && [ "$acc" -le 26 ] && [ $((acc + lim)) = 40 ] ||
+	fail "key 3 at 20/s: $acc accepted, $lim limited of 40"
+read -r rate acc1 lim1 <<<"$(key_use 3)"
+[ "$rate" = 20 ] && [ $((acc1 - acc0)) = "$acc" ] && [ $((lim1 - lim0)) = "$lim" ] ||
+	fail "list does not show key 3's use: $(in_ns server tap-keytool list)"
+snapshot server
+in_ns client $BURST "$k4" "$SERVER4" "$HTTP_PORT" 40 >/dev/null || fail "token burst, key 4"
+sleep 0.5
+expect_stat server accepted "$S_accepted" 40
+expect_stat server limited "$S_limited" 0
+live=$(tap_stat server replay_live)
+[ "$live" -ge $((live0 + acc + 40)) ] || fail "replay_live $live, want at least $((live0 + acc + 40))"
+pass "key 3 at --rate 20: $acc of 40 at once, $lim limited; key 4 unlimited: 40 of 40; replay_live $live"
+check_dmesg_clean

@@ -19,7 +19,7 @@ KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
 TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config
-BENCH := $(B)/bench_core $(B)/connect_latency
+BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check guest-run check-kernels bench demo \
 	install clean dkms-install dkms-check
@@ -99,6 +99,9 @@ $(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
 $(B)/bench_core: bench/bench_core.c $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(CFLAGS) -O2 -o $@ bench/bench_core.c $(CORE_SRC) $(call pc,libsodium) -lpthread
 
+$(B)/bench_load: bench/bench_load.c $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(CFLAGS) -O2 -o $@ bench/bench_load.c $(CORE_SRC) $(call pc,libsodium)
+
 unit-check: $(TESTS)
 	$(B)/test_core
 	$(B)/test_keyfile
@@ -142,10 +145,18 @@ check: deps
 	$(MAKE) unit-check
 	$(MAKE) guest-check
 
+# The benchmarks of bench/README*.md (about 20 minutes). Not timed tests:
+# their figures go into the issues' notes and the READMEs.
+GUEST_FLOOD_CONFIGS = inject drop tap tap1 drop_nft tap_nft tap1_nft tap_protect \
+	hashlimit hashlimit_src recent crafted
 bench: deps
 	$(MAKE) all
+	$(B)/bench_core
+	$(B)/bench_load grid
+	$(B)/bench_load fair
+	bench/flood_model.sh
 	$(MAKE) -C bench/inject KDIR=$(KDIR)
-	BENCH_NO_BUILD=1 KDIR=$(KDIR) bench/run.sh
+	BENCH_NO_BUILD=1 KDIR=$(KDIR) CONFIGS="$(GUEST_FLOOD_CONFIGS)" bench/run.sh
 
 demo: deps
 	$(MAKE) all

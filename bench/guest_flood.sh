@@ -17,6 +17,13 @@
 #   tap        iptables-legacy: -p tcp --dport 22 --syn -m tap --key-id 3 -j ACCEPT, then drop
 #   drop_nft   the same drop rule through iptables-nft
 #   tap_nft    the same tap + drop rules through iptables-nft
+#   tap1, tap1_nft  the one-rule form: -m tap --key-id 3 --drop-invalid -j ACCEPT
+#   tap_protect     tap-nft protect --dport 22 --key-id 3 (its own inet table)
+#   hashlimit       one rule, a global --hashlimit-above 100/sec
+#   hashlimit_src   one rule, --hashlimit-mode srcip, 10/sec per source
+#   recent          xt_recent's --update/--set pair
+#   crafted         tap1, flooded from one source with crafted pieces
+#                   planted, so that every SYN costs the most it can
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
@@ -117,6 +124,10 @@ setup_ns() {
 				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
 				fail "$ipt tap rule in $ns"
 			continue ;;
+		tap_protect)	# tap-nft protect: its own inet table, both families
+			in_ns "$ns" tap-nft protect --dport $PORT --key-id $KEY_ID >/dev/null ||
+				fail "tap-nft protect in $ns"
+			break ;;
 		tap*)	in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
 				-m tap --key-id $KEY_ID -j ACCEPT || fail "$ipt tap rule in $ns" ;;
 		esac
@@ -300,6 +311,7 @@ for fam in $FAMILIES; do
 		pair("recent", "drop", "ratio recent/drop")
 		pair("tap_nft", "drop_nft", "ratio tap_nft/drop_nft")
 		pair("tap1_nft", "drop_nft", "ratio tap1_nft/drop_nft")
+		pair("tap_protect", "drop_nft", "ratio tap_protect/drop_nft")
 	}' $results
 done
 echo "=== summary end"

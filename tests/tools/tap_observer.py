@@ -6,7 +6,8 @@ Reads a pcap (Ethernet) of TCP SYNs and looks for TAP exchanges the way
 someone who knows docs/PROTOCOL.md would: for each SYN taken as a real SYN,
 the masks of its ISN and port are computed under a candidate realm, and the
 SYNs the same source sent to the same port in the 5 s before are checked for
-the four pieces (check byte zero). Prints one line per exchange found (with
+the four pieces (check byte zero), whose time field must lie within a minute
+of the capture's clock. Prints one line per exchange found (with
 the key id it decodes) and a summary "exchanges N key_ids LIST".
 
     tap_observer.py PCAP [--realm-from KEYFILE] [--guess public|zero|random]
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_spec  # noqa: E402
 
 WINDOW_S = 5.0
+TIME_SLACK_S = 60
 
 
 def syns(path):
@@ -67,7 +69,11 @@ def exchanges(pkts, realm):
                 if (seq ^ m[k]) >> 24 == 0:
                     pieces[k] = (seq ^ m[k]) & 0xFFFFFF
         if all(p is not None for p in pieces):
-            found.append((t, isn, dport, pieces[0] >> 8))
+            # the time field must be near the capture's (the client's
+            # clock): else this is a chance match of random ISNs
+            t16 = (pieces[0] & 0xFF) << 8 | pieces[1] >> 16
+            if (int(t) - t16 + TIME_SLACK_S) % 65536 <= 2 * TIME_SLACK_S:
+                found.append((t, isn, dport, pieces[0] >> 8))
     return found
 
 

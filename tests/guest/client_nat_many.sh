@@ -51,7 +51,14 @@ for addr in $SERVER4 $SERVER6; do
 	drops=$(( $(netem_drops) - d0 ))
 	# the failed connections last, where a failure's summary shows them
 	grep -v ' s$' <<<"$out"
-	[ $rc = 0 ] || fail "$addr: not every connection got through (the lines above)"
+	if [ $rc != 0 ]; then
+		# what each side's TCP says about it (a flake seen on 6.12 only)
+		for ns in server nat1; do
+			echo "  $ns: $(in_ns $ns nstat -az 2>/dev/null | awk '/ListenOverflows|ListenDrops|ReqQFullDrop|TCPTimeouts|TCPSynRetrans|TCPAbortOn|OutRsts|InErrs/ { printf "%s=%s ", $1, $2 }')"
+			in_ns $ns ss -tnoi "( sport = :$HTTP_PORT or dport = :$HTTP_PORT )" | sed 's/^/    /' | head -n 40
+		done
+		fail "$addr: not every connection got through (the lines above)"
+	fi
 	[ "$drops" -gt 0 ] || fail "$addr: netem dropped no SYN/ACK"
 	retr=$(( $(tap_stat server retransmit) - S_retransmit ))
 	[ "$retr" -gt 0 ] || fail "$addr: no retransmission of an accepted SYN reached the server"

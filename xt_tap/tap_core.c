@@ -816,53 +816,53 @@ struct pend_cands {
 	u8 c[TAP_FRAGS][TAP_CANDS_PER_FRAG];	/* ways, newest first */
 	int n[TAP_FRAGS];
 	u32 seq[TAP_PEND_WAYS];
+	u64 stamp[TAP_PEND_WAYS];
 };
 
-/*
- * Collect piece candidates; false if some piece has none. The ways are
- * visited newest first, in the ring's write order (stores only ever go to
- * the way the ring reaches next), so each piece keeps its newest
- * TAP_CANDS_PER_FRAG candidates without sorting; one compare per way
- * tests its check byte against the top bytes of all four masks.
- */
-_Static_assert(TAP_PEND_WAYS == 16 && TAP_FRAGS == 4,
-	       "pend_collect: 16 ways in a u16 ring mask, 4 check bytes in a u32");
+static void cand_add(struct pend_cands *pc, int i, u8 w)
+{
+	u8 *c = pc->c[i];
+	int n = pc->n[i];
+	u64 stamp = pc->stamp[w];
+
+	/* keep the newest TAP_CANDS_PER_FRAG, newest first; ties keep order */
+	if (n == TAP_CANDS_PER_FRAG) {
+		if (stamp <= pc->stamp[c[n - 1]])
+			return;
+		n--;
+	} else {
+		pc->n[i]++;
+	}
+	while (n > 0 && stamp > pc->stamp[c[n - 1]]) {
+		c[n] = c[n - 1];
+		n--;
+	}
+	c[n] = w;
+}
+
+/* Collect piece candidates; false if some piece has none. */
 static bool pend_collect(const struct tap_ctx *c,
 			 const struct tap_pend_bucket *b,
 			 const struct pend_scan *ps, u32 mask[TAP_FRAGS],
 			 struct pend_cands *pc)
 {
-	unsigned int nxt = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
-	u32 live = ps->live, tops = 0, full = 0;
+	u32 live = ps->live;
 	int i;
 
 	if (!c->realm)
 		return false;
 	tap_frag_masks(c->realm, c->syn->seq, c->syn->dport, mask);
-	for (i = 0; i < TAP_FRAGS; i++) {
+	for (i = 0; i < TAP_FRAGS; i++)
 		pc->n[i] = 0;
-		tops |= (mask[i] >> 24) << (8 * i);
-	}
-	/* bit k: way (nxt + k) % 16, so the highest bit is the newest way */
-	live = ((live >> nxt) | (live << (TAP_PEND_WAYS - nxt))) & 0xffff;
-	while (live && full != 0x80808080U) {
-		int k = 31 - __builtin_clz(live);
-		u8 way = (u8)((nxt + k) % TAP_PEND_WAYS);
-		u32 seq = TAP_READ_ONCE(b->way[way].seq), hits;
+	while (live) {
+		u8 way = (u8)__builtin_ctz(live);
 
-		live &= ~(1U << k);
-		pc->seq[way] = seq;
-		/* byte i's top bit: piece i's check byte matches */
-		hits = (u32)bytes_zero(tops ^ ((seq >> 24) * 0x01010101U)) &
-		       0x80808080U & ~full;
-		for (; hits; hits &= hits - 1) {
-			int bit = __builtin_ctz(hits);
-
-			i = bit / 8;
-			pc->c[i][pc->n[i]++] = way;
-			if (pc->n[i] == TAP_CANDS_PER_FRAG)
-				full |= 1U << bit;
-		}
+		live &= live - 1;
+		pc->seq[way] = TAP_READ_ONCE(b->way[way].seq);
+		pc->stamp[way] = TAP_READ_ONCE(b->way[way].stamp_ms);
+		for (i = 0; i < TAP_FRAGS; i++)
+			if (!((pc->seq[way] ^ mask[i]) >> 24))
+				cand_add(pc, i, way);
 	}
 	for (i = 0; i < TAP_FRAGS; i++)
 		if (!pc->n[i])

@@ -21,7 +21,9 @@
 
 #define PEND_BUCKETS	2048
 #define AUTH_BUCKETS	1024
-#define REPLAY_BUCKETS	4096
+/* the module's defaults: replay_capacity 2^20 slots, 1024 lock stripes */
+#define REPLAY_BUCKETS	((1U << 20) / TAP_REPLAY_WAYS)
+#define REPLAY_LOCKS	1024
 #define PEND_LIFE_MS	5000
 #define AUTH_LIFE_MS	10000
 #define WINDOW_S	30
@@ -143,6 +145,7 @@ static void tables_init(struct tap_tables *t)
 	t->pend_mask = PEND_BUCKETS - 1;
 	t->auth_mask = AUTH_BUCKETS - 1;
 	t->replay_mask = REPLAY_BUCKETS - 1;
+	t->replay_lock_mask = REPLAY_LOCKS - 1;
 	t->pend_lifetime_ms = PEND_LIFE_MS;
 	t->auth_lifetime_ms = AUTH_LIFE_MS;
 	randombytes_buf(t->seed.raw, sizeof(t->seed.raw));
@@ -164,7 +167,7 @@ static void env_init(struct env *env)
 	static const u32 n[3] = {
 		[TAP_TABLE_PEND] = PEND_BUCKETS,
 		[TAP_TABLE_AUTH] = AUTH_BUCKETS,
-		[TAP_TABLE_REPLAY] = REPLAY_BUCKETS,
+		[TAP_TABLE_REPLAY] = REPLAY_LOCKS,
 	};
 	u8 raw[TAP_KEY_LEN];
 	int t;
@@ -479,8 +482,9 @@ int main(void)
 	size_t pend_b = sizeof(struct tap_pend_bucket) * PEND_BUCKETS;
 	size_t auth_b = sizeof(struct tap_auth_bucket) * AUTH_BUCKETS;
 	size_t replay_b = sizeof(struct tap_replay_bucket) * REPLAY_BUCKETS;
+	/* as the module: the pending table takes no lock */
 	size_t lock_b = sizeof(pthread_spinlock_t) *
-			(PEND_BUCKETS + AUTH_BUCKETS + REPLAY_BUCKETS);
+			(AUTH_BUCKETS + REPLAY_LOCKS);
 	size_t table_bytes = pend_b + auth_b + replay_b;
 	double load = -1;
 	FILE *f;
@@ -525,15 +529,15 @@ int main(void)
 	row("random SYN, flood path, IPv6", &flood_l6, NULL);
 	row("real SYN verified and accepted", &real_l, &real_n);
 	row("whole token: 4 auth SYNs + real SYN", &token_l, &token_n);
-	row("crafted SYN: 4 MACs, all bad (worst)", &crafted, NULL);
+	row("crafted SYN: 2 MACs, both bad (worst)", &crafted, NULL);
 	row("tap_mac + tap_tag_equal", &mac, NULL);
-	row("tap_flow_hash, IPv4 (SipHash, 7 bytes)", &hash, NULL);
+	row("tap_flow_hash, IPv4 (SipHash-1-3)", &hash, NULL);
 	printf("\n  tables: pending %zu B (%zu B/bucket), authorized %zu B "
 	       "(%zu), replay %zu B (%zu)\n", pend_b,
 	       sizeof(struct tap_pend_bucket), auth_b,
 	       sizeof(struct tap_auth_bucket), replay_b,
 	       sizeof(struct tap_replay_bucket));
-	printf("  total %zu B (%.2f MiB), plus %zu B of per-bucket locks "
+	printf("  total %zu B (%.2f MiB), plus %zu B of locks "
 	       "(4 B each)\n", table_bytes, table_bytes / 1048576.0, lock_b);
 	for (bad = 0, s = 0; s < __TAP_STAT_MAX; s++)
 		bad += s == TAP_STAT_ACCEPTED ? 0 : st_l[s] + st_n[s];

@@ -5,7 +5,7 @@
 # builds the test-only injector (and, unless BENCH_NO_BUILD=1, the module,
 # plugin and keytool), boots the Debian kernel under
 # `tests/qemu/run.sh --icount`, runs bench/guest_flood.sh in it, prints the
-# summary and writes it to bench/results/guest_flood.txt.
+# summary and writes it to bench/results/guest_flood-KVER.txt.
 #
 #   bench/run.sh                       # defaults: N=50000 REPS=5 FAMILIES="4 6"
 #   N=20000 REPS=3 FAMILIES=4 bench/run.sh
@@ -17,7 +17,7 @@ repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$repo"
 kver=${TAP_KVER:-$(scripts/kver.sh)}
 kdir=${KDIR:-/lib/modules/$kver/build}
-out=bench/results/guest_flood.txt
+out=bench/results/guest_flood-$kver.txt
 logdir=${TAP_BUILD:-$repo/build}/bench
 export TAP_QEMU_TIMEOUT=${TAP_QEMU_TIMEOUT:-3600}
 

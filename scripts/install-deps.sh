@@ -26,6 +26,8 @@ pkgs=(
 	# tools the tests drive inside the guest
 	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
 	openssh-server openssh-client curl procps
+	# make bench: the flood model counts instructions with callgrind
+	valgrind
 )
 
 all_installed() {

@@ -27,6 +27,7 @@
 
 #include "tap_core.h"
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
 #define PROG		"tap-keytool"
 #define EXIT_USAGE	2
@@ -301,31 +302,11 @@ static struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd,
 
 /* ---- argument helpers -------------------------------------------------- */
 
-/* Strict decimal: digits only, min..max. */
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	if (v < min)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 static uint16_t key_id_arg(const char *s)
 {
 	uint32_t id;
 
-	if (!parse_u32(s, 0, 65535, &id))
+	if (!tap_parse_u32(s, 0, 65535, &id))
 		die_usage("invalid key id \"%.40s\": expected a number from 0 to 65535", s);
 	return (uint16_t)id;
 }
@@ -621,7 +602,7 @@ static int cmd_load(int argc, char **argv)
 		if (c == 'R') {
 			have_rate = true;
 			if (strcmp(optarg, "unlimited") &&
-			    !parse_u32(optarg, 1, 100000000, &rate))
+			    !tap_parse_u32(optarg, 1, 100000000, &rate))
 				die_usage("invalid --rate \"%.40s\": new connections per "
 					  "second, 1 to 100000000, or 'unlimited'", optarg);
 		}

@@ -34,6 +34,7 @@
 #include <libnftnl/udata.h>
 
 #include "tap-nft.h"
+#include "tap_num.h"
 
 #define PROTECT_TABLE	"tap"
 #define PROTECT_MARK	"managed by tap-nft: remove with tap-nft unprotect"
@@ -155,45 +156,6 @@ static int fail_batch(const struct tn_err *e, bool has_tap, bool inet)
 
 /* ---- option parsing ---- */
 
-/* Strict decimal, no sign, no spaces; false if not a number or above max. */
-static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 10)
-		return false;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* N, or N-M (N:M too, as iptables writes ports); N <= M <= max. */
-static bool parse_range(const char *s, unsigned long max, uint16_t *lo, uint16_t *hi)
-{
-	const char *sep = strpbrk(s, "-:");
-	unsigned long a, b;
-
-	if (!sep) {
-		if (!parse_uint(s, strlen(s), max, &a))
-			return false;
-		*lo = *hi = (uint16_t)a;
-		return true;
-	}
-	if (!parse_uint(s, (size_t)(sep - s), max, &a) ||
-	    !parse_uint(sep + 1, strlen(sep + 1), max, &b) || b < a)
-		return false;
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return true;
-}
-
 enum {
 	OPT_DPORT = 256, OPT_KEY_ID, OPT_WINDOW, OPT_NO_DST_BIND, OPT_SRC_BIND,
 	OPT_DROP_INVALID,
@@ -218,19 +180,19 @@ static int match_opt(struct match_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case OPT_DPORT:
-		if (!parse_range(arg, 65535, &o->m.port_lo, &o->m.port_hi))
+		if (!tap_parse_urange(arg, 65535, &o->m.port_lo, &o->m.port_hi))
 			return usage_error("invalid --dport '%s': use a port P or a range "
 					   "P-Q, from 0 to 65535", arg);
 		o->have_port = true;
 		return 0;
 	case OPT_KEY_ID:
-		if (!parse_range(arg, 65535, &o->m.mt.key_id_min, &o->m.mt.key_id_max))
+		if (!tap_parse_urange(arg, 65535, &o->m.mt.key_id_min, &o->m.mt.key_id_max))
 			return usage_error("invalid --key-id '%s': use a key id N or a range "
 					   "N-M, from 0 to 65535", arg);
 		o->have_key = true;
 		return 0;
 	case OPT_WINDOW:
-		if (!parse_uint(arg, strlen(arg), XT_TAP_WINDOW_MAX, &w) || w < 1)
+		if (!tap_parse_udec(arg, strlen(arg), XT_TAP_WINDOW_MAX, &w) || w < 1)
 			return usage_error("invalid --window '%s': use 1 to %u seconds",
 					   arg, XT_TAP_WINDOW_MAX);
 		o->m.mt.window = (uint16_t)w;

@@ -13,7 +13,7 @@
  *   clientd_sys.c      logging, privileges (user, capabilities), sd_notify
  *
  * All protocol math is in xt_tap/tap_core.c; key files are read with
- * keytool/tap_keyfile.c.
+ * lib/tap_keyfile.c (libtap).
  */
 #ifndef TAP_CLIENTD_H
 #define TAP_CLIENTD_H

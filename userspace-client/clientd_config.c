@@ -25,6 +25,7 @@
 
 #include "clientd.h"
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
 #define CD_LINE_MAX	4096
 #define CD_TOKENS_MAX	32
@@ -55,40 +56,6 @@ perr(struct parser *p, int prio, const char *fmt, ...)
 		p->errors++;
 }
 
-/* Strict unsigned number: decimal, or hex with 0x. */
-static bool parse_num(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return false;
-	/* strtoull(base 0) reads "010" as octal: refuse leading zeros */
-	if (s[0] == '0' && s[1] && s[1] != 'x' && s[1] != 'X')
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_signed(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* "22", "8000-8100", "22,80,8000-8100" */
 static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
 {
@@ -105,8 +72,8 @@ static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
 
 		if (dash)
 			*dash = '\0';
-		if (!parse_num(item, 65535, &lo) || lo == 0 ||
-		    (dash && (!parse_num(dash + 1, 65535, &hi) || hi == 0))) {
+		if (!tap_parse_num(item, 65535, &lo) || lo == 0 ||
+		    (dash && (!tap_parse_num(dash + 1, 65535, &hi) || hi == 0))) {
 			if (dash)
 				*dash = '-';
 			perr(p, LOG_ERR, "bad port \"%.40s\": expected a port (1-65535) or a "
@@ -164,7 +131,7 @@ static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
 	}
 	if (slash) {
 		if (strspn(slash, "0123456789") != strlen(slash) ||
-		    !parse_num(slash, (unsigned long long)max, &prefix)) {
+		    !tap_parse_num(slash, (unsigned long long)max, &prefix)) {
 			perr(p, LOG_ERR, "bad prefix length \"/%.10s\" for an IPv%d address "
 			     "(0-%d)", slash, srv->family, max);
 			return false;
@@ -392,27 +359,27 @@ static void parse_global(struct parser *p, char **tok, int n, bool *seen)
 		return;
 	}
 	if (!strcmp(tok[0], "queue")) {
-		if (!parse_num(tok[1], 65535, &v))
+		if (!tap_parse_num(tok[1], 65535, &v))
 			perr(p, LOG_ERR, "bad queue number \"%.40s\" (0-65535)", tok[1]);
 		else
 			p->cfg->queue = (uint16_t)v;
 	} else if (!strcmp(tok[0], "mark")) {
-		if (!parse_num(tok[1], 0xffffffffull, &v) || v == 0)
+		if (!tap_parse_num(tok[1], 0xffffffffull, &v) || v == 0)
 			perr(p, LOG_ERR, "bad mark \"%.40s\" (1-0xffffffff)", tok[1]);
 		else
 			p->cfg->mark = (uint32_t)v;
 	} else if (!strcmp(tok[0], "copies")) {
-		if (!parse_num(tok[1], 4, &v) || v == 0)
+		if (!tap_parse_num(tok[1], 4, &v) || v == 0)
 			perr(p, LOG_ERR, "bad copies \"%.40s\" (1-4)", tok[1]);
 		else
 			p->cfg->copies = (uint32_t)v;
 	} else if (!strcmp(tok[0], "reuse-token")) {
-		if (!parse_num(tok[1], 3600, &v))
+		if (!tap_parse_num(tok[1], 3600, &v))
 			perr(p, LOG_ERR, "bad reuse-token \"%.40s\" (seconds, 0-3600)", tok[1]);
 		else
 			p->cfg->reuse_token = (uint32_t)v;
 	} else {
-		if (!parse_signed(tok[1], -400, 400, &sv))
+		if (!tap_parse_long(tok[1], -400, 400, &sv))
 			perr(p, LOG_ERR, "bad priority \"%.40s\" (-400 to 400)", tok[1]);
 		else
 			p->cfg->priority = (int32_t)sv;

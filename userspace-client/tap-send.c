@@ -39,6 +39,7 @@
 #include "tap_core.h"
 #include "tap_keyfile.h"
 #include "tcp_csum.h"
+#include "tap_num.h"
 
 #define TCP_SYN_WINDOW	64240
 #define TCP_OPT_LEN	20	/* MSS, SACK_PERM, TS, NOP, WS: as Linux */
@@ -201,18 +202,13 @@ static void to_tap_addr(const struct addr *a, struct tap_addr *t)
 static unsigned long parse_num(const char *s, const char *what,
 			       unsigned long max)
 {
-	unsigned long v;
-	char *end;
+	unsigned long long v;
 
-	if (!*s || *s == '-')
-		die("%s: '%s' is not a number", what, s);
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end)
+	if (!tap_parse_num(s, ULONG_MAX, &v))
 		die("%s: '%s' is not a number", what, s);
 	if (v > max)
 		die("%s: %s is out of range (0-%lu)", what, s, max);
-	return v;
+	return (unsigned long)v;
 }
 
 /* The route's source address towards dst (a connected UDP socket's). */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of keytool/tap_keyfile.c: round trip, every refusal, and the
+ * Unit tests of lib/tap_keyfile.c: round trip, every refusal, and the
  * wording of the errors. Built with ASan+UBSan by `make build/test_keyfile`.
  */
 #include "tap_keyfile.h"

@@ -5,6 +5,7 @@
  * wiped with sodium_memzero before it goes out of scope.
  */
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,26 +66,6 @@ static void quote(char *dst, size_t dstlen, const char *s, size_t len)
 		}
 	}
 	dst[n] = '\0';
-}
-
-/* Strict decimal: digits only, no sign or spaces, at most max. */
-static bool parse_uint(const char *s, size_t len, unsigned long max,
-		       unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned long d = (unsigned long)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
 }
 
 static bool is_space(char c)
@@ -187,7 +168,7 @@ static int parse(const char *path, const char *buf, size_t len,
 		switch (k) {
 		case K_VERSION:
 			quote(q, sizeof(q), vs, (size_t)(ve - vs));
-			if (!parse_uint(vs, (size_t)(ve - vs), ULONG_MAX, &v))
+			if (!tap_parse_udec(vs, (size_t)(ve - vs), ULONG_MAX, &v))
 				return fail(err, errlen,
 					    "%s:%u: bad version \"%s\": expected a number",
 					    path, lineno, q);
@@ -201,7 +182,7 @@ static int parse(const char *path, const char *buf, size_t len,
 					    path, lineno, v, TAP_KEYFILE_VERSION);
 			break;
 		case K_ID:
-			if (!parse_uint(vs, (size_t)(ve - vs), 65535, &v)) {
+			if (!tap_parse_udec(vs, (size_t)(ve - vs), 65535, &v)) {
 				quote(q, sizeof(q), vs, (size_t)(ve - vs));
 				return fail(err, errlen,
 					    "%s:%u: bad id \"%s\": expected a number from 0 to 65535",

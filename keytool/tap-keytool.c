@@ -26,15 +26,10 @@
 #include <sodium.h>
 
 #include "tap_core.h"
+#include "keytool.h"
 #include "tap_keyfile.h"
 #include "tap_num.h"
 
-#define PROG		"tap-keytool"
-#define EXIT_USAGE	2
-
-/* Big enough for any dump skb the kernel builds (it sizes them by ours). */
-#define NL_BUF_SIZE	32768
-#define NL_REQ_SIZE	1024	/* our requests are far smaller */
 
 static const char *cmd_name = "";
 
@@ -45,8 +40,7 @@ static void vmsg(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,8 +50,7 @@ die(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die_usage(const char *fmt, ...)
+void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -69,235 +62,6 @@ die_usage(const char *fmt, ...)
 	else
 		fprintf(stderr, "Try '" PROG " --help'.\n");
 	exit(EXIT_USAGE);
-}
-
-/* ---- netlink -------------------------------------------------------- */
-
-struct nl {
-	struct mnl_socket *sk;
-	unsigned int portid, seq;
-	uint16_t family;
-	int err;		/* errno the kernel reported, 0 if none */
-	char extack[256];	/* the kernel's extended ack message */
-};
-
-struct nl_ctx {
-	struct nl *nl;
-	mnl_cb_t cb;
-	void *data;
-};
-
-static void parse_extack(const struct nlmsghdr *nlh, size_t off, struct nl *nl)
-{
-	const struct nlattr *attr;
-	size_t i, n;
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
-	    MNL_ALIGN(off) > mnl_nlmsg_get_payload_len(nlh))
-		return;
-	mnl_attr_for_each(attr, nlh, off) {
-		if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
-			continue;
-		snprintf(nl->extack, sizeof(nl->extack), "%s",
-			 mnl_attr_get_str(attr));
-		n = strlen(nl->extack);
-		while (n && (nl->extack[n - 1] == '\n' || nl->extack[n - 1] == ' '))
-			nl->extack[--n] = '\0';
-		for (i = 0; i < n; i++)
-			if ((unsigned char)nl->extack[i] < 0x20 ||
-			    (unsigned char)nl->extack[i] == 0x7f)
-				nl->extack[i] = '?';
-	}
-}
-
-static int ctl_error(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*e);
-
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
-		c->nl->err = EBADMSG;
-		return MNL_CB_STOP;
-	}
-	if (e->error == 0)
-		return MNL_CB_STOP;	/* the ack */
-	c->nl->err = e->error < 0 ? -e->error : e->error;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
-	    e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	parse_extack(nlh, off, c->nl);
-	return MNL_CB_STOP;
-}
-
-static int ctl_done(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-	int err;
-
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
-		if (err < 0) {
-			c->nl->err = -err;
-			parse_extack(nlh, sizeof(int), c->nl);
-		}
-	}
-	return MNL_CB_STOP;
-}
-
-static int data_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-
-	return c->cb ? c->cb(nlh, c->data) : MNL_CB_OK;
-}
-
-static void nl_open(struct nl *nl)
-{
-	int one = 1;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->sk = mnl_socket_open(NETLINK_GENERIC);
-	if (!nl->sk)
-		die("cannot open a generic netlink socket: %s", strerror(errno));
-	/* Ask for the kernel's error messages, and for acks that do not
-	 * echo our request (it may carry a secret). Old kernels lack these. */
-	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
-		die("cannot bind the netlink socket: %s", strerror(errno));
-	nl->portid = mnl_socket_get_portid(nl->sk);
-	nl->seq = (unsigned int)time(NULL);
-}
-
-static void nl_close(struct nl *nl)
-{
-	if (nl->sk)
-		mnl_socket_close(nl->sk);
-	nl->sk = NULL;
-}
-
-static struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type,
-			       uint8_t cmd, uint8_t version, uint16_t flags)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *genl;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = ++nl->seq;
-	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = cmd;
-	genl->version = version;
-	return nlh;
-}
-
-/*
- * Sends nlh and reads replies until the ack or the end of the dump.
- * Returns 0, or a positive errno (the kernel's one also in nl->err). The
- * receive buffer is wiped: acks of a failed request may echo it.
- */
-static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	static char buf[NL_BUF_SIZE] __attribute__((aligned(8)));
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = ctl_error,
-		[NLMSG_DONE] = ctl_done,
-	};
-	struct nl_ctx c = { .nl = nl, .cb = cb, .data = data };
-	unsigned int seq = nlh->nlmsg_seq;
-	ssize_t n;
-	int ret = 0;
-
-	nl->err = 0;
-	nl->extack[0] = '\0';
-	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
-		return errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = errno;
-			break;
-		}
-		n = mnl_cb_run2(buf, (size_t)n, seq, nl->portid, data_cb, &c,
-				ctl, NLMSG_MIN_TYPE);
-		if (n < 0) {
-			ret = nl->err ? nl->err : errno;
-			break;
-		}
-		if (n == MNL_CB_STOP) {
-			ret = nl->err;
-			break;
-		}
-	}
-	sodium_memzero(buf, sizeof(buf));
-	return ret;
-}
-
-/* " (kernel: MSG)" when the kernel said why, else "". */
-static const char *kernel_says(const struct nl *nl)
-{
-	static char s[sizeof(nl->extack) + 16];
-
-	if (!nl->extack[0])
-		return "";
-	snprintf(s, sizeof(s), " (kernel: %s)", nl->extack);
-	return s;
-}
-
-/* Dies with the message for err, common to all commands. */
-static void __attribute__((noreturn))
-nl_die(const struct nl *nl, int err, const char *what)
-{
-	if (err == EPERM || err == EACCES)
-		die("permission denied: CAP_NET_ADMIN is required in this network namespace%s",
-		    kernel_says(nl));
-	die("%s: %s%s", what, strerror(err), kernel_says(nl));
-}
-
-static int family_cb(const struct nlattr *attr, void *data)
-{
-	uint16_t *id = data;
-
-	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
-	    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
-		*id = mnl_attr_get_u16(attr);
-	return MNL_CB_OK;
-}
-
-static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
-}
-
-/* Opens the socket and finds the "xt_tap" family. */
-static void tap_open(struct nl *nl)
-{
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh;
-	uint16_t id = 0;
-	int err;
-
-	nl_open(nl);
-	nlh = nl_msg(nl, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TAP_GENL_NAME);
-	err = nl_talk(nl, nlh, family_msg_cb, &id);
-	if (err == ENOENT)
-		die("the xt_tap kernel module is not loaded (modprobe xt_tap)");
-	if (err)
-		nl_die(nl, err, "cannot look up the " TAP_GENL_NAME " netlink family");
-	if (!id)
-		die("the kernel did not give the " TAP_GENL_NAME " family id");
-	nl->family = id;
-}
-
-static struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd,
-				uint16_t flags)
-{
-	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
 }
 
 /* ---- argument helpers -------------------------------------------------- */

@@ -14,6 +14,7 @@
  * chain that may meet IP fragments, tap-nft puts the match before the flags
  * check (tap-nft.c, tap_rule); the decoder reads either order.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,31 +31,34 @@
 #include <libnftnl/udata.h>
 
 #include "tap-nft.h"
+#include "tap_nfexpr.h"
 
-#define TCP_FIN	0x01
-#define TCP_SYN	0x02
-#define TCP_RST	0x04
-#define TCP_ACK	0x10
-#define TCP_SYN_MASK	(TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK)
+#define TCP_SYN		TN_TCP_SYN
+#define TCP_SYN_MASK	TN_TCP_SYN_MASK
+
+static void oom(void)
+{
+	fprintf(stderr, "tap-nft: out of memory\n");
+	exit(1);
+}
 
 static void *must(void *p)
 {
-	if (!p) {
-		fprintf(stderr, "tap-nft: out of memory\n");
-		exit(1);
-	}
+	if (!p)
+		oom();
 	return p;
+}
+
+static void must_ok(bool ok)
+{
+	if (!ok)
+		oom();
 }
 
 struct nftnl_rule *tn_rule_new(uint16_t family, const char *table,
 			       const char *chain)
 {
-	struct nftnl_rule *r = must(nftnl_rule_alloc());
-
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	return r;
+	return must(tn_rule_alloc(family, table, chain));
 }
 
 static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
@@ -65,56 +69,15 @@ static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
 	return e;
 }
 
-static void put_meta(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = expr(r, "meta");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-}
-
-static void put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "payload");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-}
-
-static void put_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "cmp");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-static void put_bitwise(struct nftnl_rule *r, const void *mask, const void *xor,
-			uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "bitwise");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
-}
-
 /* meta l4proto tcp; tcp dport LO[-HI] */
 void tn_put_tcp_dport(struct nftnl_rule *r, uint16_t lo, uint16_t hi)
 {
-	uint8_t tcp = IPPROTO_TCP;
 	uint16_t nlo = htons(lo), nhi = htons(hi);
 
-	put_meta(r, NFT_META_L4PROTO);
-	put_cmp(r, NFT_CMP_EQ, &tcp, sizeof(tcp));
-	put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	must_ok(tn_expr_l4proto_tcp(r) &&
+		tn_expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
 	if (lo == hi) {
-		put_cmp(r, NFT_CMP_EQ, &nlo, sizeof(nlo));
+		must_ok(tn_expr_cmp(r, NFT_CMP_EQ, &nlo, sizeof(nlo)));
 	} else {
 		struct nftnl_expr *e = expr(r, "range");
 
@@ -125,17 +88,10 @@ void tn_put_tcp_dport(struct nftnl_rule *r, uint16_t lo, uint16_t hi)
 	}
 }
 
-/*
- * tcp flags & (fin|syn|rst|ack) == syn (iptables' --syn), or != syn. ECN
- * (ECE, CWR), PSH and URG do not matter, as for --syn.
- */
+/* tcp flags & (fin|syn|rst|ack) == syn (iptables' --syn), or != syn. */
 void tn_put_syn(struct nftnl_rule *r, bool is_syn)
 {
-	uint8_t mask = TCP_SYN_MASK, zero = 0, syn = TCP_SYN;
-
-	put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
-	put_bitwise(r, &mask, &zero, 1);
-	put_cmp(r, is_syn ? NFT_CMP_EQ : NFT_CMP_NEQ, &syn, 1);
+	must_ok(tn_expr_tcp_syn(r, is_syn ? NFT_CMP_EQ : NFT_CMP_NEQ));
 }
 
 /* ct state & ANY_OF != 0, e.g. "ct state invalid,new" */
@@ -147,8 +103,8 @@ void tn_put_ct_state(struct nftnl_rule *r, uint32_t any_of)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	/* the state is a host-endian u32 bit mask in the register */
-	put_bitwise(r, &any_of, &zero, sizeof(any_of));
-	put_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+	must_ok(tn_expr_bitwise(r, &any_of, &zero, sizeof(any_of)) &&
+		tn_expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
 }
 
 /*
@@ -175,10 +131,7 @@ void tn_put_tap(struct nftnl_rule *r, const struct xt_tap_mtinfo *mt)
 
 void tn_put_counter(struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = expr(r, "counter");
-
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+	must_ok(tn_expr_counter(r));
 }
 
 void tn_put_verdict(struct nftnl_rule *r, enum tn_verdict v)
@@ -189,18 +142,15 @@ void tn_put_verdict(struct nftnl_rule *r, enum tn_verdict v)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, v == TN_ACCEPT ? NF_ACCEPT : NF_DROP);
 }
 
-/* The rule comment nft shows: user data TLV NFTNL_UDATA_RULE_COMMENT. */
 void tn_put_comment(struct nftnl_rule *r, const char *comment)
 {
-	struct nftnl_udata_buf *ud = must(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
+	int ret = tn_rule_comment(r, comment);
 
-	if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment)) {
+	if (ret == -E2BIG) {
 		fprintf(stderr, "tap-nft: comment too long: %s\n", comment);
 		exit(1);
 	}
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-			    nftnl_udata_buf_len(ud));
-	nftnl_udata_buf_free(ud);
+	must_ok(ret == 0);
 }
 
 /* ---- decoding ---- */

@@ -439,7 +439,7 @@ static int cmd_add(int argc, char **argv)
 	r = tap_rule((uint16_t)family, pos[1], pos[2], &o.m, v, sees_fragments);
 	describe_match(desc, sizeof(desc), &o.m);
 	snprintf(what, sizeof(what), "adding the rule to %s %s %s", pos[0], pos[1], pos[2]);
-	b = tn_batch_new(0);
+	b = tn_batch_new(0, TN_BATCH_MAX);
 	echo = nftnl_rule_alloc();
 	if (!b || !echo) {
 		fprintf(stderr, "tap-nft: out of memory\n");
@@ -714,7 +714,7 @@ static int cmd_delete(int argc, char **argv)
 	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
 	snprintf(what, sizeof(what), "deleting rule handle %llu from %s %s %s", handle,
 		 fam, table, chain);
-	b = tn_batch_new(0);
+	b = tn_batch_new(0, TN_BATCH_MAX);
 	if (!b)
 		exit(fail("out of memory"));
 	tn_batch_rule(b, NFT_MSG_DELRULE, 0, r, what);
@@ -1151,7 +1151,7 @@ static int cmd_protect(int argc, char **argv)
 			goto out;
 		}
 
-		b = tn_batch_new(genid);
+		b = tn_batch_new(genid, TN_BATCH_MAX);
 		if (!b)
 			exit(fail("out of memory"));
 		for (k = 0; k < NALLFAM; k++) {
@@ -1271,7 +1271,7 @@ static int cmd_unprotect(int argc, char **argv)
 			ret = fail_errno("reading the ruleset", -ret);
 			goto out;
 		}
-		b = tn_batch_new(genid);
+		b = tn_batch_new(genid, TN_BATCH_MAX);
 		if (!b)
 			exit(fail("out of memory"));
 		names[0] = '\0';

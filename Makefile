@@ -82,12 +82,12 @@ $(B)/tap-keytool: LDLIBS = $(call pc,libmnl libsodium)
 $(B)/tap-keytool: $(call obj,$(KEYTOOL_SRC)) $(B)/libtap.a
 	$(LINK)
 
-TAPSEND_SRC := userspace-client/tap-send.c
+TAPSEND_SRC := tests/tools/tap-send.c
 $(B)/tap-send: LDLIBS = $(call pc,libsodium)
 $(B)/tap-send: $(call obj,$(TAPSEND_SRC)) $(B)/libtap.a
 	$(LINK)
 
-CLIENTD_SRC := $(filter-out $(TAPSEND_SRC),$(wildcard userspace-client/*.c))
+CLIENTD_SRC := $(wildcard userspace-client/*.c)
 $(B)/tap-clientd: LDLIBS = $(call pc,libnetfilter_queue libnftnl libmnl libsodium libcap-ng)
 $(B)/tap-clientd: $(call obj,$(CLIENTD_SRC)) $(B)/libtap.a
 	$(LINK)

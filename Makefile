@@ -19,7 +19,8 @@ PKG_CPPFLAGS := $(shell pkg-config --cflags libmnl libnftnl libsodium xtables \
 	libnetfilter_queue libcap-ng)
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
-TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config
+TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config \
+	$(B)/test_clientd_logic
 BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check guest-run check-kernels bench demo \
@@ -117,6 +118,10 @@ $(B)/test_clientd_config: $(call san,tests/unit/test_clientd_config.c \
 		userspace-client/clientd_config.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
 
+$(B)/test_clientd_logic: CPPFLAGS += -Iuserspace-client
+$(B)/test_clientd_logic: $(call san,tests/unit/test_clientd_logic.c userspace-client/clientd_reuse.c)
+	$(LINK) $(SAN)
+
 $(B)/test_keyfile: LDLIBS = $(call pc,libsodium)
 $(B)/test_keyfile: $(call san,tests/unit/test_keyfile.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
@@ -144,6 +149,7 @@ unit-check: $(TESTS)
 	$(B)/test_keyfile
 	$(B)/test_packet
 	$(B)/test_clientd_config
+	$(B)/test_clientd_logic
 
 # Every guest test on the default kernel; on every other kernel that has an
 # image to boot (bookworm-backports' 6.12) the tests of what differs between

@@ -225,6 +225,137 @@ static void decode_xt_tcp(const struct nftnl_expr *e, struct tn_decoded *d)
 		d->syn = true;
 }
 
+static void decode_payload(enum reg_state *regs, const struct nftnl_expr *e)
+{
+	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+	enum reg_state st = R_NONE;
+
+	if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2)
+		st = R_DPORT;
+	else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && len == 1)
+		st = R_TCPFLAGS;
+	set_reg(regs, e, NFTNL_EXPR_PAYLOAD_DREG, st);
+}
+
+static void decode_bitwise(enum reg_state *regs, const struct nftnl_expr *e)
+{
+	uint32_t len = 0;
+	const uint8_t *mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
+	enum reg_state st = R_NONE;
+
+	if (get_reg(regs, e, NFTNL_EXPR_BITWISE_SREG) == R_TCPFLAGS &&
+	    mask && len == 1 && (*mask & TCP_SYN_MASK) == TCP_SYN_MASK)
+		st = R_TCPFLAGS_SYNMASK;
+	set_reg(regs, e, NFTNL_EXPR_BITWISE_DREG, st);
+}
+
+/* A comparison of the destination port narrows its range. */
+static void decode_port_cmp(const struct nftnl_expr *e, struct tn_decoded *d)
+{
+	uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+	uint16_t p = get_port(e, NFTNL_EXPR_CMP_DATA);
+
+	if (!d->port) {
+		d->port_lo = 0;
+		d->port_hi = 0xffff;
+	}
+	d->port = true;
+	switch (op) {
+	case NFT_CMP_EQ: d->port_lo = d->port_hi = p; break;
+	case NFT_CMP_NEQ: d->port_lo = d->port_hi = p; d->port_neg = true; break;
+	case NFT_CMP_GTE: d->port_lo = p; break;
+	case NFT_CMP_GT: d->port_lo = (uint16_t)(p + 1); break;
+	case NFT_CMP_LTE: d->port_hi = p; break;
+	case NFT_CMP_LT: d->port_hi = (uint16_t)(p - 1); break;
+	}
+}
+
+static void decode_cmp(const enum reg_state *regs, const struct nftnl_expr *e,
+		       struct tn_decoded *d)
+{
+	enum reg_state st = get_reg(regs, e, NFTNL_EXPR_CMP_SREG);
+
+	if (st == R_DPORT) {
+		decode_port_cmp(e, d);
+	} else if (st == R_TCPFLAGS_SYNMASK &&
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ) {
+		uint32_t len = 0;
+		const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+
+		if (v && len == 1 && (*v & TCP_SYN_MASK) == TCP_SYN)
+			d->syn = true;
+	}
+}
+
+static void decode_range(const enum reg_state *regs, const struct nftnl_expr *e,
+			 struct tn_decoded *d)
+{
+	if (get_reg(regs, e, NFTNL_EXPR_RANGE_SREG) != R_DPORT)
+		return;
+	d->port = true;
+	d->port_lo = get_port(e, NFTNL_EXPR_RANGE_FROM_DATA);
+	d->port_hi = get_port(e, NFTNL_EXPR_RANGE_TO_DATA);
+	d->port_neg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ;
+}
+
+static void decode_match(const struct nftnl_expr *e, struct tn_decoded *d)
+{
+	const char *mt = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
+	uint32_t len = 0;
+	const void *info;
+
+	if (mt && !strcmp(mt, "tcp")) {
+		decode_xt_tcp(e, d);
+		return;
+	}
+	if (!mt || strcmp(mt, "tap"))
+		return;
+	info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
+	d->tap = true;
+	d->raw_len = info ? len : 0;
+	if (info)
+		memcpy(d->raw, info, len < sizeof(d->raw) ? len : sizeof(d->raw));
+	d->info_ok = info && len == sizeof(d->mt);
+	if (d->info_ok)
+		memcpy(&d->mt, info, TN_MT_USERSIZE);
+}
+
+static void decode_expr(enum reg_state *regs, const struct nftnl_expr *e,
+			struct tn_decoded *d)
+{
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (!strcmp(name, "meta")) {
+		set_reg(regs, e, NFTNL_EXPR_META_DREG,
+			nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO ?
+			R_L4PROTO : R_NONE);
+	} else if (!strcmp(name, "payload")) {
+		decode_payload(regs, e);
+	} else if (!strcmp(name, "bitwise")) {
+		decode_bitwise(regs, e);
+	} else if (!strcmp(name, "cmp")) {
+		decode_cmp(regs, e, d);
+	} else if (!strcmp(name, "range")) {
+		decode_range(regs, e, d);
+	} else if (!strcmp(name, "match")) {
+		decode_match(e, d);
+	} else if (!strcmp(name, "immediate")) {
+		if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT)
+			decode_verdict(e, d);
+		else
+			set_reg(regs, e, NFTNL_EXPR_IMM_DREG, R_NONE);
+	} else if (!strcmp(name, "target")) {
+		snprintf(d->verdict, sizeof(d->verdict), "xt target %s",
+			 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
+	} else if (!strcmp(name, "reject") || !strcmp(name, "queue")) {
+		snprintf(d->verdict, sizeof(d->verdict), "%s", name);
+	} else if (!strcmp(name, "ct")) {
+		set_reg(regs, e, NFTNL_EXPR_CT_DREG, R_NONE);
+	}
+}
+
 void tn_decode(const struct nftnl_rule *r, struct tn_decoded *d)
 {
 	enum reg_state regs[NREGS] = { R_NONE };
@@ -236,98 +367,8 @@ void tn_decode(const struct nftnl_rule *r, struct tn_decoded *d)
 	it = nftnl_expr_iter_create(r);
 	if (!it)
 		return;
-	while ((e = nftnl_expr_iter_next(it))) {
-		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-		if (!strcmp(name, "meta")) {
-			set_reg(regs, e, NFTNL_EXPR_META_DREG,
-				nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO ?
-				R_L4PROTO : R_NONE);
-		} else if (!strcmp(name, "payload")) {
-			uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
-			uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
-			uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
-			enum reg_state st = R_NONE;
-
-			if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2)
-				st = R_DPORT;
-			else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && len == 1)
-				st = R_TCPFLAGS;
-			set_reg(regs, e, NFTNL_EXPR_PAYLOAD_DREG, st);
-		} else if (!strcmp(name, "bitwise")) {
-			uint32_t len = 0;
-			const uint8_t *mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
-			enum reg_state st = R_NONE;
-
-			if (get_reg(regs, e, NFTNL_EXPR_BITWISE_SREG) == R_TCPFLAGS &&
-			    mask && len == 1 && (*mask & TCP_SYN_MASK) == TCP_SYN_MASK)
-				st = R_TCPFLAGS_SYNMASK;
-			set_reg(regs, e, NFTNL_EXPR_BITWISE_DREG, st);
-		} else if (!strcmp(name, "cmp")) {
-			uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
-			enum reg_state st = get_reg(regs, e, NFTNL_EXPR_CMP_SREG);
-
-			if (st == R_DPORT) {
-				uint16_t p = get_port(e, NFTNL_EXPR_CMP_DATA);
-
-				if (!d->port) {
-					d->port_lo = 0;
-					d->port_hi = 0xffff;
-				}
-				d->port = true;
-				switch (op) {
-				case NFT_CMP_EQ: d->port_lo = d->port_hi = p; break;
-				case NFT_CMP_NEQ: d->port_lo = d->port_hi = p; d->port_neg = true; break;
-				case NFT_CMP_GTE: d->port_lo = p; break;
-				case NFT_CMP_GT: d->port_lo = (uint16_t)(p + 1); break;
-				case NFT_CMP_LTE: d->port_hi = p; break;
-				case NFT_CMP_LT: d->port_hi = (uint16_t)(p - 1); break;
-				}
-			} else if (st == R_TCPFLAGS_SYNMASK && op == NFT_CMP_EQ) {
-				uint32_t len = 0;
-				const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
-
-				if (v && len == 1 && (*v & TCP_SYN_MASK) == TCP_SYN)
-					d->syn = true;
-			}
-		} else if (!strcmp(name, "range")) {
-			if (get_reg(regs, e, NFTNL_EXPR_RANGE_SREG) == R_DPORT) {
-				d->port = true;
-				d->port_lo = get_port(e, NFTNL_EXPR_RANGE_FROM_DATA);
-				d->port_hi = get_port(e, NFTNL_EXPR_RANGE_TO_DATA);
-				d->port_neg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ;
-			}
-		} else if (!strcmp(name, "match")) {
-			const char *mt = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
-
-			if (mt && !strcmp(mt, "tap")) {
-				uint32_t len = 0;
-				const void *info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
-
-				d->tap = true;
-				d->raw_len = info ? len : 0;
-				if (info)
-					memcpy(d->raw, info, len < sizeof(d->raw) ? len : sizeof(d->raw));
-				d->info_ok = info && len == sizeof(d->mt);
-				if (d->info_ok)
-					memcpy(&d->mt, info, TN_MT_USERSIZE);
-			} else if (mt && !strcmp(mt, "tcp")) {
-				decode_xt_tcp(e, d);
-			}
-		} else if (!strcmp(name, "immediate")) {
-			if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT)
-				decode_verdict(e, d);
-			else
-				set_reg(regs, e, NFTNL_EXPR_IMM_DREG, R_NONE);
-		} else if (!strcmp(name, "target")) {
-			snprintf(d->verdict, sizeof(d->verdict), "xt target %s",
-				 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
-		} else if (!strcmp(name, "reject") || !strcmp(name, "queue")) {
-			snprintf(d->verdict, sizeof(d->verdict), "%s", name);
-		} else if (!strcmp(name, "ct")) {
-			set_reg(regs, e, NFTNL_EXPR_CT_DREG, R_NONE);
-		}
-	}
+	while ((e = nftnl_expr_iter_next(it)))
+		decode_expr(regs, e, d);
 	nftnl_expr_iter_destroy(it);
 }
 

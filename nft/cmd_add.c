@@ -55,79 +55,72 @@ static const struct option match_long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int cmd_add(int argc, char **argv)
-{
+struct add {
 	struct match_opts o;
-	struct tn_sock *s = NULL;
-	struct nftnl_rule *r, *echo;
-	struct tn_batch *b;
-	struct tn_err e;
-	const char *pos[5] = { NULL };
+	int family;
+	const char *pos[4];	/* family, table, chain, verdict as given */
 	enum tn_verdict v;
-	char desc[160], what[300];
-	int c, npos = 0, family, ret;
-	bool sees_fragments;
+};
 
-	cmd_name = "tap-nft add";
-	match_opts_init(&o);
+/* The command line into a; 0, or the exit status (help: -1, exit 0). */
+static int add_options(int argc, char **argv, struct add *a)
+{
+	int c, npos = 0, ret;
+
+	match_opts_init(&a->o);
 	while ((c = getopt_long(argc, argv, ":h", match_long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			help_add();
-			return 0;
+			return -1;
 		}
-		ret = match_opt(&o, c, optarg);
-		if (ret >= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		return bad_option(c, argv);
+		ret = match_opt(&a->o, c, optarg);
+		if (ret < 0)
+			return bad_option(c, argv);
+		if (ret)
+			return ret;
 	}
-	while (optind < argc && npos < 5)
-		pos[npos++] = argv[optind++];
+	while (optind < argc && npos < 4)
+		a->pos[npos++] = argv[optind++];
 	if (npos != 4 || optind < argc)
 		return usage_error("expected FAMILY TABLE CHAIN and a verdict (accept or "
 				   "drop), e.g. tap-nft add ip filter INPUT --dport 22 "
 				   "--key-id 3 accept");
-	family = tn_family_parse(pos[0]);
-	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 && family != NFPROTO_INET)
-		return usage_error("family '%s': use ip, ip6 or inet", pos[0]);
-	if (!strcasecmp(pos[3], "accept"))
-		v = TN_ACCEPT;
-	else if (!strcasecmp(pos[3], "drop"))
-		v = TN_DROP;
+	a->family = tn_family_parse(a->pos[0]);
+	if (a->family != NFPROTO_IPV4 && a->family != NFPROTO_IPV6 &&
+	    a->family != NFPROTO_INET)
+		return usage_error("family '%s': use ip, ip6 or inet", a->pos[0]);
+	if (!strcasecmp(a->pos[3], "accept"))
+		a->v = TN_ACCEPT;
+	else if (!strcasecmp(a->pos[3], "drop"))
+		a->v = TN_DROP;
 	else
-		return usage_error("verdict '%s': use accept or drop", pos[3]);
-	ret = match_opts_check(&o);
-	if (ret)
-		return ret;
+		return usage_error("verdict '%s': use accept or drop", a->pos[3]);
+	return match_opts_check(&a->o);
+}
 
-	tap_module_load();
-	ret = tn_open(&s);
-	if (ret < 0)
-		return fail_errno("opening a netlink socket", -ret);
-	ret = check_chain(s, (uint16_t)family, pos[1], pos[2], &sees_fragments);
-	if (ret) {
-		tn_close(s);
-		return ret;
-	}
+/* Appends the rule r as a describes it, and prints its handle. */
+static int add_rule(struct tn_sock *s, const struct add *a, struct nftnl_rule *r)
+{
+	struct nftnl_rule *echo = nftnl_rule_alloc();
+	struct tn_batch *b = tn_batch_new(0, TN_BATCH_MAX);
+	char desc[160], what[300];
+	struct tn_err e;
+	int ret;
 
-	r = tap_rule((uint16_t)family, pos[1], pos[2], &o.m, v, sees_fragments);
-	describe_match(desc, sizeof(desc), &o.m);
-	snprintf(what, sizeof(what), "adding the rule to %s %s %s", pos[0], pos[1], pos[2]);
-	b = tn_batch_new(0, TN_BATCH_MAX);
-	echo = nftnl_rule_alloc();
 	if (!b || !echo) {
 		fprintf(stderr, "tap-nft: out of memory\n");
 		exit(1);
 	}
+	describe_match(desc, sizeof(desc), &a->o.m);
+	snprintf(what, sizeof(what), "adding the rule to %s %s %s", a->pos[0], a->pos[1],
+		 a->pos[2]);
 	tn_batch_rule(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ECHO, r, what);
 	ret = tn_batch_commit(s, b, &e, echo);
 	if (ret < 0) {
-		ret = fail_batch(&e, true, family == NFPROTO_INET);
+		ret = fail_batch(&e, true, a->family == NFPROTO_INET);
 	} else {
-		printf("added to %s %s %s: %s, %s", pos[0], pos[1], pos[2], desc,
-		       v == TN_ACCEPT ? "accept" : "drop");
+		printf("added to %s %s %s: %s, %s", a->pos[0], a->pos[1], a->pos[2], desc,
+		       a->v == TN_ACCEPT ? "accept" : "drop");
 		if (nftnl_rule_is_set(echo, NFTNL_RULE_HANDLE))
 			printf("; handle %" PRIu64,
 			       nftnl_rule_get_u64(echo, NFTNL_RULE_HANDLE));
@@ -135,8 +128,35 @@ int cmd_add(int argc, char **argv)
 		ret = 0;
 	}
 	nftnl_rule_free(echo);
-	nftnl_rule_free(r);
 	tn_batch_free(b);
+	return ret;
+}
+
+int cmd_add(int argc, char **argv)
+{
+	struct add a = { .pos = { NULL } };
+	struct tn_sock *s = NULL;
+	struct nftnl_rule *r;
+	bool sees_fragments;
+	int ret;
+
+	cmd_name = "tap-nft add";
+	ret = add_options(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+
+	tap_module_load();
+	ret = tn_open(&s);
+	if (ret < 0)
+		return fail_errno("opening a netlink socket", -ret);
+	ret = check_chain(s, (uint16_t)a.family, a.pos[1], a.pos[2], &sees_fragments);
+	if (ret) {
+		tn_close(s);
+		return ret;
+	}
+	r = tap_rule((uint16_t)a.family, a.pos[1], a.pos[2], &a.o.m, a.v, sees_fragments);
+	ret = add_rule(s, &a, r);
+	nftnl_rule_free(r);
 	tn_close(s);
 	return ret;
 }

@@ -760,6 +760,93 @@ static const struct key_row *find_row(const struct key_list *l, uint16_t id)
 	return l->n ? bsearch(&want, l->rows, l->n, sizeof(*l->rows), row_cmp) : NULL;
 }
 
+struct sync_counts {
+	size_t added, replaced, same, removed;
+};
+
+/*
+ * A new realm is taken only by a netns without keys: flush them, then
+ * load every file. Connections in between fail closed. true if so.
+ */
+static bool sync_realm(struct nl *nl, const struct key_list *l, bool dry, const char *verb)
+{
+	uint64_t realm_now, realm_new = realm_fingerprint(sync_keys[0].kf.realm);
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	int err;
+
+	if (!l->n || !kernel_realm(nl, &realm_now) || realm_now == realm_new)
+		return false;
+	printf("%schange the realm from %016" PRIx64 " to %016" PRIx64
+	       ": remove every key, then load them all\n", verb, realm_now, realm_new);
+	if (!dry) {
+		err = nl_talk(nl, tap_msg(nl, buf, TAP_CMD_KEY_FLUSH, NLM_F_ACK), NULL, NULL);
+		if (err)
+			nl_die(nl, err, "cannot remove the keys of the old realm");
+	}
+	return true;
+}
+
+/* Removals first: they free slots (max_keys) for the new keys. */
+static void sync_remove(struct nl *nl, const struct key_list *l, bool dry,
+			bool reload_all, const char *verb, struct sync_counts *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < l->n; i++) {
+		struct sync_key want = { .kf.id = l->rows[i].id };
+
+		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
+			continue;
+		if (!dry && !reload_all) {
+			err = key_del(nl, l->rows[i].id);
+			if (err && err != ENOENT) {
+				char what[96];
+
+				snprintf(what, sizeof(what), "cannot remove key %u "
+					 "(%zu changes made before)", l->rows[i].id, n->removed);
+				nl_die(nl, err, what);
+			}
+		}
+		printf("%sremove key %u: no key file for it\n", verb, l->rows[i].id);
+		n->removed++;
+	}
+}
+
+static void sync_load(struct nl *nl, const struct key_list *l, bool dry,
+		      bool reload_all, const char *verb, struct sync_counts *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < sync_nkeys; i++) {
+		const struct sync_key *k = &sync_keys[i];
+		const struct key_row *r = find_row(l, k->kf.id);
+
+		if (r && r->have_fpr && r->fpr == k->fpr && !reload_all) {
+			n->same++;
+			continue;
+		}
+		if (!dry) {
+			err = key_add(nl, &k->kf, true, NULL);
+			if (err) {
+				char what[PATH_MAX + 128];
+
+				snprintf(what, sizeof(what), "cannot load key %u from %s "
+					 "(%zu changes made before)", k->kf.id, k->path,
+					 n->removed + n->added + n->replaced);
+				nl_die(nl, err, what);
+			}
+		}
+		printf("%s%s key %u from %s (fingerprint %016" PRIx64 ")\n", verb,
+		       r ? "replace" : "load", k->kf.id, k->path, k->fpr);
+		if (r)
+			n->replaced++;
+		else
+			n->added++;
+	}
+}
+
 static int cmd_sync(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -767,13 +854,12 @@ static int cmd_sync(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	size_t i, added = 0, replaced = 0, same = 0, removed = 0;
-	uint64_t realm_now, realm_new;
+	struct sync_counts n = { 0 };
 	const char *dir, *verb = "";
 	struct key_list l = { 0 };
 	bool dry = false, reload_all;
 	struct nl nl;
-	int c, err;
+	int c;
 
 	while ((c = sub_getopt(argc, argv, ":nh", opts, sync_help)) != -1)
 		if (c == 'n')
@@ -786,76 +872,13 @@ static int cmd_sync(int argc, char **argv)
 	key_dump(&nl, &l);
 	if (dry)
 		verb = "would ";
-
-	/*
-	 * A new realm is taken only by a netns without keys: flush them, then
-	 * load every file. Connections in between fail closed.
-	 */
-	realm_new = realm_fingerprint(sync_keys[0].kf.realm);
-	reload_all = l.n && kernel_realm(&nl, &realm_now) && realm_now != realm_new;
-	if (reload_all) {
-		printf("%schange the realm from %016" PRIx64 " to %016" PRIx64
-		       ": remove every key, then load them all\n", verb,
-		       realm_now, realm_new);
-		if (!dry) {
-			char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
-
-			err = nl_talk(&nl, tap_msg(&nl, buf, TAP_CMD_KEY_FLUSH,
-						   NLM_F_ACK), NULL, NULL);
-			if (err)
-				nl_die(&nl, err, "cannot remove the keys of the old realm");
-		}
-	}
-
-	/* Removals first: they free slots (max_keys) for the new keys. */
-	for (i = 0; i < l.n; i++) {
-		struct sync_key want = { .kf.id = l.rows[i].id };
-
-		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
-			continue;
-		if (!dry && !reload_all) {
-			err = key_del(&nl, l.rows[i].id);
-			if (err && err != ENOENT) {
-				char what[96];
-
-				snprintf(what, sizeof(what), "cannot remove key %u "
-					 "(%zu changes made before)", l.rows[i].id, removed);
-				nl_die(&nl, err, what);
-			}
-		}
-		printf("%sremove key %u: no key file for it\n", verb, l.rows[i].id);
-		removed++;
-	}
-	for (i = 0; i < sync_nkeys; i++) {
-		const struct sync_key *k = &sync_keys[i];
-		const struct key_row *r = find_row(&l, k->kf.id);
-
-		if (r && r->have_fpr && r->fpr == k->fpr && !reload_all) {
-			same++;
-			continue;
-		}
-		if (!dry) {
-			err = key_add(&nl, &k->kf, true, NULL);
-			if (err) {
-				char what[PATH_MAX + 128];
-
-				snprintf(what, sizeof(what), "cannot load key %u from %s "
-					 "(%zu changes made before)", k->kf.id, k->path,
-					 removed + added + replaced);
-				nl_die(&nl, err, what);
-			}
-		}
-		printf("%s%s key %u from %s (fingerprint %016" PRIx64 ")\n", verb,
-		       r ? "replace" : "load", k->kf.id, k->path, k->fpr);
-		if (r)
-			replaced++;
-		else
-			added++;
-	}
+	reload_all = sync_realm(&nl, &l, dry, verb);
+	sync_remove(&nl, &l, dry, reload_all, verb, &n);
+	sync_load(&nl, &l, dry, reload_all, verb, &n);
 	nl_close(&nl);
 	free(l.rows);
 	printf("%s: %zu loaded, %zu replaced, %zu unchanged, %zu removed%s\n", dir,
-	       added, replaced, same, removed, dry ? " (dry run: nothing changed)" : "");
+	       n.added, n.replaced, n.same, n.removed, dry ? " (dry run: nothing changed)" : "");
 	sync_wipe();
 	return 0;
 }

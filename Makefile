@@ -20,7 +20,7 @@ PKG_CPPFLAGS := $(shell pkg-config --cflags libmnl libnftnl libsodium xtables \
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
 TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config \
-	$(B)/test_clientd_logic $(B)/test_nft_rule
+	$(B)/test_clientd_logic $(B)/test_nft_rule $(B)/test_num
 BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check guest-run check-kernels bench demo \
@@ -127,6 +127,9 @@ $(B)/test_nft_rule: LDLIBS = $(call pc,libnftnl libmnl)
 $(B)/test_nft_rule: $(call san,tests/unit/test_nft_rule.c nft/rule.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
 
+$(B)/test_num: $(call san,tests/unit/test_num.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
+
 $(B)/test_keyfile: LDLIBS = $(call pc,libsodium)
 $(B)/test_keyfile: $(call san,tests/unit/test_keyfile.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
@@ -156,6 +159,7 @@ unit-check: $(TESTS)
 	$(B)/test_clientd_config
 	$(B)/test_clientd_logic
 	$(B)/test_nft_rule
+	$(B)/test_num
 
 # Every guest test on the default kernel; on every other kernel that has an
 # image to boot (bookworm-backports' 6.12) the tests of what differs between

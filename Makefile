@@ -8,8 +8,8 @@ B := build
 CC ?= gcc
 AR ?= ar
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror
-CPPFLAGS += -Ilib -Ixt_tap -D_GNU_SOURCE
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror
+override CPPFLAGS += -Ilib -Ixt_tap -D_GNU_SOURCE
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 pc = $(shell pkg-config --cflags --libs $(1))
@@ -106,23 +106,23 @@ $(B)/test_core: LDLIBS = $(call pc,libsodium)
 $(B)/test_core: $(call san,tests/unit/test_core.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
 
-$(B)/test_packet: CPPFLAGS += -Iuserspace-client
+$(B)/test_packet: override CPPFLAGS += -Iuserspace-client
 $(B)/test_packet: LDLIBS = $(call pc,libsodium)
 $(B)/test_packet: $(call san,tests/unit/test_packet.c userspace-client/clientd_packet.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
 
 # --wrap: the test searches every block the reader frees for key bytes
-$(B)/test_clientd_config: CPPFLAGS += -Iuserspace-client
+$(B)/test_clientd_config: override CPPFLAGS += -Iuserspace-client
 $(B)/test_clientd_config: LDLIBS = $(call pc,libsodium) -Wl,--wrap=free,--wrap=realloc
 $(B)/test_clientd_config: $(call san,tests/unit/test_clientd_config.c \
 		userspace-client/clientd_config.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)
 
-$(B)/test_clientd_logic: CPPFLAGS += -Iuserspace-client
+$(B)/test_clientd_logic: override CPPFLAGS += -Iuserspace-client
 $(B)/test_clientd_logic: $(call san,tests/unit/test_clientd_logic.c userspace-client/clientd_reuse.c)
 	$(LINK) $(SAN)
 
-$(B)/test_nft_rule: CPPFLAGS += -Inft
+$(B)/test_nft_rule: override CPPFLAGS += -Inft
 $(B)/test_nft_rule: LDLIBS = $(call pc,libnftnl libmnl)
 $(B)/test_nft_rule: $(call san,tests/unit/test_nft_rule.c nft/rule.c) $(B)/libtap-san.a
 	$(LINK) $(SAN)

@@ -6,23 +6,25 @@ KDIR ?= /lib/modules/$(KVER)/build
 B := build
 
 CC ?= gcc
+AR ?= ar
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Ixt_tap -Ikeytool -D_GNU_SOURCE
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror
+override CPPFLAGS += -Ilib -Ixt_tap -D_GNU_SOURCE
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 pc = $(shell pkg-config --cflags --libs $(1))
 XTABLES_LIBDIR ?= $(shell pkg-config --variable=xtlibdir xtables)
-
-CORE_SRC := xt_tap/tap_core.c
-CORE_HDR := xt_tap/tap_core.h xt_tap/xt_tap.h
-KEYFILE := keytool/tap_keyfile.c keytool/tap_keyfile.h
+# The include paths of every library a userspace file may use.
+PKG_CPPFLAGS := $(shell pkg-config --cflags libmnl libnftnl libsodium xtables \
+	libnetfilter_queue libcap-ng)
 
 PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
-TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config
+TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config \
+	$(B)/test_clientd_logic $(B)/test_nft_rule $(B)/test_num
 BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check guest-run check-kernels bench demo \
-	install clean dkms-install dkms-check
+	install clean dkms-install dkms-check lint
 
 all: modules userspace
 
@@ -31,7 +33,8 @@ modules:
 
 # Build against every installed kernel's headers (6.1 and 6.12); each
 # kernel's module is kept in build/kmod/KVER for the guest tests (as
-# xt_tap.bin: the clean step deletes every *.ko and *.ko.* in the tree).
+# xt_tap.bin: the clean step deletes every *.ko and *.ko.* in the tree, and
+# the userspace objects too, which the next build then makes again).
 HEADER_KVERS = $(shell ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p')
 modules-all:
 	@for k in $(HEADER_KVERS); do \
@@ -43,70 +46,120 @@ modules-all:
 
 userspace: $(PROGS) $(TESTS) $(BENCH)
 
-$(B):
-	mkdir -p $(B)
+# ---- objects: build/obj/DIR/FILE.o, and build/san/... with the sanitizers
+# for the unit tests; -MMD -MP writes each object's header dependencies.
+DEPFLAGS = -MMD -MP
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CPPFLAGS) $(CFLAGS) $(SAN) $(DEPFLAGS) -c -o $@ $<
+# The benchmarks measure the core at -O2 whatever CFLAGS says.
+$(B)/bench/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CPPFLAGS) $(CFLAGS) -O2 $(DEPFLAGS) -c -o $@ $<
 
-$(B)/libxt_tap.so: xt_tap/libxt_tap.c $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(call pc,xtables)
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+san = $(patsubst %.c,$(B)/san/%.o,$(1))
+LINK = $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
-$(B)/tap-keytool: keytool/tap-keytool.c $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ keytool/tap-keytool.c keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libmnl libsodium)
+# ---- libtap: what the programs share (lib/) and the protocol core
+LIB_SRC := $(wildcard lib/*.c) xt_tap/tap_core.c
+$(B)/libtap.a: $(call obj,$(LIB_SRC))
+	$(AR) rcs $@ $^
+$(B)/libtap-san.a: $(call san,$(LIB_SRC))
+	$(AR) rcs $@ $^
+$(B)/libtap-bench.a: $(patsubst %.c,$(B)/bench/%.o,$(LIB_SRC))
+	$(AR) rcs $@ $^
 
-CSUM_HDR := userspace-client/tcp_csum.h
+# ---- programs
+$(B)/libxt_tap.so: xt_tap/libxt_tap.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -fPIC -shared -o $@ $< $(call pc,xtables)
 
-$(B)/tap-send: userspace-client/tap-send.c userspace-client/tcp_csum.c $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ userspace-client/tap-send.c userspace-client/tcp_csum.c \
-		keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libsodium)
+KEYTOOL_SRC := $(wildcard keytool/*.c)
+$(B)/tap-keytool: LDLIBS = $(call pc,libmnl libsodium)
+$(B)/tap-keytool: $(call obj,$(KEYTOOL_SRC)) $(B)/libtap.a
+	$(LINK)
 
-CLIENTD_SRC := userspace-client/tap-clientd.c userspace-client/clientd_config.c \
-	userspace-client/clientd_rules.c userspace-client/clientd_queue.c \
-	userspace-client/clientd_packet.c userspace-client/clientd_sys.c \
-	userspace-client/tcp_csum.c
+TAPSEND_SRC := tests/tools/tap-send.c
+$(B)/tap-send: LDLIBS = $(call pc,libsodium)
+$(B)/tap-send: $(call obj,$(TAPSEND_SRC)) $(B)/libtap.a
+	$(LINK)
 
-$(B)/tap-clientd: $(CLIENTD_SRC) userspace-client/clientd.h $(CSUM_HDR) $(KEYFILE) $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(CLIENTD_SRC) keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libnetfilter_queue libnftnl libmnl libsodium libcap-ng)
+CLIENTD_SRC := $(wildcard userspace-client/*.c)
+$(B)/tap-clientd: LDLIBS = $(call pc,libnetfilter_queue libnftnl libmnl libsodium libcap-ng)
+$(B)/tap-clientd: $(call obj,$(CLIENTD_SRC)) $(B)/libtap.a
+	$(LINK)
 
-$(B)/connect_latency: bench/connect_latency.c | $(B)
-	$(CC) $(CFLAGS) -o $@ $<
+TAPNFT_SRC := $(wildcard nft/*.c)
+$(B)/tap-nft: LDLIBS = $(call pc,libnftnl libmnl xtables)
+$(B)/tap-nft: $(call obj,$(TAPNFT_SRC)) $(B)/libtap.a
+	$(LINK)
 
-TAPNFT_SRC := nft/tap-nft.c nft/nl.c nft/rule.c
-$(B)/tap-nft: $(TAPNFT_SRC) nft/tap-nft.h $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(TAPNFT_SRC) $(call pc,libnftnl libmnl xtables)
+$(B)/connect_latency: $(call obj,bench/connect_latency.c)
+	$(LINK)
 
-$(B)/test_core: tests/unit/test_core.c xt_tap/tap_vectors.h $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_core.c $(CORE_SRC) $(call pc,libsodium)
+# ---- unit tests (sanitizers on the code they test)
+$(B)/test_core: LDLIBS = $(call pc,libsodium)
+$(B)/test_core: $(call san,tests/unit/test_core.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
 
-$(B)/test_packet: tests/unit/test_packet.c userspace-client/clientd_packet.c \
-		userspace-client/tcp_csum.c userspace-client/clientd.h $(CSUM_HDR) | $(B)
-	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -o $@ tests/unit/test_packet.c \
-		userspace-client/clientd_packet.c userspace-client/tcp_csum.c $(call pc,libsodium)
+$(B)/test_packet: override CPPFLAGS += -Iuserspace-client
+$(B)/test_packet: LDLIBS = $(call pc,libsodium)
+$(B)/test_packet: $(call san,tests/unit/test_packet.c userspace-client/clientd_packet.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
 
 # --wrap: the test searches every block the reader frees for key bytes
-$(B)/test_clientd_config: tests/unit/test_clientd_config.c tests/unit/unit_files.h \
-		userspace-client/clientd_config.c userspace-client/clientd.h $(KEYFILE) \
-		$(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) $(SAN) -Iuserspace-client -Wl,--wrap=free,--wrap=realloc -o $@ \
-		tests/unit/test_clientd_config.c userspace-client/clientd_config.c \
-		keytool/tap_keyfile.c $(CORE_SRC) $(call pc,libsodium)
+$(B)/test_clientd_config: override CPPFLAGS += -Iuserspace-client
+$(B)/test_clientd_config: LDLIBS = $(call pc,libsodium) -Wl,--wrap=free,--wrap=realloc
+$(B)/test_clientd_config: $(call san,tests/unit/test_clientd_config.c \
+		userspace-client/clientd_config.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
 
-$(B)/test_keyfile: tests/unit/test_keyfile.c $(KEYFILE) $(CORE_SRC) | $(B)
-	$(CC) $(CFLAGS) $(SAN) -o $@ tests/unit/test_keyfile.c keytool/tap_keyfile.c $(CORE_SRC) \
-		$(call pc,libsodium)
+$(B)/test_clientd_logic: override CPPFLAGS += -Iuserspace-client
+$(B)/test_clientd_logic: $(call san,tests/unit/test_clientd_logic.c userspace-client/clientd_reuse.c)
+	$(LINK) $(SAN)
 
-$(B)/bench_core: bench/bench_core.c $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -O2 -o $@ bench/bench_core.c $(CORE_SRC) $(call pc,libsodium) -lpthread
+$(B)/test_nft_rule: override CPPFLAGS += -Inft
+$(B)/test_nft_rule: LDLIBS = $(call pc,libnftnl libmnl)
+$(B)/test_nft_rule: $(call san,tests/unit/test_nft_rule.c nft/rule.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
 
-$(B)/bench_load: bench/bench_load.c $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(CFLAGS) -O2 -o $@ bench/bench_load.c $(CORE_SRC) $(call pc,libsodium)
+$(B)/test_num: $(call san,tests/unit/test_num.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
+
+$(B)/test_keyfile: LDLIBS = $(call pc,libsodium)
+$(B)/test_keyfile: $(call san,tests/unit/test_keyfile.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
+
+$(B)/bench_core: LDLIBS = $(call pc,libsodium) -lpthread
+$(B)/bench_core: $(B)/bench/bench/bench_core.o $(B)/libtap-bench.a
+	$(LINK)
+
+$(B)/bench_load: LDLIBS = $(call pc,libsodium)
+$(B)/bench_load: $(B)/bench/bench/bench_load.o $(B)/libtap-bench.a
+	$(LINK)
+
+-include $(shell find $(B)/obj $(B)/san $(B)/bench -name '*.d' 2>/dev/null) $(B)/libxt_tap.d
+
+# Shell scripts with shellcheck, C with the compiler flags above (-Wall
+# -Wextra -Werror: `make userspace` fails on a warning). LINT_SEVERITY=warning
+# shows shellcheck's warnings too (the guest tests still have some).
+LINT_SEVERITY ?= error
+SHELL_SCRIPTS = $(shell git ls-files '*.sh' 2>/dev/null || find . -name '*.sh' -not -path './build/*')
+lint: userspace
+	shellcheck -S $(LINT_SEVERITY) -x $(SHELL_SCRIPTS)
 
 unit-check: $(TESTS)
 	$(B)/test_core
 	$(B)/test_keyfile
 	$(B)/test_packet
 	$(B)/test_clientd_config
+	$(B)/test_clientd_logic
+	$(B)/test_nft_rule
+	$(B)/test_num
 
 # Every guest test on the default kernel; on every other kernel that has an
 # image to boot (bookworm-backports' 6.12) the tests of what differs between

@@ -26,14 +26,10 @@
 #include <sodium.h>
 
 #include "tap_core.h"
+#include "keytool.h"
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
-#define PROG		"tap-keytool"
-#define EXIT_USAGE	2
-
-/* Big enough for any dump skb the kernel builds (it sizes them by ours). */
-#define NL_BUF_SIZE	32768
-#define NL_REQ_SIZE	1024	/* our requests are far smaller */
 
 static const char *cmd_name = "";
 
@@ -44,8 +40,7 @@ static void vmsg(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,8 +50,7 @@ die(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die_usage(const char *fmt, ...)
+void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -70,262 +64,13 @@ die_usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* ---- netlink -------------------------------------------------------- */
-
-struct nl {
-	struct mnl_socket *sk;
-	unsigned int portid, seq;
-	uint16_t family;
-	int err;		/* errno the kernel reported, 0 if none */
-	char extack[256];	/* the kernel's extended ack message */
-};
-
-struct nl_ctx {
-	struct nl *nl;
-	mnl_cb_t cb;
-	void *data;
-};
-
-static void parse_extack(const struct nlmsghdr *nlh, size_t off, struct nl *nl)
-{
-	const struct nlattr *attr;
-	size_t i, n;
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
-	    MNL_ALIGN(off) > mnl_nlmsg_get_payload_len(nlh))
-		return;
-	mnl_attr_for_each(attr, nlh, off) {
-		if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
-			continue;
-		snprintf(nl->extack, sizeof(nl->extack), "%s",
-			 mnl_attr_get_str(attr));
-		n = strlen(nl->extack);
-		while (n && (nl->extack[n - 1] == '\n' || nl->extack[n - 1] == ' '))
-			nl->extack[--n] = '\0';
-		for (i = 0; i < n; i++)
-			if ((unsigned char)nl->extack[i] < 0x20 ||
-			    (unsigned char)nl->extack[i] == 0x7f)
-				nl->extack[i] = '?';
-	}
-}
-
-static int ctl_error(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*e);
-
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
-		c->nl->err = EBADMSG;
-		return MNL_CB_STOP;
-	}
-	if (e->error == 0)
-		return MNL_CB_STOP;	/* the ack */
-	c->nl->err = e->error < 0 ? -e->error : e->error;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
-	    e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	parse_extack(nlh, off, c->nl);
-	return MNL_CB_STOP;
-}
-
-static int ctl_done(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-	int err;
-
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
-		if (err < 0) {
-			c->nl->err = -err;
-			parse_extack(nlh, sizeof(int), c->nl);
-		}
-	}
-	return MNL_CB_STOP;
-}
-
-static int data_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_ctx *c = data;
-
-	return c->cb ? c->cb(nlh, c->data) : MNL_CB_OK;
-}
-
-static void nl_open(struct nl *nl)
-{
-	int one = 1;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->sk = mnl_socket_open(NETLINK_GENERIC);
-	if (!nl->sk)
-		die("cannot open a generic netlink socket: %s", strerror(errno));
-	/* Ask for the kernel's error messages, and for acks that do not
-	 * echo our request (it may carry a secret). Old kernels lack these. */
-	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
-		die("cannot bind the netlink socket: %s", strerror(errno));
-	nl->portid = mnl_socket_get_portid(nl->sk);
-	nl->seq = (unsigned int)time(NULL);
-}
-
-static void nl_close(struct nl *nl)
-{
-	if (nl->sk)
-		mnl_socket_close(nl->sk);
-	nl->sk = NULL;
-}
-
-static struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type,
-			       uint8_t cmd, uint8_t version, uint16_t flags)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *genl;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = ++nl->seq;
-	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = cmd;
-	genl->version = version;
-	return nlh;
-}
-
-/*
- * Sends nlh and reads replies until the ack or the end of the dump.
- * Returns 0, or a positive errno (the kernel's one also in nl->err). The
- * receive buffer is wiped: acks of a failed request may echo it.
- */
-static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	static char buf[NL_BUF_SIZE] __attribute__((aligned(8)));
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = ctl_error,
-		[NLMSG_DONE] = ctl_done,
-	};
-	struct nl_ctx c = { .nl = nl, .cb = cb, .data = data };
-	unsigned int seq = nlh->nlmsg_seq;
-	ssize_t n;
-	int ret = 0;
-
-	nl->err = 0;
-	nl->extack[0] = '\0';
-	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
-		return errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = errno;
-			break;
-		}
-		n = mnl_cb_run2(buf, (size_t)n, seq, nl->portid, data_cb, &c,
-				ctl, NLMSG_MIN_TYPE);
-		if (n < 0) {
-			ret = nl->err ? nl->err : errno;
-			break;
-		}
-		if (n == MNL_CB_STOP) {
-			ret = nl->err;
-			break;
-		}
-	}
-	sodium_memzero(buf, sizeof(buf));
-	return ret;
-}
-
-/* " (kernel: MSG)" when the kernel said why, else "". */
-static const char *kernel_says(const struct nl *nl)
-{
-	static char s[sizeof(nl->extack) + 16];
-
-	if (!nl->extack[0])
-		return "";
-	snprintf(s, sizeof(s), " (kernel: %s)", nl->extack);
-	return s;
-}
-
-/* Dies with the message for err, common to all commands. */
-static void __attribute__((noreturn))
-nl_die(const struct nl *nl, int err, const char *what)
-{
-	if (err == EPERM || err == EACCES)
-		die("permission denied: CAP_NET_ADMIN is required in this network namespace%s",
-		    kernel_says(nl));
-	die("%s: %s%s", what, strerror(err), kernel_says(nl));
-}
-
-static int family_cb(const struct nlattr *attr, void *data)
-{
-	uint16_t *id = data;
-
-	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
-	    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
-		*id = mnl_attr_get_u16(attr);
-	return MNL_CB_OK;
-}
-
-static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
-}
-
-/* Opens the socket and finds the "xt_tap" family. */
-static void tap_open(struct nl *nl)
-{
-	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh;
-	uint16_t id = 0;
-	int err;
-
-	nl_open(nl);
-	nlh = nl_msg(nl, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TAP_GENL_NAME);
-	err = nl_talk(nl, nlh, family_msg_cb, &id);
-	if (err == ENOENT)
-		die("the xt_tap kernel module is not loaded (modprobe xt_tap)");
-	if (err)
-		nl_die(nl, err, "cannot look up the " TAP_GENL_NAME " netlink family");
-	if (!id)
-		die("the kernel did not give the " TAP_GENL_NAME " family id");
-	nl->family = id;
-}
-
-static struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd,
-				uint16_t flags)
-{
-	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
-}
-
 /* ---- argument helpers -------------------------------------------------- */
-
-/* Strict decimal: digits only, min..max. */
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	if (v < min)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
 
 static uint16_t key_id_arg(const char *s)
 {
 	uint32_t id;
 
-	if (!parse_u32(s, 0, 65535, &id))
+	if (!tap_parse_u32(s, 0, 65535, &id))
 		die_usage("invalid key id \"%.40s\": expected a number from 0 to 65535", s);
 	return (uint16_t)id;
 }
@@ -621,7 +366,7 @@ static int cmd_load(int argc, char **argv)
 		if (c == 'R') {
 			have_rate = true;
 			if (strcmp(optarg, "unlimited") &&
-			    !parse_u32(optarg, 1, 100000000, &rate))
+			    !tap_parse_u32(optarg, 1, 100000000, &rate))
 				die_usage("invalid --rate \"%.40s\": new connections per "
 					  "second, 1 to 100000000, or 'unlimited'", optarg);
 		}
@@ -1015,6 +760,93 @@ static const struct key_row *find_row(const struct key_list *l, uint16_t id)
 	return l->n ? bsearch(&want, l->rows, l->n, sizeof(*l->rows), row_cmp) : NULL;
 }
 
+struct sync_counts {
+	size_t added, replaced, same, removed;
+};
+
+/*
+ * A new realm is taken only by a netns without keys: flush them, then
+ * load every file. Connections in between fail closed. true if so.
+ */
+static bool sync_realm(struct nl *nl, const struct key_list *l, bool dry, const char *verb)
+{
+	uint64_t realm_now, realm_new = realm_fingerprint(sync_keys[0].kf.realm);
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	int err;
+
+	if (!l->n || !kernel_realm(nl, &realm_now) || realm_now == realm_new)
+		return false;
+	printf("%schange the realm from %016" PRIx64 " to %016" PRIx64
+	       ": remove every key, then load them all\n", verb, realm_now, realm_new);
+	if (!dry) {
+		err = nl_talk(nl, tap_msg(nl, buf, TAP_CMD_KEY_FLUSH, NLM_F_ACK), NULL, NULL);
+		if (err)
+			nl_die(nl, err, "cannot remove the keys of the old realm");
+	}
+	return true;
+}
+
+/* Removals first: they free slots (max_keys) for the new keys. */
+static void sync_remove(struct nl *nl, const struct key_list *l, bool dry,
+			bool reload_all, const char *verb, struct sync_counts *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < l->n; i++) {
+		struct sync_key want = { .kf.id = l->rows[i].id };
+
+		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
+			continue;
+		if (!dry && !reload_all) {
+			err = key_del(nl, l->rows[i].id);
+			if (err && err != ENOENT) {
+				char what[96];
+
+				snprintf(what, sizeof(what), "cannot remove key %u "
+					 "(%zu changes made before)", l->rows[i].id, n->removed);
+				nl_die(nl, err, what);
+			}
+		}
+		printf("%sremove key %u: no key file for it\n", verb, l->rows[i].id);
+		n->removed++;
+	}
+}
+
+static void sync_load(struct nl *nl, const struct key_list *l, bool dry,
+		      bool reload_all, const char *verb, struct sync_counts *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < sync_nkeys; i++) {
+		const struct sync_key *k = &sync_keys[i];
+		const struct key_row *r = find_row(l, k->kf.id);
+
+		if (r && r->have_fpr && r->fpr == k->fpr && !reload_all) {
+			n->same++;
+			continue;
+		}
+		if (!dry) {
+			err = key_add(nl, &k->kf, true, NULL);
+			if (err) {
+				char what[PATH_MAX + 128];
+
+				snprintf(what, sizeof(what), "cannot load key %u from %s "
+					 "(%zu changes made before)", k->kf.id, k->path,
+					 n->removed + n->added + n->replaced);
+				nl_die(nl, err, what);
+			}
+		}
+		printf("%s%s key %u from %s (fingerprint %016" PRIx64 ")\n", verb,
+		       r ? "replace" : "load", k->kf.id, k->path, k->fpr);
+		if (r)
+			n->replaced++;
+		else
+			n->added++;
+	}
+}
+
 static int cmd_sync(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1022,13 +854,12 @@ static int cmd_sync(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	size_t i, added = 0, replaced = 0, same = 0, removed = 0;
-	uint64_t realm_now, realm_new;
+	struct sync_counts n = { 0 };
 	const char *dir, *verb = "";
 	struct key_list l = { 0 };
 	bool dry = false, reload_all;
 	struct nl nl;
-	int c, err;
+	int c;
 
 	while ((c = sub_getopt(argc, argv, ":nh", opts, sync_help)) != -1)
 		if (c == 'n')
@@ -1041,76 +872,13 @@ static int cmd_sync(int argc, char **argv)
 	key_dump(&nl, &l);
 	if (dry)
 		verb = "would ";
-
-	/*
-	 * A new realm is taken only by a netns without keys: flush them, then
-	 * load every file. Connections in between fail closed.
-	 */
-	realm_new = realm_fingerprint(sync_keys[0].kf.realm);
-	reload_all = l.n && kernel_realm(&nl, &realm_now) && realm_now != realm_new;
-	if (reload_all) {
-		printf("%schange the realm from %016" PRIx64 " to %016" PRIx64
-		       ": remove every key, then load them all\n", verb,
-		       realm_now, realm_new);
-		if (!dry) {
-			char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
-
-			err = nl_talk(&nl, tap_msg(&nl, buf, TAP_CMD_KEY_FLUSH,
-						   NLM_F_ACK), NULL, NULL);
-			if (err)
-				nl_die(&nl, err, "cannot remove the keys of the old realm");
-		}
-	}
-
-	/* Removals first: they free slots (max_keys) for the new keys. */
-	for (i = 0; i < l.n; i++) {
-		struct sync_key want = { .kf.id = l.rows[i].id };
-
-		if (bsearch(&want, sync_keys, sync_nkeys, sizeof(*sync_keys), sync_key_cmp))
-			continue;
-		if (!dry && !reload_all) {
-			err = key_del(&nl, l.rows[i].id);
-			if (err && err != ENOENT) {
-				char what[96];
-
-				snprintf(what, sizeof(what), "cannot remove key %u "
-					 "(%zu changes made before)", l.rows[i].id, removed);
-				nl_die(&nl, err, what);
-			}
-		}
-		printf("%sremove key %u: no key file for it\n", verb, l.rows[i].id);
-		removed++;
-	}
-	for (i = 0; i < sync_nkeys; i++) {
-		const struct sync_key *k = &sync_keys[i];
-		const struct key_row *r = find_row(&l, k->kf.id);
-
-		if (r && r->have_fpr && r->fpr == k->fpr && !reload_all) {
-			same++;
-			continue;
-		}
-		if (!dry) {
-			err = key_add(&nl, &k->kf, true, NULL);
-			if (err) {
-				char what[PATH_MAX + 128];
-
-				snprintf(what, sizeof(what), "cannot load key %u from %s "
-					 "(%zu changes made before)", k->kf.id, k->path,
-					 removed + added + replaced);
-				nl_die(&nl, err, what);
-			}
-		}
-		printf("%s%s key %u from %s (fingerprint %016" PRIx64 ")\n", verb,
-		       r ? "replace" : "load", k->kf.id, k->path, k->fpr);
-		if (r)
-			replaced++;
-		else
-			added++;
-	}
+	reload_all = sync_realm(&nl, &l, dry, verb);
+	sync_remove(&nl, &l, dry, reload_all, verb, &n);
+	sync_load(&nl, &l, dry, reload_all, verb, &n);
 	nl_close(&nl);
 	free(l.rows);
 	printf("%s: %zu loaded, %zu replaced, %zu unchanged, %zu removed%s\n", dir,
-	       added, replaced, same, removed, dry ? " (dry run: nothing changed)" : "");
+	       n.added, n.replaced, n.same, n.removed, dry ? " (dry run: nothing changed)" : "");
 	sync_wipe();
 	return 0;
 }

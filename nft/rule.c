@@ -14,6 +14,7 @@
  * chain that may meet IP fragments, tap-nft puts the match before the flags
  * check (tap-nft.c, tap_rule); the decoder reads either order.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,31 +31,34 @@
 #include <libnftnl/udata.h>
 
 #include "tap-nft.h"
+#include "tap_nfexpr.h"
 
-#define TCP_FIN	0x01
-#define TCP_SYN	0x02
-#define TCP_RST	0x04
-#define TCP_ACK	0x10
-#define TCP_SYN_MASK	(TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK)
+#define TCP_SYN		TN_TCP_SYN
+#define TCP_SYN_MASK	TN_TCP_SYN_MASK
+
+static void oom(void)
+{
+	fprintf(stderr, "tap-nft: out of memory\n");
+	exit(1);
+}
 
 static void *must(void *p)
 {
-	if (!p) {
-		fprintf(stderr, "tap-nft: out of memory\n");
-		exit(1);
-	}
+	if (!p)
+		oom();
 	return p;
+}
+
+static void must_ok(bool ok)
+{
+	if (!ok)
+		oom();
 }
 
 struct nftnl_rule *tn_rule_new(uint16_t family, const char *table,
 			       const char *chain)
 {
-	struct nftnl_rule *r = must(nftnl_rule_alloc());
-
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	return r;
+	return must(tn_rule_alloc(family, table, chain));
 }
 
 static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
@@ -65,56 +69,15 @@ static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
 	return e;
 }
 
-static void put_meta(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = expr(r, "meta");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-}
-
-static void put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "payload");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-}
-
-static void put_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "cmp");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-static void put_bitwise(struct nftnl_rule *r, const void *mask, const void *xor,
-			uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "bitwise");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
-}
-
 /* meta l4proto tcp; tcp dport LO[-HI] */
 void tn_put_tcp_dport(struct nftnl_rule *r, uint16_t lo, uint16_t hi)
 {
-	uint8_t tcp = IPPROTO_TCP;
 	uint16_t nlo = htons(lo), nhi = htons(hi);
 
-	put_meta(r, NFT_META_L4PROTO);
-	put_cmp(r, NFT_CMP_EQ, &tcp, sizeof(tcp));
-	put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	must_ok(tn_expr_l4proto_tcp(r) &&
+		tn_expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
 	if (lo == hi) {
-		put_cmp(r, NFT_CMP_EQ, &nlo, sizeof(nlo));
+		must_ok(tn_expr_cmp(r, NFT_CMP_EQ, &nlo, sizeof(nlo)));
 	} else {
 		struct nftnl_expr *e = expr(r, "range");
 
@@ -125,17 +88,10 @@ void tn_put_tcp_dport(struct nftnl_rule *r, uint16_t lo, uint16_t hi)
 	}
 }
 
-/*
- * tcp flags & (fin|syn|rst|ack) == syn (iptables' --syn), or != syn. ECN
- * (ECE, CWR), PSH and URG do not matter, as for --syn.
- */
+/* tcp flags & (fin|syn|rst|ack) == syn (iptables' --syn), or != syn. */
 void tn_put_syn(struct nftnl_rule *r, bool is_syn)
 {
-	uint8_t mask = TCP_SYN_MASK, zero = 0, syn = TCP_SYN;
-
-	put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
-	put_bitwise(r, &mask, &zero, 1);
-	put_cmp(r, is_syn ? NFT_CMP_EQ : NFT_CMP_NEQ, &syn, 1);
+	must_ok(tn_expr_tcp_syn(r, is_syn ? NFT_CMP_EQ : NFT_CMP_NEQ));
 }
 
 /* ct state & ANY_OF != 0, e.g. "ct state invalid,new" */
@@ -147,8 +103,8 @@ void tn_put_ct_state(struct nftnl_rule *r, uint32_t any_of)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	/* the state is a host-endian u32 bit mask in the register */
-	put_bitwise(r, &any_of, &zero, sizeof(any_of));
-	put_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+	must_ok(tn_expr_bitwise(r, &any_of, &zero, sizeof(any_of)) &&
+		tn_expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
 }
 
 /*
@@ -175,10 +131,7 @@ void tn_put_tap(struct nftnl_rule *r, const struct xt_tap_mtinfo *mt)
 
 void tn_put_counter(struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = expr(r, "counter");
-
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+	must_ok(tn_expr_counter(r));
 }
 
 void tn_put_verdict(struct nftnl_rule *r, enum tn_verdict v)
@@ -189,18 +142,15 @@ void tn_put_verdict(struct nftnl_rule *r, enum tn_verdict v)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, v == TN_ACCEPT ? NF_ACCEPT : NF_DROP);
 }
 
-/* The rule comment nft shows: user data TLV NFTNL_UDATA_RULE_COMMENT. */
 void tn_put_comment(struct nftnl_rule *r, const char *comment)
 {
-	struct nftnl_udata_buf *ud = must(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
+	int ret = tn_rule_comment(r, comment);
 
-	if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment)) {
+	if (ret == -E2BIG) {
 		fprintf(stderr, "tap-nft: comment too long: %s\n", comment);
 		exit(1);
 	}
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-			    nftnl_udata_buf_len(ud));
-	nftnl_udata_buf_free(ud);
+	must_ok(ret == 0);
 }
 
 /* ---- decoding ---- */
@@ -275,6 +225,137 @@ static void decode_xt_tcp(const struct nftnl_expr *e, struct tn_decoded *d)
 		d->syn = true;
 }
 
+static void decode_payload(enum reg_state *regs, const struct nftnl_expr *e)
+{
+	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+	enum reg_state st = R_NONE;
+
+	if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2)
+		st = R_DPORT;
+	else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && len == 1)
+		st = R_TCPFLAGS;
+	set_reg(regs, e, NFTNL_EXPR_PAYLOAD_DREG, st);
+}
+
+static void decode_bitwise(enum reg_state *regs, const struct nftnl_expr *e)
+{
+	uint32_t len = 0;
+	const uint8_t *mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
+	enum reg_state st = R_NONE;
+
+	if (get_reg(regs, e, NFTNL_EXPR_BITWISE_SREG) == R_TCPFLAGS &&
+	    mask && len == 1 && (*mask & TCP_SYN_MASK) == TCP_SYN_MASK)
+		st = R_TCPFLAGS_SYNMASK;
+	set_reg(regs, e, NFTNL_EXPR_BITWISE_DREG, st);
+}
+
+/* A comparison of the destination port narrows its range. */
+static void decode_port_cmp(const struct nftnl_expr *e, struct tn_decoded *d)
+{
+	uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+	uint16_t p = get_port(e, NFTNL_EXPR_CMP_DATA);
+
+	if (!d->port) {
+		d->port_lo = 0;
+		d->port_hi = 0xffff;
+	}
+	d->port = true;
+	switch (op) {
+	case NFT_CMP_EQ: d->port_lo = d->port_hi = p; break;
+	case NFT_CMP_NEQ: d->port_lo = d->port_hi = p; d->port_neg = true; break;
+	case NFT_CMP_GTE: d->port_lo = p; break;
+	case NFT_CMP_GT: d->port_lo = (uint16_t)(p + 1); break;
+	case NFT_CMP_LTE: d->port_hi = p; break;
+	case NFT_CMP_LT: d->port_hi = (uint16_t)(p - 1); break;
+	}
+}
+
+static void decode_cmp(const enum reg_state *regs, const struct nftnl_expr *e,
+		       struct tn_decoded *d)
+{
+	enum reg_state st = get_reg(regs, e, NFTNL_EXPR_CMP_SREG);
+
+	if (st == R_DPORT) {
+		decode_port_cmp(e, d);
+	} else if (st == R_TCPFLAGS_SYNMASK &&
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ) {
+		uint32_t len = 0;
+		const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+
+		if (v && len == 1 && (*v & TCP_SYN_MASK) == TCP_SYN)
+			d->syn = true;
+	}
+}
+
+static void decode_range(const enum reg_state *regs, const struct nftnl_expr *e,
+			 struct tn_decoded *d)
+{
+	if (get_reg(regs, e, NFTNL_EXPR_RANGE_SREG) != R_DPORT)
+		return;
+	d->port = true;
+	d->port_lo = get_port(e, NFTNL_EXPR_RANGE_FROM_DATA);
+	d->port_hi = get_port(e, NFTNL_EXPR_RANGE_TO_DATA);
+	d->port_neg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ;
+}
+
+static void decode_match(const struct nftnl_expr *e, struct tn_decoded *d)
+{
+	const char *mt = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
+	uint32_t len = 0;
+	const void *info;
+
+	if (mt && !strcmp(mt, "tcp")) {
+		decode_xt_tcp(e, d);
+		return;
+	}
+	if (!mt || strcmp(mt, "tap"))
+		return;
+	info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
+	d->tap = true;
+	d->raw_len = info ? len : 0;
+	if (info)
+		memcpy(d->raw, info, len < sizeof(d->raw) ? len : sizeof(d->raw));
+	d->info_ok = info && len == sizeof(d->mt);
+	if (d->info_ok)
+		memcpy(&d->mt, info, TN_MT_USERSIZE);
+}
+
+static void decode_expr(enum reg_state *regs, const struct nftnl_expr *e,
+			struct tn_decoded *d)
+{
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (!strcmp(name, "meta")) {
+		set_reg(regs, e, NFTNL_EXPR_META_DREG,
+			nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO ?
+			R_L4PROTO : R_NONE);
+	} else if (!strcmp(name, "payload")) {
+		decode_payload(regs, e);
+	} else if (!strcmp(name, "bitwise")) {
+		decode_bitwise(regs, e);
+	} else if (!strcmp(name, "cmp")) {
+		decode_cmp(regs, e, d);
+	} else if (!strcmp(name, "range")) {
+		decode_range(regs, e, d);
+	} else if (!strcmp(name, "match")) {
+		decode_match(e, d);
+	} else if (!strcmp(name, "immediate")) {
+		if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT)
+			decode_verdict(e, d);
+		else
+			set_reg(regs, e, NFTNL_EXPR_IMM_DREG, R_NONE);
+	} else if (!strcmp(name, "target")) {
+		snprintf(d->verdict, sizeof(d->verdict), "xt target %s",
+			 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
+	} else if (!strcmp(name, "reject") || !strcmp(name, "queue")) {
+		snprintf(d->verdict, sizeof(d->verdict), "%s", name);
+	} else if (!strcmp(name, "ct")) {
+		set_reg(regs, e, NFTNL_EXPR_CT_DREG, R_NONE);
+	}
+}
+
 void tn_decode(const struct nftnl_rule *r, struct tn_decoded *d)
 {
 	enum reg_state regs[NREGS] = { R_NONE };
@@ -286,98 +367,8 @@ void tn_decode(const struct nftnl_rule *r, struct tn_decoded *d)
 	it = nftnl_expr_iter_create(r);
 	if (!it)
 		return;
-	while ((e = nftnl_expr_iter_next(it))) {
-		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-		if (!strcmp(name, "meta")) {
-			set_reg(regs, e, NFTNL_EXPR_META_DREG,
-				nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO ?
-				R_L4PROTO : R_NONE);
-		} else if (!strcmp(name, "payload")) {
-			uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
-			uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
-			uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
-			enum reg_state st = R_NONE;
-
-			if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2)
-				st = R_DPORT;
-			else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && len == 1)
-				st = R_TCPFLAGS;
-			set_reg(regs, e, NFTNL_EXPR_PAYLOAD_DREG, st);
-		} else if (!strcmp(name, "bitwise")) {
-			uint32_t len = 0;
-			const uint8_t *mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
-			enum reg_state st = R_NONE;
-
-			if (get_reg(regs, e, NFTNL_EXPR_BITWISE_SREG) == R_TCPFLAGS &&
-			    mask && len == 1 && (*mask & TCP_SYN_MASK) == TCP_SYN_MASK)
-				st = R_TCPFLAGS_SYNMASK;
-			set_reg(regs, e, NFTNL_EXPR_BITWISE_DREG, st);
-		} else if (!strcmp(name, "cmp")) {
-			uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
-			enum reg_state st = get_reg(regs, e, NFTNL_EXPR_CMP_SREG);
-
-			if (st == R_DPORT) {
-				uint16_t p = get_port(e, NFTNL_EXPR_CMP_DATA);
-
-				if (!d->port) {
-					d->port_lo = 0;
-					d->port_hi = 0xffff;
-				}
-				d->port = true;
-				switch (op) {
-				case NFT_CMP_EQ: d->port_lo = d->port_hi = p; break;
-				case NFT_CMP_NEQ: d->port_lo = d->port_hi = p; d->port_neg = true; break;
-				case NFT_CMP_GTE: d->port_lo = p; break;
-				case NFT_CMP_GT: d->port_lo = (uint16_t)(p + 1); break;
-				case NFT_CMP_LTE: d->port_hi = p; break;
-				case NFT_CMP_LT: d->port_hi = (uint16_t)(p - 1); break;
-				}
-			} else if (st == R_TCPFLAGS_SYNMASK && op == NFT_CMP_EQ) {
-				uint32_t len = 0;
-				const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
-
-				if (v && len == 1 && (*v & TCP_SYN_MASK) == TCP_SYN)
-					d->syn = true;
-			}
-		} else if (!strcmp(name, "range")) {
-			if (get_reg(regs, e, NFTNL_EXPR_RANGE_SREG) == R_DPORT) {
-				d->port = true;
-				d->port_lo = get_port(e, NFTNL_EXPR_RANGE_FROM_DATA);
-				d->port_hi = get_port(e, NFTNL_EXPR_RANGE_TO_DATA);
-				d->port_neg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ;
-			}
-		} else if (!strcmp(name, "match")) {
-			const char *mt = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
-
-			if (mt && !strcmp(mt, "tap")) {
-				uint32_t len = 0;
-				const void *info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
-
-				d->tap = true;
-				d->raw_len = info ? len : 0;
-				if (info)
-					memcpy(d->raw, info, len < sizeof(d->raw) ? len : sizeof(d->raw));
-				d->info_ok = info && len == sizeof(d->mt);
-				if (d->info_ok)
-					memcpy(&d->mt, info, TN_MT_USERSIZE);
-			} else if (mt && !strcmp(mt, "tcp")) {
-				decode_xt_tcp(e, d);
-			}
-		} else if (!strcmp(name, "immediate")) {
-			if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT)
-				decode_verdict(e, d);
-			else
-				set_reg(regs, e, NFTNL_EXPR_IMM_DREG, R_NONE);
-		} else if (!strcmp(name, "target")) {
-			snprintf(d->verdict, sizeof(d->verdict), "xt target %s",
-				 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
-		} else if (!strcmp(name, "reject") || !strcmp(name, "queue")) {
-			snprintf(d->verdict, sizeof(d->verdict), "%s", name);
-		} else if (!strcmp(name, "ct")) {
-			set_reg(regs, e, NFTNL_EXPR_CT_DREG, R_NONE);
-		}
-	}
+	while ((e = nftnl_expr_iter_next(it)))
+		decode_expr(regs, e, d);
 	nftnl_expr_iter_destroy(it);
 }
 

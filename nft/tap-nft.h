@@ -3,9 +3,14 @@
  * tap-nft: nftables rules that carry the xt "tap" match (through the kernel's
  * nft_compat), built with libnftnl and sent with libmnl.
  *
- *   nl.c     netlink: socket, dumps, atomic batches
- *   rule.c   the expressions of a tap rule, and decoding rules back
- *   tap-nft.c  the command line: add, list, delete, protect, unprotect
+ *   tap-nft.c        the front end, and what the commands share
+ *   cmd_add.c, cmd_list.c, cmd_delete.c, cmd_protect.c, cmd_unprotect.c
+ *                    one file per command
+ *   protect.c        what protect and unprotect share, and their retry
+ *   rule.c           the expressions of a tap rule, and decoding rules back
+ *
+ * The netlink layer and the shared expressions are libtap's (lib/tap_nfnl.h,
+ * lib/tap_nfexpr.h).
  */
 #ifndef TAP_NFT_H
 #define TAP_NFT_H
@@ -18,57 +23,13 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
+#include "tap_nfnl.h"
 #include "xt_tap.h"
 
 /* Bytes of struct xt_tap_mtinfo that userspace owns (the match's .usersize). */
 #define TN_MT_USERSIZE	offsetof(struct xt_tap_mtinfo, state)
 
-/* ---- nl.c ------------------------------------------------------------- */
-
-struct tn_sock;
-
-/* Error details from the kernel for a failed request or batch. */
-struct tn_err {
-	int err;		/* positive errno, 0 if none */
-	int index;		/* failing message of a batch: 0.., -1 = the batch itself */
-	char what[160];		/* description given to tn_batch_msg() */
-	char msg[160];		/* the kernel's extended ack message, if any */
-};
-
-int tn_open(struct tn_sock **out);
-void tn_close(struct tn_sock *s);
-
-int tn_get_genid(struct tn_sock *s, uint32_t *genid);
-/* 0, or -ENOENT if there is no such table / chain, or another -errno. */
-int tn_get_table(struct tn_sock *s, uint16_t family, const char *name,
-		 struct nftnl_table **out);
-int tn_get_chain(struct tn_sock *s, uint16_t family, const char *table,
-		 const char *name, struct nftnl_chain **out);
-/* Dumps; table/chain may be NULL for all. family may be NFPROTO_UNSPEC. */
-int tn_dump_chains(struct tn_sock *s, uint16_t family, const char *table,
-		   struct nftnl_chain_list *out);
-int tn_dump_rules(struct tn_sock *s, uint16_t family, const char *table,
-		  const char *chain, struct nftnl_rule_list *out);
-
-struct tn_batch;
-
-struct tn_batch *tn_batch_new(uint32_t genid);	/* genid 0: don't check */
-void tn_batch_free(struct tn_batch *b);
-/* Queue one message; flags get NLM_F_ACK added. Takes no ownership. */
-void tn_batch_table(struct tn_batch *b, uint16_t type, uint16_t flags,
-		    struct nftnl_table *t, const char *what);
-void tn_batch_chain(struct tn_batch *b, uint16_t type, uint16_t flags,
-		    struct nftnl_chain *c, const char *what);
-void tn_batch_rule(struct tn_batch *b, uint16_t type, uint16_t flags,
-		   struct nftnl_rule *r, const char *what);
-int tn_batch_count(const struct tn_batch *b);
-/*
- * Sends the batch and reads every answer. 0 on success, else -errno with
- * *e filled. If echo is not NULL, the first rule the kernel echoes (for
- * NLM_F_ECHO) is parsed into it.
- */
-int tn_batch_commit(struct tn_sock *s, struct tn_batch *b, struct tn_err *e,
-		    struct nftnl_rule *echo);
+#define TN_BATCH_MAX	64	/* messages in a batch; protect needs about 20 */
 
 /* ---- rule.c ----------------------------------------------------------- */
 
@@ -119,5 +80,64 @@ void tn_udata_comment(const void *data, uint32_t len, uint8_t type,
 const char *tn_family_name(uint16_t family);
 int tn_family_parse(const char *s);	/* -1 if unknown */
 const char *tn_hook_name(uint32_t hooknum);
+
+/* ---- tap-nft.c ------------------------------------------------------- */
+
+#define EXIT_USAGE	2
+
+extern const char *cmd_name;	/* "tap-nft COMMAND", for messages */
+
+/* Print to stderr; return the exit status (EXIT_USAGE, 1). */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_errno(const char *doing, int err);
+/* Explains why a batch failed. Nothing was changed: batches are atomic. */
+int fail_batch(const struct tn_err *e, bool has_tap, bool inet);
+bool tap_module_loaded(void);
+void tap_module_load(void);
+
+enum {
+	OPT_DPORT = 256, OPT_KEY_ID, OPT_WINDOW, OPT_NO_DST_BIND, OPT_SRC_BIND,
+	OPT_DROP_INVALID,
+	OPT_FAMILY, OPT_HOOK, OPT_TABLE,
+};
+
+/* The getopt_long entries of the options that every match takes. */
+#define MATCH_LONG_OPTS \
+	{ "dport", required_argument, NULL, OPT_DPORT }, \
+	{ "key-id", required_argument, NULL, OPT_KEY_ID }, \
+	{ "window", required_argument, NULL, OPT_WINDOW }, \
+	{ "no-dst-bind", no_argument, NULL, OPT_NO_DST_BIND }, \
+	{ "src-bind", no_argument, NULL, OPT_SRC_BIND }
+
+struct match_opts {
+	struct tn_match m;
+	bool have_port, have_key;
+};
+
+void match_opts_init(struct match_opts *o);
+/* Handles a match option; returns 0, EXIT_USAGE on a bad value, -1 if not one. */
+int match_opt(struct match_opts *o, int c, const char *arg);
+int match_opts_check(const struct match_opts *o);
+/* Reports getopt's '?' and ':' results in our words. */
+int bad_option(int c, char **argv);
+void fmt_range(char *buf, size_t len, uint16_t lo, uint16_t hi);
+void describe_match(char *buf, size_t len, const struct tn_match *m);
+
+struct nftnl_rule *tap_rule(uint16_t family, const char *table, const char *chain,
+			    const struct tn_match *m, enum tn_verdict v,
+			    bool sees_fragments);
+bool hook_ok(uint32_t hook);
+bool chain_sees_fragments(const struct nftnl_chain *c);
+int check_chain(struct tn_sock *s, uint16_t family, const char *table,
+		const char *chain, bool *sees_fragments);
+
+/* ---- one file per command: argv[0] is the command ---------------------- */
+
+int cmd_add(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
 
 #endif /* TAP_NFT_H */

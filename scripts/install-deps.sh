@@ -16,7 +16,8 @@ if [ ! -e "$bp" ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/a
 fi
 
 pkgs=(
-	# build
+	# build and lint
+	shellcheck
 	build-essential pkg-config make gcc libc6-dev
 	libxtables-dev libnftnl-dev libmnl-dev libsodium-dev libnetfilter-queue-dev libcap-ng-dev
 	# kernel module build and guest kernel (Debian's stock 6.1)

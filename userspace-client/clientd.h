@@ -9,11 +9,12 @@
  *   clientd_config.c   the configuration file and the keys it names
  *   clientd_rules.c    the nftables table (libnftnl + libmnl, one batch)
  *   clientd_queue.c    the NFQUEUE (libnetfilter_queue) and per-SYN logic
+ *   clientd_reuse.c    whether a retransmission re-sends its token
  *   clientd_packet.c   parsing the real SYN, building and sending auth SYNs
  *   clientd_sys.c      logging, privileges (user, capabilities), sd_notify
  *
  * All protocol math is in xt_tap/tap_core.c; key files are read with
- * keytool/tap_keyfile.c.
+ * lib/tap_keyfile.c (libtap).
  */
 #ifndef TAP_CLIENTD_H
 #define TAP_CLIENTD_H
@@ -172,6 +173,26 @@ int cd_send(const struct cd_sender *s, const struct cd_syn *real,
 uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid);
 void cd_addr_str(uint8_t family, const struct tap_addr *a, char *buf,
 		 size_t len);
+
+/* ---- clientd_reuse.c ------------------------------------------------- */
+
+/* The last token sent for a real SYN. */
+struct cd_last_token {
+	bool valid;
+	uint16_t key_id;
+	int line;		/* of the server entry */
+	uint64_t time;		/* Unix seconds: the token's t */
+};
+
+/*
+ * Whether the again-th retransmission (0: the first send) of a real SYN,
+ * now going out with key_id for the server entry on line, re-sends last
+ * (same ports and sequence numbers, next IP IDs) rather than a fresh
+ * token: only a retransmission, of a token of the same key and entry, made
+ * fewer than reuse_secs seconds ago (0: never).
+ */
+bool cd_token_reusable(const struct cd_last_token *last, uint32_t again,
+		       uint16_t key_id, int line, uint64_t now, uint32_t reuse_secs);
 
 /* ---- clientd_queue.c -------------------------------------------------- */
 

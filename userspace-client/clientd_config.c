@@ -25,6 +25,7 @@
 
 #include "clientd.h"
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
 #define CD_LINE_MAX	4096
 #define CD_TOKENS_MAX	32
@@ -55,40 +56,6 @@ perr(struct parser *p, int prio, const char *fmt, ...)
 		p->errors++;
 }
 
-/* Strict unsigned number: decimal, or hex with 0x. */
-static bool parse_num(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return false;
-	/* strtoull(base 0) reads "010" as octal: refuse leading zeros */
-	if (s[0] == '0' && s[1] && s[1] != 'x' && s[1] != 'X')
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_signed(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* "22", "8000-8100", "22,80,8000-8100" */
 static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
 {
@@ -105,8 +72,8 @@ static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
 
 		if (dash)
 			*dash = '\0';
-		if (!parse_num(item, 65535, &lo) || lo == 0 ||
-		    (dash && (!parse_num(dash + 1, 65535, &hi) || hi == 0))) {
+		if (!tap_parse_num(item, 65535, &lo) || lo == 0 ||
+		    (dash && (!tap_parse_num(dash + 1, 65535, &hi) || hi == 0))) {
 			if (dash)
 				*dash = '-';
 			perr(p, LOG_ERR, "bad port \"%.40s\": expected a port (1-65535) or a "
@@ -164,7 +131,7 @@ static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
 	}
 	if (slash) {
 		if (strspn(slash, "0123456789") != strlen(slash) ||
-		    !parse_num(slash, (unsigned long long)max, &prefix)) {
+		    !tap_parse_num(slash, (unsigned long long)max, &prefix)) {
 			perr(p, LOG_ERR, "bad prefix length \"/%.10s\" for an IPv%d address "
 			     "(0-%d)", slash, srv->family, max);
 			return false;
@@ -290,13 +257,91 @@ static bool prefix_contains(const struct tap_addr *net, int prefix,
 	return true;
 }
 
-static void parse_server(struct parser *p, char **tok, int n)
+/*
+ * The words after "server ADDRESS" into srv and *keyfile. 1 if they are
+ * fine, 0 if not (reported), -1 if the line ends where a value should be.
+ */
+static int server_options(struct parser *p, struct cd_server *srv, char **tok, int n,
+			  const char **keyfile, bool *have_ports)
+{
+	bool ok = true, have_bind = false;
+	int i;
+
+	for (i = 2; i < n; i++) {
+		if (!strcmp(tok[i], "port") || !strcmp(tok[i], "ports")) {
+			if (i + 1 >= n) {
+				perr(p, LOG_ERR, "\"%s\" needs a value", tok[i]);
+				return -1;
+			}
+			if (*have_ports) {
+				perr(p, LOG_ERR, "\"port\" given twice (use a list: port 22,80)");
+				ok = false;
+			}
+			*have_ports = true;
+			if (!parse_ports(p, srv, tok[++i]))
+				ok = false;
+		} else if (!strcmp(tok[i], "key")) {
+			if (i + 1 >= n) {
+				perr(p, LOG_ERR, "\"key\" needs a key file");
+				return -1;
+			}
+			if (*keyfile) {
+				perr(p, LOG_ERR, "\"key\" given twice (one key per server entry; "
+				     "add another entry for another key)");
+				ok = false;
+			}
+			*keyfile = tok[++i];
+		} else if (!strcmp(tok[i], "no-dst-bind") || !strcmp(tok[i], "dst-bind")) {
+			if (have_bind) {
+				perr(p, LOG_ERR, "dst-bind / no-dst-bind given twice");
+				ok = false;
+			}
+			have_bind = true;
+			if (strcmp(tok[i], "dst-bind"))
+				srv->bind &= (uint8_t)~TAP_BIND_DADDR;
+		} else if (!strcmp(tok[i], "src-bind")) {
+			srv->bind |= TAP_BIND_SADDR;
+		} else {
+			perr(p, LOG_ERR, "unknown server option \"%.40s\" (expected port, key, "
+			     "no-dst-bind, dst-bind or src-bind)", tok[i]);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Appends srv, warning about earlier entries it overlaps. */
+static void add_server(struct parser *p, const struct cd_server *srv)
 {
 	struct cd_config *cfg = p->cfg;
+	int i;
+
+	if (cfg->nservers == CD_MAX_SERVERS) {
+		perr(p, LOG_ERR, "more than %d server entries", CD_MAX_SERVERS);
+		return;
+	}
+	for (i = 0; i < cfg->nservers; i++) {
+		const struct cd_server *o = &cfg->servers[i];
+
+		if (o->family == srv->family && ranges_overlap(o, srv) &&
+		    (prefix_contains(&o->net, o->prefix, &srv->net) ||
+		     prefix_contains(&srv->net, srv->prefix, &o->net)))
+			perr(p, LOG_WARNING, "server %s overlaps the entry on line %d; for a "
+			     "destination in both, the first entry wins", srv->name, o->line);
+	}
+	cfg->servers[cfg->nservers++] = *srv;
+	if (srv->family == 4)
+		cfg->has_v4 = true;
+	else
+		cfg->has_v6 = true;
+}
+
+static void parse_server(struct parser *p, char **tok, int n)
+{
 	struct cd_server srv = { .line = p->line, .bind = TAP_BIND_DADDR, .key = -1 };
 	const char *keyfile = NULL;
-	bool ok = true, have_ports = false, have_bind = false;
-	int i;
+	bool ok = true, have_ports = false;
+	int ret;
 
 	if (n < 2) {
 		perr(p, LOG_ERR, "\"server\" needs an address: server ADDRESS[/PREFIX] "
@@ -305,46 +350,11 @@ static void parse_server(struct parser *p, char **tok, int n)
 	}
 	if (!parse_addr(p, &srv, tok[1]))
 		ok = false;
-	for (i = 2; i < n; i++) {
-		if (!strcmp(tok[i], "port") || !strcmp(tok[i], "ports")) {
-			if (i + 1 >= n) {
-				perr(p, LOG_ERR, "\"%s\" needs a value", tok[i]);
-				return;
-			}
-			if (have_ports) {
-				perr(p, LOG_ERR, "\"port\" given twice (use a list: port 22,80)");
-				ok = false;
-			}
-			have_ports = true;
-			if (!parse_ports(p, &srv, tok[++i]))
-				ok = false;
-		} else if (!strcmp(tok[i], "key")) {
-			if (i + 1 >= n) {
-				perr(p, LOG_ERR, "\"key\" needs a key file");
-				return;
-			}
-			if (keyfile) {
-				perr(p, LOG_ERR, "\"key\" given twice (one key per server entry; "
-				     "add another entry for another key)");
-				ok = false;
-			}
-			keyfile = tok[++i];
-		} else if (!strcmp(tok[i], "no-dst-bind") || !strcmp(tok[i], "dst-bind")) {
-			if (have_bind) {
-				perr(p, LOG_ERR, "dst-bind / no-dst-bind given twice");
-				ok = false;
-			}
-			have_bind = true;
-			if (strcmp(tok[i], "dst-bind"))
-				srv.bind &= (uint8_t)~TAP_BIND_DADDR;
-		} else if (!strcmp(tok[i], "src-bind")) {
-			srv.bind |= TAP_BIND_SADDR;
-		} else {
-			perr(p, LOG_ERR, "unknown server option \"%.40s\" (expected port, key, "
-			     "no-dst-bind, dst-bind or src-bind)", tok[i]);
-			ok = false;
-		}
-	}
+	ret = server_options(p, &srv, tok, n, &keyfile, &have_ports);
+	if (ret < 0)
+		return;
+	if (!ret)
+		ok = false;
 	if (!have_ports) {
 		perr(p, LOG_ERR, "server %s: missing \"port PORTS\"", tok[1]);
 		ok = false;
@@ -357,26 +367,8 @@ static void parse_server(struct parser *p, char **tok, int n)
 		if (srv.key < 0)
 			ok = false;
 	}
-	if (!ok)
-		return;
-	if (cfg->nservers == CD_MAX_SERVERS) {
-		perr(p, LOG_ERR, "more than %d server entries", CD_MAX_SERVERS);
-		return;
-	}
-	for (i = 0; i < cfg->nservers; i++) {
-		const struct cd_server *o = &cfg->servers[i];
-
-		if (o->family == srv.family && ranges_overlap(o, &srv) &&
-		    (prefix_contains(&o->net, o->prefix, &srv.net) ||
-		     prefix_contains(&srv.net, srv.prefix, &o->net)))
-			perr(p, LOG_WARNING, "server %s overlaps the entry on line %d; for a "
-			     "destination in both, the first entry wins", srv.name, o->line);
-	}
-	cfg->servers[cfg->nservers++] = srv;
-	if (srv.family == 4)
-		cfg->has_v4 = true;
-	else
-		cfg->has_v6 = true;
+	if (ok)
+		add_server(p, &srv);
 }
 
 static void parse_global(struct parser *p, char **tok, int n, bool *seen)
@@ -392,27 +384,27 @@ static void parse_global(struct parser *p, char **tok, int n, bool *seen)
 		return;
 	}
 	if (!strcmp(tok[0], "queue")) {
-		if (!parse_num(tok[1], 65535, &v))
+		if (!tap_parse_num(tok[1], 65535, &v))
 			perr(p, LOG_ERR, "bad queue number \"%.40s\" (0-65535)", tok[1]);
 		else
 			p->cfg->queue = (uint16_t)v;
 	} else if (!strcmp(tok[0], "mark")) {
-		if (!parse_num(tok[1], 0xffffffffull, &v) || v == 0)
+		if (!tap_parse_num(tok[1], 0xffffffffull, &v) || v == 0)
 			perr(p, LOG_ERR, "bad mark \"%.40s\" (1-0xffffffff)", tok[1]);
 		else
 			p->cfg->mark = (uint32_t)v;
 	} else if (!strcmp(tok[0], "copies")) {
-		if (!parse_num(tok[1], 4, &v) || v == 0)
+		if (!tap_parse_num(tok[1], 4, &v) || v == 0)
 			perr(p, LOG_ERR, "bad copies \"%.40s\" (1-4)", tok[1]);
 		else
 			p->cfg->copies = (uint32_t)v;
 	} else if (!strcmp(tok[0], "reuse-token")) {
-		if (!parse_num(tok[1], 3600, &v))
+		if (!tap_parse_num(tok[1], 3600, &v))
 			perr(p, LOG_ERR, "bad reuse-token \"%.40s\" (seconds, 0-3600)", tok[1]);
 		else
 			p->cfg->reuse_token = (uint32_t)v;
 	} else {
-		if (!parse_signed(tok[1], -400, 400, &sv))
+		if (!tap_parse_long(tok[1], -400, 400, &sv))
 			perr(p, LOG_ERR, "bad priority \"%.40s\" (-400 to 400)", tok[1]);
 		else
 			p->cfg->priority = (int32_t)sv;
@@ -504,13 +496,10 @@ static FILE *open_config(struct parser *p)
 	return NULL;
 }
 
-int cd_config_load(const char *path, struct cd_config *cfg)
+/* Defaults, and the directory for relative key file names. 0 or -1. */
+static int config_init(struct parser *p, struct cd_config *cfg, const char *path)
 {
-	struct parser p = { .cfg = cfg, .path = path };
-	char line[CD_LINE_MAX + 1], *tok[CD_TOKENS_MAX], *slash;
-	size_t len, total;
-	FILE *f;
-	int n;
+	char *slash;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->queue = CD_DEFAULT_QUEUE;
@@ -521,19 +510,70 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 	cfg->path = strdup(path);
 	cfg->servers = calloc(CD_MAX_SERVERS, sizeof(*cfg->servers));
 	/* the directory, for relative key file names: "." has room */
-	p.dir = malloc(strlen(path) + sizeof("."));
-	if (!cfg->path || !cfg->servers || !p.dir) {
-		free(p.dir);
-		perr(&p, LOG_ERR, "out of memory");
-		return p.errors;
+	p->dir = malloc(strlen(path) + sizeof("."));
+	if (!cfg->path || !cfg->servers || !p->dir) {
+		free(p->dir);
+		p->dir = NULL;
+		perr(p, LOG_ERR, "out of memory");
+		return -1;
 	}
-	strcpy(p.dir, path);
-	slash = strrchr(p.dir, '/');
+	strcpy(p->dir, path);
+	slash = strrchr(p->dir, '/');
 	if (slash)
-		slash[slash == p.dir ? 1 : 0] = '\0';
+		slash[slash == p->dir ? 1 : 0] = '\0';
 	else
-		strcpy(p.dir, ".");
+		strcpy(p->dir, ".");
+	return 0;
+}
 
+/* One line of len bytes (total before truncation). */
+static void parse_line(struct parser *p, char *line, size_t len, size_t total)
+{
+	char *tok[CD_TOKENS_MAX];
+	int n;
+
+	if (total > CD_LINE_MAX) {
+		perr(p, LOG_ERR, "line longer than %d bytes", CD_LINE_MAX);
+		return;
+	}
+	if (memchr(line, '\0', len)) {
+		perr(p, LOG_ERR, "NUL byte in the line (at byte %zu); the file is not text",
+		     (size_t)((char *)memchr(line, '\0', len) - line) + 1);
+		return;
+	}
+	n = tokenize(line, tok);
+	if (n < 0) {
+		perr(p, LOG_ERR, "too many words (more than %d)", CD_TOKENS_MAX);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (!strcmp(tok[0], "server"))
+		parse_server(p, tok, n);
+	else if (!strcmp(tok[0], "queue"))
+		parse_global(p, tok, n, &p->seen_queue);
+	else if (!strcmp(tok[0], "mark"))
+		parse_global(p, tok, n, &p->seen_mark);
+	else if (!strcmp(tok[0], "priority"))
+		parse_global(p, tok, n, &p->seen_priority);
+	else if (!strcmp(tok[0], "reuse-token"))
+		parse_global(p, tok, n, &p->seen_reuse);
+	else if (!strcmp(tok[0], "copies"))
+		parse_global(p, tok, n, &p->seen_copies);
+	else
+		perr(p, LOG_ERR, "unknown keyword \"%.40s\" (expected server, queue, "
+		     "mark, priority, reuse-token or copies)", tok[0]);
+}
+
+int cd_config_load(const char *path, struct cd_config *cfg)
+{
+	struct parser p = { .cfg = cfg, .path = path };
+	char line[CD_LINE_MAX + 1];
+	size_t len, total;
+	FILE *f;
+
+	if (config_init(&p, cfg, path) < 0)
+		return p.errors;
 	f = open_config(&p);
 	if (!f) {
 		free(p.dir);
@@ -541,37 +581,7 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 	}
 	while (read_line(f, line, sizeof(line), &len, &total)) {
 		p.line++;
-		if (total > CD_LINE_MAX) {
-			perr(&p, LOG_ERR, "line longer than %d bytes", CD_LINE_MAX);
-			continue;
-		}
-		if (memchr(line, '\0', len)) {
-			perr(&p, LOG_ERR, "NUL byte in the line (at byte %zu); the file is not text",
-			     (size_t)((char *)memchr(line, '\0', len) - line) + 1);
-			continue;
-		}
-		n = tokenize(line, tok);
-		if (n < 0) {
-			perr(&p, LOG_ERR, "too many words (more than %d)", CD_TOKENS_MAX);
-			continue;
-		}
-		if (n == 0)
-			continue;
-		if (!strcmp(tok[0], "server"))
-			parse_server(&p, tok, n);
-		else if (!strcmp(tok[0], "queue"))
-			parse_global(&p, tok, n, &p.seen_queue);
-		else if (!strcmp(tok[0], "mark"))
-			parse_global(&p, tok, n, &p.seen_mark);
-		else if (!strcmp(tok[0], "priority"))
-			parse_global(&p, tok, n, &p.seen_priority);
-		else if (!strcmp(tok[0], "reuse-token"))
-			parse_global(&p, tok, n, &p.seen_reuse);
-		else if (!strcmp(tok[0], "copies"))
-			parse_global(&p, tok, n, &p.seen_copies);
-		else
-			perr(&p, LOG_ERR, "unknown keyword \"%.40s\" (expected server, queue, "
-			     "mark, priority, reuse-token or copies)", tok[0]);
+		parse_line(&p, line, len, total);
 	}
 	if (ferror(f)) {
 		p.line = 0;

@@ -42,6 +42,7 @@
 #define CD_RCVBUF	(4 << 20)
 #define CD_FLOWS	1024		/* remembered SYNs, for retransmissions */
 #define CD_FLOW_TTL	120		/* seconds */
+#define CD_AUTH_MAX	128		/* bytes of an auth SYN we build */
 
 struct qsock {
 	struct mnl_socket *nl;
@@ -53,11 +54,7 @@ struct flow {
 	struct tap_syn syn;
 	uint32_t sends;		/* of this real SYN */
 	time_t last;		/* CLOCK_MONOTONIC seconds */
-	/* the last token sent for it */
-	bool has_token;
-	uint16_t key_id;
-	int line;
-	uint64_t token_time;	/* Unix seconds: t */
+	struct cd_last_token tok;	/* the last token sent for it */
 	uint32_t seq[TAP_FRAGS];
 	uint16_t sport[TAP_FRAGS], ipid[TAP_FRAGS];
 };
@@ -251,121 +248,171 @@ void cd_queue_forget(struct cd_queue *q)
 	memset(q->flows, 0, CD_FLOWS * sizeof(*q->flows));
 }
 
+/*
+ * The real SYN in pkt and the server entry it goes to, or false if it is
+ * released without a token (counted and logged here).
+ */
+static bool syn_to_server(struct cd_queue *q, const uint8_t *pkt, size_t len,
+			  uint16_t hwproto, uint32_t mark, struct cd_syn *real,
+			  const struct cd_server **srv)
+{
+	const struct cd_config *cfg = q->cfg;
+	char dst[INET6_ADDRSTRLEN];
+	const char *why;
+
+	if (mark == cfg->mark) {
+		/* our own auth SYN: the rules skip the mark, so never here */
+		q->st.own++;
+		return false;
+	}
+	if (cd_parse_syn(pkt, len, hwproto == 0x86dd ? 6 : hwproto == 0x0800 ? 4 : 0,
+			 real, &why) < 0) {
+		q->st.bad_packets++;
+		cd_warn("queued packet not handled (%s); released without a token", why);
+		return false;
+	}
+	q->st.syns++;
+	cd_addr_str(real->syn.family, &real->syn.daddr, dst, sizeof(dst));
+	*srv = cd_config_match(cfg, real->syn.family, &real->syn.daddr, real->syn.dport);
+	if (!*srv) {
+		/* only between a reload's config swap and its new rules */
+		q->st.unmatched++;
+		cd_info("SYN to %s port %u matches no server entry; released as is", dst,
+			real->syn.dport);
+		return false;
+	}
+	if (real->iphlen + real->tcphlen > CD_AUTH_MAX) {
+		q->st.bad_packets++;
+		cd_warn("SYN to %s port %u: headers too long (%zu bytes); released without a "
+			"token", dst, real->syn.dport, real->iphlen + real->tcphlen);
+		return false;
+	}
+	return true;
+}
+
+/* A fresh token for the flow: new sequence numbers, ports and IP IDs. */
+static void new_token(struct cd_queue *q, struct flow *f, const struct cd_syn *real,
+		      const struct cd_server *srv, const struct cd_key *key, uint64_t now)
+{
+	struct tap_token_params tp;
+	int i;
+
+	tap_params_from_syn(&tp, &real->syn, srv->bind, key->id, now);
+	tap_token_encode(&key->key, &key->realm, &tp, f->seq);
+	tap_wipe(&tp, sizeof(tp));
+	for (i = 0; i < TAP_FRAGS; i++) {
+		f->sport[i] = cd_random_port(q->snd, real->syn.sport);
+		randombytes_buf(&f->ipid[i], sizeof(f->ipid[i]));
+	}
+	f->tok.valid = true;
+	f->tok.key_id = key->id;
+	f->tok.line = srv->line;
+	f->tok.time = now;
+}
+
+/*
+ * "copies" rounds of the four auth SYNs; a repeat is what a retransmission
+ * of that auth SYN would be: same port and seq, next IP ID. Returns how
+ * many went out; *err is the first send error.
+ */
+static int send_auth(struct cd_queue *q, struct flow *f, const struct cd_syn *real,
+		     uint32_t oif, int *err)
+{
+	uint8_t out[TAP_FRAGS][CD_AUTH_MAX];
+	size_t olen[TAP_FRAGS];
+	int i, sent = 0;
+	uint32_t c;
+
+	*err = 0;
+	for (c = 0; c < q->cfg->copies; c++) {
+		/* build all four first, then send them back to back */
+		for (i = 0; i < TAP_FRAGS; i++) {
+			if (c)
+				f->ipid[i]++;
+			olen[i] = cd_build_auth(real, f->seq[i], f->sport[i], f->ipid[i],
+						out[i], sizeof(out[i]));
+		}
+		for (i = 0; i < TAP_FRAGS; i++) {
+			if (cd_send(q->snd, real, out[i], olen[i], oif) == 0)
+				sent++;
+			else if (!*err)
+				*err = errno;
+		}
+	}
+	return sent;
+}
+
+static void log_syn(const struct flow *f, const struct cd_syn *real,
+		    const struct cd_server *srv, uint16_t key_id, uint32_t again,
+		    bool reuse, uint32_t oif, const struct timespec *t0)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cd_addr_str(real->syn.family, &real->syn.saddr, src, sizeof(src));
+	cd_addr_str(real->syn.family, &real->syn.daddr, dst, sizeof(dst));
+	if (again)
+		cd_info("SYN %s.%u > %s.%u isn %08x: retransmission %u, %s (key %u, line %d)",
+			src, real->syn.sport, dst, real->syn.dport, real->syn.seq, again,
+			reuse ? "token re-sent" : "fresh token", key_id, srv->line);
+	else
+		cd_info("SYN %s.%u > %s.%u isn %08x: token sent (key %u, line %d)", src,
+			real->syn.sport, dst, real->syn.dport, real->syn.seq, key_id,
+			srv->line);
+	cd_debug("  ttl %u win %u options %zu bytes oif %u; auth seq %08x %08x %08x %08x; "
+		 "%ld us", real->ttl, real->window, real->tcphlen - 20, oif, f->seq[0],
+		 f->seq[1], f->seq[2], f->seq[3], (long)((t1.tv_sec - t0->tv_sec) * 1000000 +
+				(t1.tv_nsec - t0->tv_nsec) / 1000));
+}
+
 static void handle_syn(struct cd_queue *q, const uint8_t *pkt, size_t len,
 		       uint16_t hwproto, uint32_t mark, uint32_t oif)
 {
 	const struct cd_config *cfg = q->cfg;
 	const struct cd_server *srv;
 	const struct cd_key *key;
-	struct tap_token_params tp;
 	struct cd_syn real;
-	struct timespec t0, t1, now;
+	struct timespec t0, now;
 	struct flow *f;
-	uint32_t again;
+	uint32_t again, want;
 	bool reuse;
-	uint8_t out[TAP_FRAGS][128];
-	size_t olen[TAP_FRAGS];
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	const char *why;
-	int i, sent = 0, err = 0;
-	uint32_t c;
+	int i, sent, err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (mark == cfg->mark) {
-		/* our own auth SYN: the rules skip the mark, so never here */
-		q->st.own++;
+	if (!syn_to_server(q, pkt, len, hwproto, mark, &real, &srv))
 		return;
-	}
-	if (cd_parse_syn(pkt, len, hwproto == 0x86dd ? 6 : hwproto == 0x0800 ? 4 : 0,
-			 &real, &why) < 0) {
-		q->st.bad_packets++;
-		cd_warn("queued packet not handled (%s); released without a token", why);
-		return;
-	}
-	q->st.syns++;
-	cd_addr_str(real.syn.family, &real.syn.saddr, src, sizeof(src));
-	cd_addr_str(real.syn.family, &real.syn.daddr, dst, sizeof(dst));
-	srv = cd_config_match(cfg, real.syn.family, &real.syn.daddr, real.syn.dport);
-	if (!srv) {
-		/* only between a reload's config swap and its new rules */
-		q->st.unmatched++;
-		cd_info("SYN to %s port %u matches no server entry; released as is", dst,
-			real.syn.dport);
-		return;
-	}
-	if (real.iphlen + real.tcphlen > sizeof(out[0])) {
-		q->st.bad_packets++;
-		cd_warn("SYN to %s port %u: headers too long (%zu bytes); released without a "
-			"token", dst, real.syn.dport, real.iphlen + real.tcphlen);
-		return;
-	}
 	key = &cfg->keys[srv->key];
 	clock_gettime(CLOCK_REALTIME, &now);
 	f = flow_get(q, &real.syn, t0.tv_sec);
 	again = f->sends++;
 	if (again)
 		q->st.retransmits++;
-	reuse = again && f->has_token && f->key_id == key->id && f->line == srv->line &&
-		(uint64_t)now.tv_sec - f->token_time < cfg->reuse_token;
+	reuse = cd_token_reusable(&f->tok, again, key->id, srv->line,
+				  (uint64_t)now.tv_sec, cfg->reuse_token);
 	if (reuse) {
 		for (i = 0; i < TAP_FRAGS; i++)
 			f->ipid[i]++;
 		q->st.resent++;
 	} else {
-		tap_params_from_syn(&tp, &real.syn, srv->bind, key->id,
-				    (uint64_t)now.tv_sec);
-		tap_token_encode(&key->key, &key->realm, &tp, f->seq);
-		tap_wipe(&tp, sizeof(tp));
-		for (i = 0; i < TAP_FRAGS; i++) {
-			f->sport[i] = cd_random_port(q->snd, real.syn.sport);
-			randombytes_buf(&f->ipid[i], sizeof(f->ipid[i]));
-		}
-		f->has_token = true;
-		f->key_id = key->id;
-		f->line = srv->line;
-		f->token_time = (uint64_t)now.tv_sec;
+		new_token(q, f, &real, srv, key, (uint64_t)now.tv_sec);
 	}
-
-	/*
-	 * "copies" rounds of the four; a repeat is what a retransmission of
-	 * that auth SYN would be: same port and seq, next IP ID.
-	 */
-	for (c = 0; c < cfg->copies; c++) {
-		/* build all four first, then send them back to back */
-		for (i = 0; i < TAP_FRAGS; i++) {
-			if (c)
-				f->ipid[i]++;
-			olen[i] = cd_build_auth(&real, f->seq[i], f->sport[i], f->ipid[i],
-						out[i], sizeof(out[i]));
-		}
-		for (i = 0; i < TAP_FRAGS; i++) {
-			if (cd_send(q->snd, &real, out[i], olen[i], oif) == 0)
-				sent++;
-			else if (!err)
-				err = errno;
-		}
-	}
+	sent = send_auth(q, f, &real, oif, &err);
+	want = TAP_FRAGS * cfg->copies;
 	q->st.auth_sent += (uint64_t)sent;
-	if ((uint32_t)sent < TAP_FRAGS * cfg->copies)
+	if ((uint32_t)sent < want)
 		q->st.send_errors++;
 	else if (!reuse)
 		q->st.tokens++;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if ((uint32_t)sent < want) {
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	if ((uint32_t)sent < TAP_FRAGS * cfg->copies)
-		cd_warn("SYN %s.%u > %s.%u: sent %d of %d auth SYNs: %s", src, real.syn.sport,
-			dst, real.syn.dport, sent, TAP_FRAGS * cfg->copies, strerror(err));
-	if (again)
-		cd_info("SYN %s.%u > %s.%u isn %08x: retransmission %u, %s (key %u, line %d)",
-			src, real.syn.sport, dst, real.syn.dport, real.syn.seq, again,
-			reuse ? "token re-sent" : "fresh token", key->id, srv->line);
-	else
-		cd_info("SYN %s.%u > %s.%u isn %08x: token sent (key %u, line %d)", src,
-			real.syn.sport, dst, real.syn.dport, real.syn.seq, key->id, srv->line);
-	cd_debug("  ttl %u win %u options %zu bytes oif %u; auth seq %08x %08x %08x %08x; "
-		 "%ld us", real.ttl, real.window, real.tcphlen - 20, oif, f->seq[0], f->seq[1],
-		 f->seq[2], f->seq[3], (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
-				(t1.tv_nsec - t0.tv_nsec) / 1000));
+		cd_addr_str(real.syn.family, &real.syn.saddr, src, sizeof(src));
+		cd_addr_str(real.syn.family, &real.syn.daddr, dst, sizeof(dst));
+		cd_warn("SYN %s.%u > %s.%u: sent %d of %u auth SYNs: %s", src, real.syn.sport,
+			dst, real.syn.dport, sent, want, strerror(err));
+	}
+	log_syn(f, &real, srv, key->id, again, reuse, oif, &t0);
 }
 
 static int verdict(struct qsock *s, uint32_t id, char *buf)

@@ -177,7 +177,21 @@ static int run(struct daemon *d)
 	}
 }
 
-int main(int argc, char **argv)
+struct args {
+	bool check, use_syslog;
+	const char *user;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, CD_PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '" CD_PROG " --help'.\n");
+	return 2;
+}
+
+/* The command line; -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct daemon *d, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -189,77 +203,126 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:tu:vshV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d->config_path = optarg; break;
+		case 't': a->check = true; break;
+		case 'u': a->user = optarg; break;
+		case 'v': cd_verbosity++; break;
+		case 's': a->use_syslog = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf(CD_PROG " " CD_VERSION " (TAP protocol 1)\n"); return 0;
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!*d->config_path)
+		return usage_error("the configuration file name is empty%s", "");
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/*
+ * Becomes the daemon's user. The files are read as that user, at start as
+ * on SIGHUP; so is --check-config, which keeps no capability. 0 or -1.
+ */
+static int become_user(const struct args *a, char *uname, size_t len)
+{
+	const struct passwd *pw;
+	char err[512];
+
+	if (!a->check && cd_caps_check(err, sizeof(err)) < 0) {
+		cd_err("%s", err);
+		return -1;
+	}
+	if (cd_priv_drop(a->user, !a->check, err, sizeof(err)) < 0) {
+		cd_err("%s; nothing was set up", err);
+		return -1;
+	}
+	pw = getpwuid(geteuid());
+	snprintf(uname, len, "%s", pw ? pw->pw_name : "?");
+	cd_info("running as user %s (uid %u)%s", uname, (unsigned int)geteuid(),
+		a->check ? "" : " with CAP_NET_ADMIN and CAP_NET_RAW only");
+	return 0;
+}
+
+/* Sets up, runs until told to stop, and tears down; the exit status. */
+static int serve(struct daemon *d)
+{
+	bool installed = false;
+	char err[512];
+	int status = 1;
+
+	if (setup_signals(d) < 0) {
+		cd_err("signals: %s", strerror(errno));
+		return 1;
+	}
+	if (cd_sender_open(&d->snd, d->cfg.has_v4, d->cfg.has_v6, d->cfg.mark, err,
+			   sizeof(err)) < 0 ||
+	    cd_rules_open(&d->rules, err, sizeof(err)) < 0 ||
+	    cd_queue_open(&d->queue, d->cfg.queue, err, sizeof(err)) < 0 ||
+	    cd_rules_install(d->rules, &d->cfg, err, sizeof(err)) < 0) {
+		cd_err("%s; nothing was set up", err);
+		goto out;
+	}
+	installed = true;
+	cd_config_describe(&d->cfg, LOG_INFO);
+	cd_notice("started: %d server entr%s, queue %u", d->cfg.nservers,
+		  d->cfg.nservers == 1 ? "y" : "ies", d->cfg.queue);
+	cd_notify("READY=1");
+
+	status = run(d);
+	cd_notify("STOPPING=1");
+	log_stats(d, LOG_INFO);
+out:
+	if (installed) {
+		if (cd_rules_remove(d->rules, err, sizeof(err)) < 0) {
+			cd_err("%s", err);
+			status = 1;
+		} else {
+			cd_notice("interception rules removed");
+		}
+	}
+	cd_queue_close(d->queue);
+	cd_rules_close(d->rules);
+	cd_sender_close(&d->snd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
 	struct daemon d = {
 		.config_path = CD_DEFAULT_CONFIG,
 		.snd = { .fd4 = -1, .fd6 = -1 },
 		.sigfd = -1,
 	};
-	bool check = false, use_syslog = false, installed = false;
-	const char *user = CD_DEFAULT_USER;
-	const struct passwd *pw;
-	char err[512], uname[64];
-	int c, errors, status = 1;
+	struct args a = { .user = CD_DEFAULT_USER };
+	char uname[64];
+	int errors, status;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:tu:vshV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 't': check = true; break;
-		case 'u': user = optarg; break;
-		case 'v': cd_verbosity++; break;
-		case 's': use_syslog = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf(CD_PROG " " CD_VERSION " (TAP protocol 1)\n"); return 0;
-		case ':':
-			fprintf(stderr, CD_PROG ": option '%s' needs a value\n", argv[optind - 1]);
-			fprintf(stderr, "Try '" CD_PROG " --help'.\n");
-			return 2;
-		default:
-			fprintf(stderr, CD_PROG ": unknown option '%s'\n", argv[optind - 1]);
-			fprintf(stderr, "Try '" CD_PROG " --help'.\n");
-			return 2;
-		}
-	}
-	if (!*d.config_path) {
-		fprintf(stderr, CD_PROG ": the configuration file name is empty\nTry '" CD_PROG
-			" --help'.\n");
-		return 2;
-	}
-	if (optind < argc) {
-		fprintf(stderr, CD_PROG ": unexpected argument '%s'\nTry '" CD_PROG
-			" --help'.\n", argv[optind]);
-		return 2;
-	}
-	cd_log_init(use_syslog && !check);
+	status = parse_args(argc, argv, &d, &a);
+	if (status >= 0)
+		return status;
+	cd_log_init(a.use_syslog && !a.check);
 	if (sodium_init() < 0) {
 		cd_err("libsodium failed to initialise");
 		return 1;
 	}
-
-	/*
-	 * The files are read as the daemon's user, at start as on SIGHUP; so
-	 * is --check-config, which keeps no capability.
-	 */
-	if (!check && cd_caps_check(err, sizeof(err)) < 0) {
-		cd_err("%s", err);
+	if (become_user(&a, uname, sizeof(uname)) < 0)
 		return 1;
-	}
-	if (cd_priv_drop(user, !check, err, sizeof(err)) < 0) {
-		cd_err("%s; nothing was set up", err);
-		return 1;
-	}
-	pw = getpwuid(geteuid());
-	snprintf(uname, sizeof(uname), "%s", pw ? pw->pw_name : "?");
-	cd_info("running as user %s (uid %u)%s", uname, (unsigned int)geteuid(),
-		check ? "" : " with CAP_NET_ADMIN and CAP_NET_RAW only");
 
 	errors = cd_config_load(d.config_path, &d.cfg);
 	if (errors) {
 		cd_err("%s: %d error%s; %s", d.config_path, errors, errors == 1 ? "" : "s",
-		       check ? "the configuration is not valid" : "nothing was set up");
-		goto out_cfg;
-	}
-	if (check) {
+		       a.check ? "the configuration is not valid" : "nothing was set up");
+		status = 1;
+	} else if (a.check) {
 		int v = cd_verbosity;
 
 		cd_verbosity = 1;
@@ -267,45 +330,9 @@ int main(int argc, char **argv)
 		cd_verbosity = v;
 		printf("%s: configuration OK (read as user %s)\n", d.config_path, uname);
 		status = 0;
-		goto out_cfg;
+	} else {
+		status = serve(&d);
 	}
-
-	if (setup_signals(&d) < 0) {
-		cd_err("signals: %s", strerror(errno));
-		goto out_cfg;
-	}
-	if (cd_sender_open(&d.snd, d.cfg.has_v4, d.cfg.has_v6, d.cfg.mark, err,
-			   sizeof(err)) < 0 ||
-	    cd_rules_open(&d.rules, err, sizeof(err)) < 0 ||
-	    cd_queue_open(&d.queue, d.cfg.queue, err, sizeof(err)) < 0 ||
-	    cd_rules_install(d.rules, &d.cfg, err, sizeof(err)) < 0) {
-		cd_err("%s; nothing was set up", err);
-		goto out;
-	}
-	installed = true;
-	cd_config_describe(&d.cfg, LOG_INFO);
-	cd_notice("started: %d server entr%s, queue %u", d.cfg.nservers,
-		  d.cfg.nservers == 1 ? "y" : "ies", d.cfg.queue);
-	cd_notify("READY=1");
-
-	status = run(&d);
-	cd_notify("STOPPING=1");
-	log_stats(&d, LOG_INFO);
-out:
-	if (installed) {
-		if (cd_rules_remove(d.rules, err, sizeof(err)) < 0) {
-			cd_err("%s", err);
-			status = 1;
-		} else {
-			cd_notice("interception rules removed");
-		}
-	}
-	cd_queue_close(d.queue);
-	cd_rules_close(d.rules);
-	cd_sender_close(&d.snd);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-out_cfg:
 	cd_config_free(&d.cfg);
 	return status;
 }

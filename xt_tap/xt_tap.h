@@ -2,6 +2,13 @@
 /*
  * TAP (TCP layer Application Protector): interface shared by the kernel
  * match, the xtables plugin, tap-nft and tap-keytool.
+ *
+ * This file is ABI, append-only: rules in saved rulesets (iptables-save,
+ * nft list ruleset) carry struct xt_tap_mtinfo, and tools talk to modules
+ * of other versions over the netlink family below. Never renumber, reuse,
+ * resize or remove a flag, command, attribute, table attribute or counter;
+ * add new ones at the end of their enum (before the __*_MAX sentinel),
+ * and give a changed meaning a new name.
  */
 #ifndef _XT_TAP_H
 #define _XT_TAP_H
@@ -30,11 +37,57 @@ struct xt_tap_mtinfo {
 	struct xt_tap_state *state __attribute__((aligned(8)));
 };
 
-/* Generic netlink family for the per-netns key table and counters. */
+/*
+ * Generic netlink family for the per-netns key table and counters
+ * ---------------------------------------------------------------
+ *
+ * Family name TAP_GENL_NAME ("xt_tap"), version TAP_GENL_VERSION; resolve
+ * the family id with CTRL_CMD_GETFAMILY. Every command acts on the
+ * requester's network namespace and needs CAP_NET_ADMIN over it
+ * (GENL_UNS_ADMIN_PERM), dumps included: key ids and their use are not
+ * public. Attributes are validated strictly; unknown ones are refused.
+ * Errors come back as a negative errno in the netlink ack, most with an
+ * extended-ack message (NETLINK_EXT_ACK) naming the problem.
+ *
+ * Secrets go in and never come out: TAP_A_KEY_SECRET and TAP_A_KEY_REALM
+ * are write-only, the kernel wipes them from the request after use, and a
+ * client should set NETLINK_CAP_ACK so that an error ack does not echo
+ * them. Keys are named by id and shown by fingerprint (docs/PROTOCOL.md).
+ *
+ * TAP_CMD_KEY_ADD
+ *   Loads one key. Takes TAP_A_KEY_ID, TAP_A_KEY_SECRET, TAP_A_KEY_REALM
+ *   (all required) and TAP_A_KEY_RATE (optional; default: the module
+ *   parameter key_rate). With NLM_F_REPLACE an existing key of that id is
+ *   replaced (connections it let in lapse); without it that is EEXIST.
+ *   ENOSPC: the table holds max_keys keys already. EINVAL: an attribute
+ *   is missing, or the realm differs from that of the keys already loaded
+ *   (all keys of a netns share one realm; the first key sets it).
+ *
+ * TAP_CMD_KEY_DEL
+ *   Removes the key TAP_A_KEY_ID (required). ENOENT if there is none.
+ *
+ * TAP_CMD_KEY_FLUSH
+ *   Removes every key (and so the realm). No attributes.
+ *
+ * TAP_CMD_KEY_GET
+ *   With NLM_F_DUMP: one message per key, in id order. Without: the key
+ *   TAP_A_KEY_ID (required; ENOENT if none). Each reply has TAP_A_KEY_ID,
+ *   TAP_A_KEY_FPR, TAP_A_KEY_RATE and TAP_A_KEY_STATS.
+ *
+ * TAP_CMD_STATS_GET
+ *   The netns's counters and tables. No attributes. The reply has
+ *   TAP_A_STATS, TAP_A_TABLES and, when a key is loaded, TAP_A_REALM_FPR.
+ *
+ * Nested counters (TAP_A_STATS, TAP_A_KEY_STATS) hold one u64 attribute
+ * per outcome, of type enum tap_stat + 1; a type above every outcome may
+ * appear as padding and is to be skipped, as is any type a client does
+ * not know (a newer module's outcome).
+ */
 #define TAP_GENL_NAME		"xt_tap"
 #define TAP_GENL_VERSION	1
 #define TAP_KEY_LEN		16
 
+/* Commands, described above. */
 enum tap_genl_cmd {
 	TAP_CMD_UNSPEC,
 	TAP_CMD_KEY_ADD,	/* KEY_ID, KEY_SECRET, KEY_REALM; NLM_F_REPLACE */
@@ -46,6 +99,7 @@ enum tap_genl_cmd {
 };
 #define TAP_CMD_MAX (__TAP_CMD_MAX - 1)
 
+/* Top-level attributes of requests and replies. */
 enum tap_genl_attr {
 	TAP_A_UNSPEC,
 	TAP_A_KEY_ID,		/* u16 */
@@ -62,6 +116,7 @@ enum tap_genl_attr {
 };
 #define TAP_A_MAX (__TAP_A_MAX - 1)
 
+/* Inside TAP_A_TABLES: the sizes of the netns's tables. */
 enum tap_tables_attr {
 	TAP_TBL_A_UNSPEC,
 	TAP_TBL_A_RULES,		/* u32: tap rules in this netns */
@@ -79,8 +134,9 @@ enum tap_tables_attr {
 #define TAP_TBL_A_MAX (__TAP_TBL_A_MAX - 1)
 
 /*
- * Outcome of one SYN through one tap rule. Each has a per-netns counter;
- * the first two mean "match".
+ * Outcome of one SYN through one tap rule. Each has a per-netns counter
+ * and a per-key one (attribute type: the value + 1); the first two mean
+ * "match". Append-only like the rest: the value is the attribute type.
  */
 enum tap_stat {
 	TAP_STAT_ACCEPTED,		/* token verified, real SYN let in */

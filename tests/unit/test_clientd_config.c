@@ -348,7 +348,7 @@ static void test_wipe(void)
 	CHECK(unwiped == 0, "freeing the config at exit freed %d blocks holding a key",
 	      unwiped);
 	for (i = 0; i < 3; i++) {
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "w%d.key", i);
 		unlink(tpath(name));

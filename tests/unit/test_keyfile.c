@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of keytool/tap_keyfile.c: round trip, every refusal, and the
+ * Unit tests of lib/tap_keyfile.c: round trip, every refusal, and the
  * wording of the errors. Built with ASan+UBSan by `make build/test_keyfile`.
  */
 #include "tap_keyfile.h"
@@ -19,55 +19,18 @@
 
 #include <sodium.h>
 
-static int passed, failed;
+#include "unit_files.h"
+
 static char dir[] = "/tmp/test_keyfile.XXXXXX";
-
-#define CHECK(cond, ...) check(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
-
-static bool __attribute__((format(printf, 5, 6)))
-check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return true;
-	}
-	failed++;
-	fprintf(stderr, "FAIL %s:%d: %s: ", file, line, expr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return false;
-}
 
 static const char *tpath(const char *name)
 {
-	static char buf[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void put_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd;
-
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len || fchmod(fd, mode) ||
-	    close(fd)) {
-		perror(path);
-		exit(1);
-	}
+	return unit_path(dir, name);
 }
 
 static void put_text(const char *path, const char *text, mode_t mode)
 {
-	put_file(path, text, strlen(text), mode);
+	unit_put_file(path, text, strlen(text), mode);
 }
 
 static bool exists(const char *path)
@@ -303,19 +266,19 @@ static void test_size(void)
 	big[0] = '#';
 	big[TAP_KEYFILE_MAX - blen - 1] = '\n';
 	memcpy(big + TAP_KEYFILE_MAX - blen, body, blen);
-	put_file(tpath("max.key"), big, TAP_KEYFILE_MAX, 0600);
+	unit_put_file(tpath("max.key"), big, TAP_KEYFILE_MAX, 0600);
 	r = tap_keyfile_read(tpath("max.key"), &kf, err, sizeof(err));
 	CHECK(r == 0 && kf.id == 5, "%d-byte file refused: %s", TAP_KEYFILE_MAX, err);
 
 	/* One byte more. */
 	memmove(big + 1, big, TAP_KEYFILE_MAX);
-	put_file(tpath("max.key"), big, TAP_KEYFILE_MAX + 1, 0600);
+	unit_put_file(tpath("max.key"), big, TAP_KEYFILE_MAX + 1, 0600);
 	r = tap_keyfile_read(tpath("max.key"), &kf, err, sizeof(err));
 	CHECK(r == -1 && strstr(err, "too large (4097 bytes; a key file has at most 4096)"),
 	      "oversize: \"%s\"", err);
 	unlink(tpath("max.key"));
 
-	put_file(tpath("nul.key"), "version = 2\n\0id = 1\n", 20, 0600);
+	unit_put_file(tpath("nul.key"), "version = 2\n\0id = 1\n", 20, 0600);
 	r = tap_keyfile_read(tpath("nul.key"), &kf, err, sizeof(err));
 	CHECK(r == -1 && strstr(err, "contains a NUL byte"), "nul: \"%s\"", err);
 	unlink(tpath("nul.key"));

@@ -12,29 +12,7 @@
 
 #include "clientd.h"
 #include "tcp_csum.h"
-
-static unsigned int n_pass, n_fail;
-static const char *cur_test = "";
-
-static void check_at(int ok, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	fprintf(stderr, "FAIL %s (line %d): ", cur_test, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-#define CHECK(cond, ...) check_at(!!(cond), __LINE__, __VA_ARGS__)
+#include "unit_files.h"
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -222,18 +200,16 @@ static void test_parse_refuses(void)
 	      "empty packet");
 }
 
-#define RUN(t) do { cur_test = #t; t(); } while (0)
-
 int main(void)
 {
 	if (sodium_init() < 0) {
 		fprintf(stderr, "sodium_init failed\n");
 		return 2;
 	}
-	RUN(test_checksum_vectors);
-	RUN(test_build_auth_v4);
-	RUN(test_build_auth_v6);
-	RUN(test_parse_refuses);
-	printf("test_packet: %u passed, %u failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	test_checksum_vectors();
+	test_build_auth_v4();
+	test_build_auth_v6();
+	test_parse_refuses();
+	printf("test_packet: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
 }

@@ -2,8 +2,8 @@
 /*
  * What the userspace unit tests share: CHECK, which counts and reports,
  * and test files in one temporary directory (unit_dir, made by the test
- * with mkdtemp). test_keyfile.c and test_packet.c still have their own
- * copies of these.
+ * with mkdtemp). test_core.c keeps its own harness (per-test names and
+ * the kernel's stat table).
  */
 #ifndef TAP_UNIT_FILES_H
 #define TAP_UNIT_FILES_H

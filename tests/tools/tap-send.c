@@ -39,6 +39,7 @@
 #include "tap_core.h"
 #include "tap_keyfile.h"
 #include "tcp_csum.h"
+#include "tap_num.h"
 
 #define TCP_SYN_WINDOW	64240
 #define TCP_OPT_LEN	20	/* MSS, SACK_PERM, TS, NOP, WS: as Linux */
@@ -201,18 +202,13 @@ static void to_tap_addr(const struct addr *a, struct tap_addr *t)
 static unsigned long parse_num(const char *s, const char *what,
 			       unsigned long max)
 {
-	unsigned long v;
-	char *end;
+	unsigned long long v;
 
-	if (!*s || *s == '-')
-		die("%s: '%s' is not a number", what, s);
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end)
+	if (!tap_parse_num(s, ULONG_MAX, &v))
 		die("%s: '%s' is not a number", what, s);
 	if (v > max)
 		die("%s: %s is out of range (0-%lu)", what, s, max);
-	return v;
+	return (unsigned long)v;
 }
 
 /* The route's source address towards dst (a connected UDP socket's). */
@@ -558,68 +554,90 @@ static int64_t now_ms64(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int do_connect(const struct addr *dst_in, uint16_t dport,
-		      struct auth_opts *ao, const char *send_str,
-		      unsigned int timeout_s)
-{
-	struct addr dst = *dst_in, local;
-	socklen_t len = sizeof(local.sa.ss);
+struct conn {
+	int fd, cap;
+	struct addr dst, local;
+	uint16_t sport, dport;
 	struct raw_sender rs;
 	struct send_key key;
-	uint16_t sport;
-	int fd, cap, err, syns = 0, tokens = 0;
-	uint32_t isn = 0;
-	int64_t start, deadline, token_due = -1;
-	char abuf[INET6_ADDRSTRLEN];
-	bool connected = false;
+	struct auth_opts *ao;
+	int64_t start, deadline;
+	int syns, tokens;
+	uint32_t isn;
+};
 
-	load_key(ao->key_path, &key);
-	fd = socket(dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+/* A non-blocking TCP socket bound first, so that the capture knows the port. */
+static void conn_open(struct conn *c)
+{
+	socklen_t len = sizeof(c->local.sa.ss);
+
+	c->fd = socket(c->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
 		die("socket: %s", strerror(errno));
-	/* bind first, so that the capture knows the source port */
-	memset(&local, 0, sizeof(local));
-	local.family = dst.family;
-	local.sa.ss.ss_family = (sa_family_t)dst.family;
-	if (bind(fd, (struct sockaddr *)&local.sa.ss, addr_len(&local)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&local.sa.ss, &len) < 0)
+	memset(&c->local, 0, sizeof(c->local));
+	c->local.family = c->dst.family;
+	c->local.sa.ss.ss_family = (sa_family_t)c->dst.family;
+	if (bind(c->fd, (struct sockaddr *)&c->local.sa.ss, addr_len(&c->local)) < 0 ||
+	    getsockname(c->fd, (struct sockaddr *)&c->local.sa.ss, &len) < 0)
 		die("bind: %s", strerror(errno));
-	sport = dst.family == AF_INET ? ntohs(local.sa.sin.sin_port) :
-					ntohs(local.sa.sin6.sin6_port);
-	cap = capture_open(sport);
+	c->sport = c->dst.family == AF_INET ? ntohs(c->local.sa.sin.sin_port) :
+					      ntohs(c->local.sa.sin6.sin6_port);
+	c->cap = capture_open(c->sport);
+}
 
-	addr_set_port(&dst, dport);
-	start = now_ms64();
-	deadline = start + (int64_t)timeout_s * 1000;
-	if (connect(fd, (struct sockaddr *)&dst.sa.ss, addr_len(&dst)) == 0) {
-		connected = true;
-	} else if (errno != EINPROGRESS) {
-		die("connect to %s port %u: %s",
-		    addr_str(&dst, abuf, sizeof(abuf)), dport, strerror(errno));
+/* true once the connection is up; dies if it failed. */
+static bool conn_done(const struct conn *c)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	socklen_t len = sizeof(int);
+	int err;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		die("getsockopt: %s", strerror(errno));
+	if (err)
+		die("connect to %s port %u: %s", addr_str(&c->dst, abuf, sizeof(abuf)),
+		    c->dport, strerror(err));
+	return true;
+}
+
+/* Counts the SYNs the capture saw; returns when the next token is due. */
+static int64_t conn_syns(struct conn *c, bool connected, int64_t now, int64_t token_due)
+{
+	uint32_t seen;
+
+	while (capture_read(c->cap, &c->local, &c->dst, c->sport, c->dport, &seen)) {
+		if (c->syns && seen != c->isn)
+			die("the OS changed the SYN's ISN (0x%08x, then 0x%08x)", c->isn, seen);
+		c->isn = seen;
+		c->syns++;
+		info("SYN %d seen, ISN 0x%08x (%u ms)\n", c->syns, c->isn,
+		     (unsigned int)(now - c->start));
+		if (connected)
+			continue;	/* just counting */
+		if (c->syns == 1)
+			token_due = now;
+		else if (token_due < 0 || token_due > now + 300)
+			token_due = now + 300;
 	}
-	/* the source address the kernel chose */
-	len = sizeof(local.sa.ss);
-	if (getsockname(fd, (struct sockaddr *)&local.sa.ss, &len) < 0)
-		die("getsockname: %s", strerror(errno));
-	raw_open(&rs, &local, &dst, dport);
-	info("connecting from %s port %u to %s port %u\n",
-	     addr_str(&local, abuf, sizeof(abuf)), sport,
-	     addr_str(&dst, (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
-	     dport);
+	return token_due;
+}
 
-	/*
-	 * A token right after the first SYN, for its retransmission 1 s
-	 * later; after a retransmission, one 300 ms later unless that one got
-	 * in; and a fresh one every 4 s while waiting, since pieces live 5 s
-	 * on the server and the OS's backoff grows to 8 s and more.
-	 */
+/*
+ * A token right after the first SYN, for its retransmission 1 s later;
+ * after a retransmission, one 300 ms later unless that one got in; and a
+ * fresh one every 4 s while waiting, since pieces live 5 s on the server
+ * and the OS's backoff grows to 8 s and more. true if connected in time.
+ */
+static bool conn_wait(struct conn *c, bool connected)
+{
+	int64_t token_due = -1;
+
 	while (!connected) {
 		struct pollfd pfd[2] = {
-			{ .fd = fd, .events = POLLOUT },
-			{ .fd = cap, .events = POLLIN },
+			{ .fd = c->fd, .events = POLLOUT },
+			{ .fd = c->cap, .events = POLLIN },
 		};
-		int64_t now = now_ms64(), wait = deadline - now;
-		uint32_t seen;
+		int64_t now = now_ms64(), wait = c->deadline - now;
 
 		if (wait <= 0)
 			break;
@@ -630,71 +648,42 @@ static int do_connect(const struct addr *dst_in, uint16_t dport,
 				continue;
 			die("poll: %s", strerror(errno));
 		}
-		if (pfd[0].revents) {
-			len = sizeof(err);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-				die("getsockopt: %s", strerror(errno));
-			if (err)
-				die("connect to %s port %u: %s",
-				    addr_str(&dst, abuf, sizeof(abuf)), dport,
-				    strerror(err));
-			connected = true;
-		}
+		if (pfd[0].revents)
+			connected = conn_done(c);
 		now = now_ms64();
-		while (capture_read(cap, &local, &dst, sport, dport, &seen)) {
-			if (syns && seen != isn)
-				die("the OS changed the SYN's ISN "
-				    "(0x%08x, then 0x%08x)", isn, seen);
-			isn = seen;
-			syns++;
-			info("SYN %d seen, ISN 0x%08x (%u ms)\n", syns, isn,
-			     (unsigned int)(now - start));
-			if (connected)
-				continue;	/* just counting */
-			if (syns == 1)
-				token_due = now;
-			else if (token_due < 0 || token_due > now + 300)
-				token_due = now + 300;
-		}
+		token_due = conn_syns(c, connected, now, token_due);
 		if (!connected && token_due >= 0 && now >= token_due) {
-			send_token(&rs, &key, ao, isn);
-			tokens++;
+			send_token(&c->rs, &c->key, c->ao, c->isn);
+			c->tokens++;
 			token_due = now + 4000;
 		}
 	}
-	close(cap);
-	tap_wipe(&key, sizeof(key));
-	if (!connected) {
-		fprintf(stderr, "%s: connection to %s port %u not established "
-			"within %u s (%d SYNs seen, %d tokens sent)%s\n", prog,
-			addr_str(&dst, abuf, sizeof(abuf)), dport, timeout_s,
-			syns, tokens, syns ? "" :
-			"; the SYN was not captured");
-		close(fd);
-		return 1;
-	}
-	info("connected after %u ms (%d SYNs seen, %d tokens sent)\n",
-	     (unsigned int)(now_ms64() - start), syns, tokens);
+	return connected;
+}
 
-	if (send_str) {
-		size_t left = strlen(send_str);
-		const char *p = send_str;
+static void send_all(int fd, const char *str)
+{
+	size_t left = strlen(str);
+	const char *p = str;
 
-		while (left) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
+	while (left) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
 
-			if (n < 0 && errno == EAGAIN) {
-				poll(&pfd, 1, 1000);
-				continue;
-			}
-			if (n < 0)
-				die("send: %s", strerror(errno));
-			p += n;
-			left -= (size_t)n;
+		if (n < 0 && errno == EAGAIN) {
+			poll(&pfd, 1, 1000);
+			continue;
 		}
+		if (n < 0)
+			die("send: %s", strerror(errno));
+		p += n;
+		left -= (size_t)n;
 	}
-	/* print the reply: until EOF, 1 s of silence, or the deadline */
+}
+
+/* Prints the reply: until EOF, 1 s of silence, or the deadline. */
+static void print_reply(int fd, int64_t deadline)
+{
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - now_ms64();
@@ -713,7 +702,53 @@ static int do_connect(const struct addr *dst_in, uint16_t dport,
 		fwrite(buf, 1, (size_t)n, stdout);
 		fflush(stdout);
 	}
-	close(fd);
+}
+
+static int do_connect(const struct addr *dst_in, uint16_t dport,
+		      struct auth_opts *ao, const char *send_str,
+		      unsigned int timeout_s)
+{
+	struct conn c = { .dst = *dst_in, .dport = dport, .ao = ao };
+	char abuf[INET6_ADDRSTRLEN];
+	bool connected = false;
+	socklen_t len;
+
+	load_key(ao->key_path, &c.key);
+	conn_open(&c);
+	addr_set_port(&c.dst, dport);
+	c.start = now_ms64();
+	c.deadline = c.start + (int64_t)timeout_s * 1000;
+	if (connect(c.fd, (struct sockaddr *)&c.dst.sa.ss, addr_len(&c.dst)) == 0)
+		connected = true;
+	else if (errno != EINPROGRESS)
+		die("connect to %s port %u: %s",
+		    addr_str(&c.dst, abuf, sizeof(abuf)), dport, strerror(errno));
+	/* the source address the kernel chose */
+	len = sizeof(c.local.sa.ss);
+	if (getsockname(c.fd, (struct sockaddr *)&c.local.sa.ss, &len) < 0)
+		die("getsockname: %s", strerror(errno));
+	raw_open(&c.rs, &c.local, &c.dst, dport);
+	info("connecting from %s port %u to %s port %u\n",
+	     addr_str(&c.local, abuf, sizeof(abuf)), c.sport,
+	     addr_str(&c.dst, (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN), dport);
+
+	connected = conn_wait(&c, connected);
+	close(c.cap);
+	tap_wipe(&c.key, sizeof(c.key));
+	if (!connected) {
+		fprintf(stderr, "%s: connection to %s port %u not established "
+			"within %u s (%d SYNs seen, %d tokens sent)%s\n", prog,
+			addr_str(&c.dst, abuf, sizeof(abuf)), dport, timeout_s,
+			c.syns, c.tokens, c.syns ? "" : "; the SYN was not captured");
+		close(c.fd);
+		return 1;
+	}
+	info("connected after %u ms (%d SYNs seen, %d tokens sent)\n",
+	     (unsigned int)(now_ms64() - c.start), c.syns, c.tokens);
+	if (send_str)
+		send_all(c.fd, send_str);
+	print_reply(c.fd, c.deadline);
+	close(c.fd);
 	return 0;
 }
 
@@ -751,6 +786,159 @@ static void parse_order(const char *s, struct auth_opts *ao)
 		die("--order: empty list");
 }
 
+struct cli {
+	const char *mode, *send_str;
+	struct auth_opts ao;
+	struct addr dst, src;
+	bool have_dst, have_src, have_isn, have_dport, have_sport;
+	unsigned int timeout_s;
+	uint16_t dport, sport;
+	uint32_t isn;
+};
+
+static uint16_t parse_port(const char *arg, const char *what)
+{
+	uint16_t port = (uint16_t)parse_num(arg, what, 65535);
+
+	if (!port)
+		die("%s: port 0 is not a TCP port", what);
+	return port;
+}
+
+/* The options of the auth SYNs themselves; false if c is none of them. */
+static bool parse_auth_opt(int c, struct auth_opts *ao)
+{
+	switch (c) {
+	case OPT_KEY: ao->key_path = optarg; break;
+	case OPT_TIME:
+		ao->time = parse_num(optarg, "--time", ULONG_MAX);
+		ao->have_time = true;
+		break;
+	case OPT_NO_DST_BIND: ao->bind &= (uint8_t)~TAP_BIND_DADDR; break;
+	case OPT_SRC_BIND: ao->bind |= TAP_BIND_SADDR; break;
+	case OPT_ORDER: parse_order(optarg, ao); break;
+	case OPT_SKIP: ao->skip |= 1u << parse_num(optarg, "--skip", TAP_FRAGS - 1); break;
+	case OPT_DUP: ao->dup |= 1u << parse_num(optarg, "--dup", TAP_FRAGS - 1); break;
+	case OPT_KEYID:
+		ao->key_id = (uint16_t)parse_num(optarg, "--key-id-override", 65535);
+		ao->key_id_override = true;
+		break;
+	case OPT_GAP: ao->gap_ms = (unsigned int)parse_num(optarg, "--gap-ms", 60000); break;
+	case OPT_TOKEN_ISN:
+		ao->token_isn = (uint32_t)parse_num(optarg, "--token-isn", UINT32_MAX);
+		ao->have_token_isn = true;
+		break;
+	case OPT_TOKEN_DPORT:
+		ao->token_dport = (uint16_t)parse_num(optarg, "--token-dport", 65535);
+		ao->have_token_dport = true;
+		break;
+	case OPT_TOKEN_DST:
+		parse_addr(optarg, "--token-dst", &ao->token_dst);
+		ao->have_token_dst = true;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* One option; -1 to go on, else the exit status. */
+static int parse_opt(int c, struct cli *cl)
+{
+	if (parse_auth_opt(c, &cl->ao))
+		return -1;
+	switch (c) {
+	case OPT_DST: parse_addr(optarg, "--dst", &cl->dst); cl->have_dst = true; break;
+	case OPT_DPORT: cl->dport = parse_port(optarg, "--dport"); cl->have_dport = true; break;
+	case OPT_SRC: parse_addr(optarg, "--src", &cl->src); cl->have_src = true; break;
+	case OPT_ISN:
+		cl->isn = (uint32_t)parse_num(optarg, "--isn", UINT32_MAX);
+		cl->have_isn = true;
+		break;
+	case OPT_SPORT: cl->sport = parse_port(optarg, "--sport"); cl->have_sport = true; break;
+	case OPT_DSTOPTS: use_dstopts = true; break;
+	case OPT_SEND: cl->send_str = optarg; break;
+	case OPT_TIMEOUT:
+		cl->timeout_s = (unsigned int)parse_num(optarg, "--timeout", 86400);
+		if (!cl->timeout_s)
+			die("--timeout: must be at least 1 second");
+		break;
+	case 'q': quiet = true; break;
+	case 'h': usage(stdout); return 0;
+	default:
+		fprintf(stderr, "see '%s --help'\n", prog);
+		return 2;
+	}
+	return -1;
+}
+
+/* What every mode needs, and what no mode takes. */
+static void check_common(const struct cli *cl)
+{
+	const struct auth_opts *ao = &cl->ao;
+
+	if (!cl->have_dst)
+		die("--dst ADDR is required");
+	if (!cl->have_dport)
+		die("--dport PORT is required");
+	if (sodium_init() < 0)
+		die("libsodium initialisation failed");
+	if (cl->have_src && cl->src.family != cl->dst.family)
+		die("--src and --dst are of different address families");
+	if (ao->have_token_dst && ao->token_dst.family != cl->dst.family)
+		die("--token-dst and --dst are of different address families");
+	if (use_dstopts && cl->dst.family != AF_INET6)
+		die("--dstopts is for IPv6 only");
+	if (strcmp(cl->mode, "auth") &&
+	    (ao->have_token_isn || ao->have_token_dport || ao->have_token_dst))
+		die("--token-isn, --token-dport and --token-dst are for auth only");
+}
+
+static int run_connect(struct cli *cl)
+{
+	const struct auth_opts *ao = &cl->ao;
+
+	if (cl->have_isn || cl->have_sport || cl->have_src || ao->have_time ||
+	    ao->skip || ao->dup || ao->key_id_override || ao->norder != 4 || use_dstopts)
+		die("connect takes only --key, --dst, --dport, "
+		    "--no-dst-bind, --src-bind, --send, --timeout, "
+		    "--gap-ms, -q");
+	return do_connect(&cl->dst, cl->dport, &cl->ao, cl->send_str, cl->timeout_s);
+}
+
+static int run_syn(const struct cli *cl)
+{
+	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN];
+	struct raw_sender rs;
+
+	if (!cl->have_sport)
+		die("--sport PORT is required");
+	if (cl->ao.key_path)
+		die("syn sends a plain SYN: it takes no --key");
+	raw_open(&rs, &cl->src, &cl->dst, cl->dport);
+	raw_send_syn(&rs, cl->sport, cl->isn);
+	info("syn %s port %u -> %s port %u seq 0x%08x\n",
+	     addr_str(&cl->src, a1, sizeof(a1)), cl->sport,
+	     addr_str(&cl->dst, a2, sizeof(a2)), cl->dport, cl->isn);
+	close(rs.fd);
+	return 0;
+}
+
+static int run_auth(const struct cli *cl)
+{
+	struct raw_sender rs;
+	struct send_key key;
+
+	if (cl->have_sport)
+		die("auth SYNs use random source ports: no --sport");
+	load_key(cl->ao.key_path, &key);
+	raw_open(&rs, &cl->src, &cl->dst, cl->dport);
+	send_token(&rs, &key, &cl->ao, cl->isn);
+	tap_wipe(&key, sizeof(key));
+	close(rs.fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -778,194 +966,42 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct auth_opts ao = {
-		.bind = TAP_BIND_DADDR, .order = { 0, 1, 2, 3 }, .norder = 4,
+	struct cli cl = {
+		.ao = { .bind = TAP_BIND_DADDR, .order = { 0, 1, 2, 3 }, .norder = 4 },
+		.timeout_s = 10,
 	};
-	struct addr dst, src;
-	bool have_dst = false, have_src = false, have_isn = false;
-	bool have_dport = false, have_sport = false;
-	const char *mode, *send_str = NULL;
-	unsigned int timeout_s = 10;
-	uint16_t dport = 0, sport = 0;
-	uint32_t isn = 0;
-	int c;
+	int c, ret;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	mode = argv[1];
-	if (!strcmp(mode, "-h") || !strcmp(mode, "--help") ||
-	    !strcmp(mode, "help")) {
+	cl.mode = argv[1];
+	if (!strcmp(cl.mode, "-h") || !strcmp(cl.mode, "--help") || !strcmp(cl.mode, "help")) {
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(mode, "auth") && strcmp(mode, "syn") &&
-	    strcmp(mode, "connect")) {
+	if (strcmp(cl.mode, "auth") && strcmp(cl.mode, "syn") && strcmp(cl.mode, "connect")) {
 		fprintf(stderr, "%s: unknown mode '%s' (auth, syn or connect); "
-			"see --help\n", prog, mode);
+			"see --help\n", prog, cl.mode);
 		return 2;
 	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_KEY:
-			ao.key_path = optarg;
-			break;
-		case OPT_DST:
-			parse_addr(optarg, "--dst", &dst);
-			have_dst = true;
-			break;
-		case OPT_DPORT:
-			dport = (uint16_t)parse_num(optarg, "--dport", 65535);
-			if (!dport)
-				die("--dport: port 0 is not a TCP port");
-			have_dport = true;
-			break;
-		case OPT_SRC:
-			parse_addr(optarg, "--src", &src);
-			have_src = true;
-			break;
-		case OPT_ISN:
-			isn = (uint32_t)parse_num(optarg, "--isn", UINT32_MAX);
-			have_isn = true;
-			break;
-		case OPT_SPORT:
-			sport = (uint16_t)parse_num(optarg, "--sport", 65535);
-			if (!sport)
-				die("--sport: port 0 is not a TCP port");
-			have_sport = true;
-			break;
-		case OPT_TIME:
-			ao.time = parse_num(optarg, "--time", ULONG_MAX);
-			ao.have_time = true;
-			break;
-		case OPT_NO_DST_BIND:
-			ao.bind &= (uint8_t)~TAP_BIND_DADDR;
-			break;
-		case OPT_SRC_BIND:
-			ao.bind |= TAP_BIND_SADDR;
-			break;
-		case OPT_ORDER:
-			parse_order(optarg, &ao);
-			break;
-		case OPT_SKIP:
-			ao.skip |= 1u << parse_num(optarg, "--skip",
-						   TAP_FRAGS - 1);
-			break;
-		case OPT_DUP:
-			ao.dup |= 1u << parse_num(optarg, "--dup",
-						  TAP_FRAGS - 1);
-			break;
-		case OPT_KEYID:
-			ao.key_id = (uint16_t)parse_num(optarg,
-							"--key-id-override",
-							65535);
-			ao.key_id_override = true;
-			break;
-		case OPT_GAP:
-			ao.gap_ms = (unsigned int)parse_num(optarg, "--gap-ms",
-							    60000);
-			break;
-		case OPT_TOKEN_ISN:
-			ao.token_isn = (uint32_t)parse_num(optarg, "--token-isn",
-							   UINT32_MAX);
-			ao.have_token_isn = true;
-			break;
-		case OPT_TOKEN_DPORT:
-			ao.token_dport = (uint16_t)parse_num(optarg,
-							     "--token-dport",
-							     65535);
-			ao.have_token_dport = true;
-			break;
-		case OPT_TOKEN_DST:
-			parse_addr(optarg, "--token-dst", &ao.token_dst);
-			ao.have_token_dst = true;
-			break;
-		case OPT_DSTOPTS:
-			use_dstopts = true;
-			break;
-		case OPT_SEND:
-			send_str = optarg;
-			break;
-		case OPT_TIMEOUT:
-			timeout_s = (unsigned int)parse_num(optarg, "--timeout",
-							    86400);
-			if (!timeout_s)
-				die("--timeout: must be at least 1 second");
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "see '%s --help'\n", prog);
-			return 2;
-		}
+		ret = parse_opt(c, &cl);
+		if (ret >= 0)
+			return ret;
 	}
 	if (optind < argc)
 		die("unexpected argument '%s'", argv[optind]);
-	if (!have_dst)
-		die("--dst ADDR is required");
-	if (!have_dport)
-		die("--dport PORT is required");
-	if (sodium_init() < 0)
-		die("libsodium initialisation failed");
-	if (have_src && src.family != dst.family)
-		die("--src and --dst are of different address families");
-	if (ao.have_token_dst && ao.token_dst.family != dst.family)
-		die("--token-dst and --dst are of different address families");
-	if (use_dstopts && dst.family != AF_INET6)
-		die("--dstopts is for IPv6 only");
-	if (strcmp(mode, "auth") &&
-	    (ao.have_token_isn || ao.have_token_dport || ao.have_token_dst))
-		die("--token-isn, --token-dport and --token-dst are for auth only");
-
-	if (!strcmp(mode, "connect")) {
-		if (have_isn || have_sport || have_src || ao.have_time ||
-		    ao.skip || ao.dup || ao.key_id_override || ao.norder != 4 ||
-		    use_dstopts)
-			die("connect takes only --key, --dst, --dport, "
-			    "--no-dst-bind, --src-bind, --send, --timeout, "
-			    "--gap-ms, -q");
-		return do_connect(&dst, dport, &ao, send_str, timeout_s);
-	}
-
-	if (!have_isn)
+	check_common(&cl);
+	if (!strcmp(cl.mode, "connect"))
+		return run_connect(&cl);
+	if (!cl.have_isn)
 		die("--isn N is required");
-	if (send_str)
+	if (cl.send_str)
 		die("--send is for connect only");
-	if (!have_src)
-		route_source(&dst, dport, &src);
-
-	if (!strcmp(mode, "syn")) {
-		struct raw_sender rs;
-		char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN];
-
-		if (!have_sport)
-			die("--sport PORT is required");
-		if (ao.key_path)
-			die("syn sends a plain SYN: it takes no --key");
-		raw_open(&rs, &src, &dst, dport);
-		raw_send_syn(&rs, sport, isn);
-		info("syn %s port %u -> %s port %u seq 0x%08x\n",
-		     addr_str(&src, a1, sizeof(a1)), sport,
-		     addr_str(&dst, a2, sizeof(a2)), dport, isn);
-		close(rs.fd);
-		return 0;
-	} else {
-		struct raw_sender rs;
-		struct send_key key;
-
-		if (have_sport)
-			die("auth SYNs use random source ports: no --sport");
-		load_key(ao.key_path, &key);
-		raw_open(&rs, &src, &dst, dport);
-		send_token(&rs, &key, &ao, isn);
-		tap_wipe(&key, sizeof(key));
-		close(rs.fd);
-		return 0;
-	}
+	if (!cl.have_src)
+		route_source(&cl.dst, cl.dport, &cl.src);
+	return !strcmp(cl.mode, "syn") ? run_syn(&cl) : run_auth(&cl);
 }

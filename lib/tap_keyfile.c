@@ -5,6 +5,7 @@
  * wiped with sodium_memzero before it goes out of scope.
  */
 #include "tap_keyfile.h"
+#include "tap_num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,26 +68,6 @@ static void quote(char *dst, size_t dstlen, const char *s, size_t len)
 	dst[n] = '\0';
 }
 
-/* Strict decimal: digits only, no sign or spaces, at most max. */
-static bool parse_uint(const char *s, size_t len, unsigned long max,
-		       unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned long d = (unsigned long)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
@@ -132,6 +113,60 @@ static int parse_b64_key(const char *path, unsigned int lineno,
 	return 0;
 }
 
+/* The value of key k on line lineno, vs..ve, into kf. 0 or -1 (err). */
+static int parse_value(const char *path, unsigned int lineno, int k,
+		       const char *vs, const char *ve, struct tap_keyfile *kf,
+		       char *err, size_t errlen)
+{
+	unsigned long v;
+	char q[48];
+
+	switch (k) {
+	case K_VERSION:
+		quote(q, sizeof(q), vs, (size_t)(ve - vs));
+		if (!tap_parse_udec(vs, (size_t)(ve - vs), ULONG_MAX, &v))
+			return fail(err, errlen,
+				    "%s:%u: bad version \"%s\": expected a number",
+				    path, lineno, q);
+		if (v == 1)
+			return fail(err, errlen,
+				    "%s:%u: key file version 1 is for TAP protocol 1, which has no realm; make a new key with tap-keytool genkey",
+				    path, lineno);
+		if (v != TAP_KEYFILE_VERSION)
+			return fail(err, errlen,
+				    "%s:%u: unsupported key file version %lu (this program reads version %d)",
+				    path, lineno, v, TAP_KEYFILE_VERSION);
+		return 0;
+	case K_ID:
+		if (!tap_parse_udec(vs, (size_t)(ve - vs), 65535, &v)) {
+			quote(q, sizeof(q), vs, (size_t)(ve - vs));
+			return fail(err, errlen,
+				    "%s:%u: bad id \"%s\": expected a number from 0 to 65535",
+				    path, lineno, q);
+		}
+		kf->id = (uint16_t)v;
+		return 0;
+	case K_SECRET:
+		return parse_b64_key(path, lineno, "secret", vs, (size_t)(ve - vs),
+				     kf->secret, err, errlen) ? -1 : 0;
+	default:
+		return parse_b64_key(path, lineno, "realm", vs, (size_t)(ve - vs),
+				     kf->realm, err, errlen) ? -1 : 0;
+	}
+}
+
+/* The K_* of the key name ks..ke, or K_NR. */
+static int key_index(const char *ks, const char *ke)
+{
+	int k;
+
+	for (k = 0; k < K_NR; k++)
+		if (strlen(key_names[k]) == (size_t)(ke - ks) &&
+		    !memcmp(key_names[k], ks, (size_t)(ke - ks)))
+			break;
+	return k;
+}
+
 static int parse(const char *path, const char *buf, size_t len,
 		 struct tap_keyfile *kf, char *err, size_t errlen)
 {
@@ -145,7 +180,6 @@ static int parse(const char *path, const char *buf, size_t len,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 		const char *ks, *ke, *vs, *ve, *eq;
-		unsigned long v;
 
 		lineno++;
 		ks = p;
@@ -168,10 +202,7 @@ static int parse(const char *path, const char *buf, size_t len,
 		while (vs < ve && is_space(*vs))
 			vs++;
 
-		for (k = 0; k < K_NR; k++)
-			if (strlen(key_names[k]) == (size_t)(ke - ks) &&
-			    !memcmp(key_names[k], ks, (size_t)(ke - ks)))
-				break;
+		k = key_index(ks, ke);
 		if (k == K_NR) {
 			quote(q, sizeof(q), ks, (size_t)(ke - ks));
 			return fail(err, errlen,
@@ -183,45 +214,8 @@ static int parse(const char *path, const char *buf, size_t len,
 				    "%s:%u: duplicate key \"%s\" (first set on line %u)",
 				    path, lineno, key_names[k], seen[k]);
 		seen[k] = lineno;
-
-		switch (k) {
-		case K_VERSION:
-			quote(q, sizeof(q), vs, (size_t)(ve - vs));
-			if (!parse_uint(vs, (size_t)(ve - vs), ULONG_MAX, &v))
-				return fail(err, errlen,
-					    "%s:%u: bad version \"%s\": expected a number",
-					    path, lineno, q);
-			if (v == 1)
-				return fail(err, errlen,
-					    "%s:%u: key file version 1 is for TAP protocol 1, which has no realm; make a new key with tap-keytool genkey",
-					    path, lineno);
-			if (v != TAP_KEYFILE_VERSION)
-				return fail(err, errlen,
-					    "%s:%u: unsupported key file version %lu (this program reads version %d)",
-					    path, lineno, v, TAP_KEYFILE_VERSION);
-			break;
-		case K_ID:
-			if (!parse_uint(vs, (size_t)(ve - vs), 65535, &v)) {
-				quote(q, sizeof(q), vs, (size_t)(ve - vs));
-				return fail(err, errlen,
-					    "%s:%u: bad id \"%s\": expected a number from 0 to 65535",
-					    path, lineno, q);
-			}
-			kf->id = (uint16_t)v;
-			break;
-		case K_SECRET:
-			if (parse_b64_key(path, lineno, "secret", vs,
-					  (size_t)(ve - vs), kf->secret, err,
-					  errlen))
-				return -1;
-			break;
-		case K_REALM:
-			if (parse_b64_key(path, lineno, "realm", vs,
-					  (size_t)(ve - vs), kf->realm, err,
-					  errlen))
-				return -1;
-			break;
-		}
+		if (parse_value(path, lineno, k, vs, ve, kf, err, errlen) < 0)
+			return -1;
 	}
 
 	for (k = 0; k < K_NR; k++)

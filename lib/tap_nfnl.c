@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tap-nft netlink layer: one NETLINK_NETFILTER socket (libmnl), requests and
- * dumps parsed by libnftnl, and atomic nftables batches.
+ * nftables over netlink for tap-nft and tap-clientd: one NETLINK_NETFILTER
+ * socket (tap_nl.c), requests and dumps parsed by libnftnl, and atomic
+ * batches. See tap_nfnl.h.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,44 +21,31 @@
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
 
-#include "tap-nft.h"
+#include "tap_nfnl.h"
+#include "tap_nl.h"
 
 #define TN_RXBUF	(1 << 16)	/* a dump never sends more per read */
-#define TN_BATCH_LIMIT	(1 << 16)
-#define TN_BATCH_MAX	64		/* messages; protect needs about 20 */
+#define TN_MSG_ROOM	2048		/* batch bytes reserved per message */
 #define TN_DUMP_TRIES	5
+#define TN_ACK_WAIT_MS	2000
+#define TN_BIG_BATCH	100000		/* bytes: above, grow the send buffer */
 
 struct tn_sock {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
-	char buf[TN_RXBUF];
+	struct tap_nl nl;
 };
 
 int tn_open(struct tn_sock **out)
 {
 	struct tn_sock *s = calloc(1, sizeof(*s));
-	int one = 1, err;
+	int err;
 
 	if (!s)
 		return -ENOMEM;
-	s->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!s->nl) {
-		err = errno;
+	err = tap_nl_open(&s->nl, NETLINK_NETFILTER, TN_RXBUF);
+	if (err) {
 		free(s);
 		return -err;
 	}
-	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = errno;
-		mnl_socket_close(s->nl);
-		free(s);
-		return -err;
-	}
-	/* Best effort: errors then carry the kernel's text, not our request. */
-	mnl_socket_setsockopt(s->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	s->portid = mnl_socket_get_portid(s->nl);
-	s->seq = (uint32_t)time(NULL);
 	*out = s;
 	return 0;
 }
@@ -66,7 +54,7 @@ void tn_close(struct tn_sock *s)
 {
 	if (!s)
 		return;
-	mnl_socket_close(s->nl);
+	tap_nl_close(&s->nl);
 	free(s);
 }
 
@@ -77,10 +65,10 @@ static void tn_drain(struct tn_sock *s)
 	int n;
 
 	for (;;) {
-		n = (int)mnl_socket_recvfrom(s->nl, s->buf, sizeof(s->buf));
+		n = (int)mnl_socket_recvfrom(s->nl.sk, s->nl.buf, s->nl.buflen);
 		if (n <= 0)
 			return;
-		for (nlh = (struct nlmsghdr *)s->buf; mnl_nlmsg_ok(nlh, n);
+		for (nlh = (struct nlmsghdr *)s->nl.buf; mnl_nlmsg_ok(nlh, n);
 		     nlh = mnl_nlmsg_next(nlh, &n))
 			if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
 				return;
@@ -94,34 +82,17 @@ static void tn_drain(struct tn_sock *s)
  */
 static int tn_talk(struct tn_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	uint32_t seq = nlh->nlmsg_seq;
-	ssize_t n;
-	int ret;
+	int err = tap_nl_talk(&s->nl, nlh, cb, data);
 
-	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(s->nl, s->buf, sizeof(s->buf));
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		ret = mnl_cb_run(s->buf, (size_t)n, seq, s->portid, cb, data);
-		if (ret == MNL_CB_STOP)
-			return 0;
-		if (ret < 0) {
-			int err = errno ? errno : EIO;
-
-			if (err == EINTR)
-				tn_drain(s);
-			return -err;
-		}
-	}
+	if (err == EINTR)
+		tn_drain(s);
+	return -err;
 }
 
 static struct nlmsghdr *tn_req(struct tn_sock *s, char *buf, uint16_t type,
 			       uint16_t family, uint16_t flags)
 {
-	return nftnl_nlmsg_build_hdr(buf, type, family, flags | NLM_F_ACK, ++s->seq);
+	return nftnl_nlmsg_build_hdr(buf, type, family, flags | NLM_F_ACK, ++s->nl.seq);
 }
 
 /* ---- generation id ---- */
@@ -352,24 +323,30 @@ struct tn_batch {
 	char *buf;
 	uint32_t seq0;		/* the batch-begin message's sequence number */
 	int n;			/* messages between begin and end */
+	int max;
 	bool overflow;
-	char *what[TN_BATCH_MAX];
+	char **what;
 };
 
-struct tn_batch *tn_batch_new(uint32_t genid)
+struct tn_batch *tn_batch_new(uint32_t genid, int max_msgs)
 {
 	struct tn_batch *b = calloc(1, sizeof(*b));
+	size_t size = ((size_t)max_msgs + 4) * TN_MSG_ROOM;
 	struct nlmsghdr *nlh;
 
 	if (!b)
 		return NULL;
-	/* twice the limit: the message that crosses it still fits */
-	b->buf = malloc(2 * TN_BATCH_LIMIT);
-	if (!b->buf) {
+	b->max = max_msgs;
+	b->buf = malloc(size);
+	b->what = calloc((size_t)max_msgs, sizeof(*b->what));
+	if (!b->buf || !b->what) {
+		free(b->buf);
+		free(b->what);
 		free(b);
 		return NULL;
 	}
-	b->mb = mnl_nlmsg_batch_start(b->buf, TN_BATCH_LIMIT);
+	/* room for one more message past the limit: the one that crosses it */
+	b->mb = mnl_nlmsg_batch_start(b->buf, size - TN_MSG_ROOM);
 	b->seq0 = (uint32_t)time(NULL) << 8;
 	nlh = nftnl_batch_begin(mnl_nlmsg_batch_current(b->mb), b->seq0);
 	/* the kernel refuses the batch (ERESTART) if the ruleset changed since */
@@ -388,6 +365,7 @@ void tn_batch_free(struct tn_batch *b)
 	for (i = 0; i < b->n; i++)
 		free(b->what[i]);
 	mnl_nlmsg_batch_stop(b->mb);
+	free(b->what);
 	free(b->buf);
 	free(b);
 }
@@ -395,17 +373,20 @@ void tn_batch_free(struct tn_batch *b)
 static struct nlmsghdr *batch_msg(struct tn_batch *b, uint16_t type,
 				  uint16_t family, uint16_t flags, const char *what)
 {
-	struct nlmsghdr *nlh;
+	char *desc;
 
-	if (b->n >= TN_BATCH_MAX) {
+	if (b->overflow || b->n >= b->max) {
 		b->overflow = true;
 		return NULL;
 	}
-	b->what[b->n] = strdup(what ? what : "");
-	b->n++;
-	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->mb), type, family,
-				    flags | NLM_F_ACK, b->seq0 + (uint32_t)b->n);
-	return nlh;
+	desc = strdup(what ? what : "");
+	if (!desc) {
+		b->overflow = true;
+		return NULL;
+	}
+	b->what[b->n++] = desc;
+	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->mb), type, family,
+				     flags | NLM_F_ACK, b->seq0 + (uint32_t)b->n);
 }
 
 static void batch_next(struct tn_batch *b)
@@ -450,36 +431,78 @@ void tn_batch_rule(struct tn_batch *b, uint16_t type, uint16_t flags,
 	batch_next(b);
 }
 
+void tn_batch_fail(struct tn_batch *b)
+{
+	b->overflow = true;
+}
+
 int tn_batch_count(const struct tn_batch *b)
 {
 	return b->n;
 }
 
-/* The kernel's extended-ack text, if it sent one. */
-static void extack_msg(const struct nlmsghdr *nlh, char *out, size_t len)
+/* The first error the kernel reported, with the message it names. */
+static void batch_error(const struct tn_batch *b, const struct nlmsghdr *nlh,
+			struct tn_err *e)
 {
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *attr;
-	size_t off = sizeof(*err);
+	int idx = (int)(nlh->nlmsg_seq - b->seq0) - 1;
+	char msg[sizeof(e->msg)] = "";
+	int err = tap_nl_error(nlh, msg, sizeof(msg));
 
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+	if (err == 0 || e->err)
 		return;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	mnl_attr_for_each(attr, nlh, off) {
-		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			snprintf(out, len, "%s", mnl_attr_get_str(attr));
+	e->err = err;
+	if (idx >= 0 && idx < b->n) {
+		e->index = idx;
+		snprintf(e->what, sizeof(e->what), "%s", b->what[idx]);
+	} else {
+		snprintf(e->what, sizeof(e->what), "the batch");
+	}
+	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+}
+
+/*
+ * Reads the answers: an ack or error per message, and echoed objects. The
+ * kernel handles the whole batch inside sendmsg(), so they are queued by
+ * now; after an error, what is left is drained without waiting.
+ */
+static void batch_read(struct tn_sock *s, const struct tn_batch *b,
+		       struct tn_err *e, struct nftnl_rule *echo)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(s->nl.sk), .events = POLLIN };
+	bool echoed = false;
+	struct nlmsghdr *nlh;
+	int n, acked = 0;
+
+	while (acked < b->n && poll(&pfd, 1, e->err ? 0 : TN_ACK_WAIT_MS) > 0) {
+		n = (int)mnl_socket_recvfrom(s->nl.sk, s->nl.buf, s->nl.buflen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (!e->err) {
+				e->err = errno;
+				snprintf(e->what, sizeof(e->what), "reading the kernel's answer");
+			}
+			return;
+		}
+		for (nlh = (struct nlmsghdr *)s->nl.buf; mnl_nlmsg_ok(nlh, n);
+		     nlh = mnl_nlmsg_next(nlh, &n)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				acked++;
+				batch_error(b, nlh, e);
+			} else if (echo && !echoed &&
+				   NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE) {
+				echoed = nftnl_rule_nlmsg_parse(nlh, echo) == 0;
+			}
+		}
 	}
 }
 
 int tn_batch_commit(struct tn_sock *s, struct tn_batch *b, struct tn_err *e,
 		    struct nftnl_rule *echo)
 {
-	struct pollfd pfd = { .fd = mnl_socket_get_fd(s->nl), .events = POLLIN };
-	bool echoed = false;
-	struct nlmsghdr *nlh;
-	int n;
+	size_t len;
+	int sndbuf;
 
 	memset(e, 0, sizeof(*e));
 	e->index = -1;
@@ -490,47 +513,16 @@ int tn_batch_commit(struct tn_sock *s, struct tn_batch *b, struct tn_err *e,
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(b->mb), b->seq0 + (uint32_t)b->n + 1);
 	mnl_nlmsg_batch_next(b->mb);
-
-	if (mnl_socket_sendto(s->nl, mnl_nlmsg_batch_head(b->mb),
-			      mnl_nlmsg_batch_size(b->mb)) < 0) {
+	len = mnl_nlmsg_batch_size(b->mb);
+	sndbuf = (int)len + 4096;
+	if (len > TN_BIG_BATCH)
+		setsockopt(mnl_socket_get_fd(s->nl.sk), SOL_SOCKET, SO_SNDBUFFORCE,
+			   &sndbuf, sizeof(sndbuf));
+	if (mnl_socket_sendto(s->nl.sk, mnl_nlmsg_batch_head(b->mb), len) < 0) {
 		e->err = errno;
 		snprintf(e->what, sizeof(e->what), "sending the batch");
 		return -e->err;
 	}
-	/*
-	 * The kernel handles the whole batch inside sendmsg(), so every answer
-	 * (an ack or error per message, echoed objects) is queued by now.
-	 */
-	while (poll(&pfd, 1, 0) > 0) {
-		n = (int)mnl_socket_recvfrom(s->nl, s->buf, sizeof(s->buf));
-		if (n < 0) {
-			if (!e->err) {
-				e->err = errno;
-				snprintf(e->what, sizeof(e->what), "reading the kernel's answer");
-			}
-			break;
-		}
-		for (nlh = (struct nlmsghdr *)s->buf; mnl_nlmsg_ok(nlh, n);
-		     nlh = mnl_nlmsg_next(nlh, &n)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-				int idx = (int)(nlh->nlmsg_seq - b->seq0) - 1;
-
-				if (err->error == 0 || e->err)
-					continue;
-				e->err = -err->error;
-				if (idx >= 0 && idx < b->n) {
-					e->index = idx;
-					snprintf(e->what, sizeof(e->what), "%s", b->what[idx]);
-				} else {
-					snprintf(e->what, sizeof(e->what), "the batch");
-				}
-				extack_msg(nlh, e->msg, sizeof(e->msg));
-			} else if (echo && !echoed &&
-				   NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE) {
-				echoed = nftnl_rule_nlmsg_parse(nlh, echo) == 0;
-			}
-		}
-	}
+	batch_read(s, b, e, echo);
 	return e->err ? -e->err : 0;
 }

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tap-keytool's client of the xt_tap generic netlink family (xt_tap.h),
+ * on the library's netlink socket (tap_nl.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
+#include "keytool.h"
+#include "xt_tap.h"
+
+/* Big enough for any dump skb the kernel builds (it sizes them by ours). */
+#define NL_BUF_SIZE	32768
+
+static void nl_open(struct nl *nl)
+{
+	int err;
+
+	memset(nl, 0, sizeof(*nl));
+	err = tap_nl_open(&nl->sock, NETLINK_GENERIC, NL_BUF_SIZE);
+	if (err == ENOMEM)
+		die("out of memory");
+	if (err)
+		die("cannot open a generic netlink socket: %s", strerror(err));
+}
+
+void nl_close(struct nl *nl)
+{
+	tap_nl_close(&nl->sock);
+}
+
+static struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type,
+			       uint8_t cmd, uint8_t version, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *genl;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++nl->sock.seq;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = version;
+	return nlh;
+}
+
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return tap_nl_talk(&nl->sock, nlh, cb, data);
+}
+
+/* " (kernel: MSG)" when the kernel said why, else "". */
+const char *kernel_says(const struct nl *nl)
+{
+	static char s[sizeof(nl->sock.extack) + 16];
+
+	if (!nl->sock.extack[0])
+		return "";
+	snprintf(s, sizeof(s), " (kernel: %s)", nl->sock.extack);
+	return s;
+}
+
+void nl_die(const struct nl *nl, int err, const char *what)
+{
+	if (err == EPERM || err == EACCES)
+		die("permission denied: CAP_NET_ADMIN is required in this network namespace%s",
+		    kernel_says(nl));
+	die("%s: %s%s", what, strerror(err), kernel_says(nl));
+}
+
+static int family_cb(const struct nlattr *attr, void *data)
+{
+	uint16_t *id = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+		*id = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
+}
+
+void tap_open(struct nl *nl)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	uint16_t id = 0;
+	int err;
+
+	nl_open(nl);
+	nlh = nl_msg(nl, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TAP_GENL_NAME);
+	err = nl_talk(nl, nlh, family_msg_cb, &id);
+	if (err == ENOENT)
+		die("the xt_tap kernel module is not loaded (modprobe xt_tap)");
+	if (err)
+		nl_die(nl, err, "cannot look up the " TAP_GENL_NAME " netlink family");
+	if (!id)
+		die("the kernel did not give the " TAP_GENL_NAME " family id");
+	nl->family = id;
+}
+
+struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd, uint16_t flags)
+{
+	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
+}

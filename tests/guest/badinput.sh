@@ -10,18 +10,14 @@
 # rules of iptables/ip6tables (legacy and nft) and the loaded keys are the
 # same as before.
 
-set -u
-here=$(dirname "$(readlink -f "$0")")
-. "$here/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-REPO=$(cd "$here/../.." && pwd)
-export XTABLES_LIBDIR="$REPO/build:/usr/lib/x86_64-linux-gnu/xtables"
-KT="$REPO/build/tap-keytool"
-KO=${1:-$(tap_ko "$REPO")}
+KT="$TAP_REPO/build/tap-keytool"
+KO=${1:-$(tap_ko "$TAP_REPO")}
 W=/tmp/badinput
 VARIANTS="iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft"
 
-for f in "$KT" "$REPO/build/libxt_tap.so" "$KO"; do
+for f in "$KT" "$TAP_REPO/build/libxt_tap.so" "$KO"; do
 	[ -e "$f" ] || fail "$f is missing: run make first"
 done
 ko_ver=$(modinfo -F vermagic "$KO" | cut -d' ' -f1)

@@ -10,13 +10,10 @@
 # client can no longer connect; starting it again, it can. Started as root,
 # by hand or with the privileges its systemd unit gives it, the daemon runs
 # as its own user with only CAP_NET_ADMIN and CAP_NET_RAW.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 # the key and the config where userspace-client/README.md puts them
 k3=/etc/tap/clientd/office.key
@@ -70,7 +67,7 @@ done
 
 snapshot server
 clientd_start client "$conf" -v
-clientd_check_privs "$CD_PID_client" "tap-clientd started by hand as root"
+clientd_check_privs "${CD_PID[client]}" "tap-clientd started by hand as root"
 in_ns client nft list table inet tap_clientd | sed 's/^/    /'
 
 for addr in $SERVER4 $SERVER6; do
@@ -81,8 +78,8 @@ for addr in $SERVER4 $SERVER6; do
 	pass "client with tap-clientd: nmap -sS and -sT see port 22 of $addr open"
 	works "$addr" "client with tap-clientd"
 done
-expect_stat server accepted "$S_accepted" +8
-pass "server counters: accepted +$(( $(tap_stat server accepted) - S_accepted )), incomplete +$(( $(tap_stat server incomplete) - S_incomplete ))"
+expect_stat server accepted "${SNAP[accepted]}" +8
+pass "server counters: accepted +$(( $(tap_stat server accepted) - SNAP[accepted] )), incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] ))"
 
 # Test 6: what the server sees of one connection
 for addr in $SERVER4 $SERVER6; do
@@ -104,14 +101,14 @@ unit=$TAP_REPO/userspace-client/tap-clientd.service
 bset=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | paste -sd,)
 [ -n "$bset" ] && grep -q '^NoNewPrivileges=yes' "$unit" || fail "unit: $bset"
 CD_WRAP="setpriv --bounding-set -all,$bset --no-new-privs" clientd_start client "$conf" -v
-clientd_check_privs "$CD_PID_client" "tap-clientd started with the unit's bounding set ($bset)"
+clientd_check_privs "${CD_PID[client]}" "tap-clientd started with the unit's bounding set ($bset)"
 for addr in $SERVER4 $SERVER6; do
 	works "$addr" "client with tap-clientd started again"
 done
 
 # A crash (SIGKILL) leaves no rules either (the table is owned by the
 # daemon's socket), and the next start works
-kill -KILL "$CD_PID_client"; wait "$CD_PID_client" 2>/dev/null
+kill -KILL "${CD_PID[client]}"; wait "${CD_PID[client]}" 2>/dev/null
 sleep 0.5
 no_rules_left client
 pass "tap-clientd killed (SIGKILL): no interception rules left"

@@ -13,13 +13,10 @@
 # (each auth SYN sent three times) 99.9%. The test runs both: the default,
 # where it reports the rate and needs most to succeed, then copies 3, where
 # every connection must succeed.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 modprobe sch_netem && modprobe sch_prio && modprobe cls_u32 ||
 	fail "the guest kernel lacks sch_netem, sch_prio or cls_u32"

@@ -11,12 +11,9 @@
 #    options, no privilege; a failed command leaves the ruleset as it was;
 #  - inet tables: the issue's "tap-nft add inet filter input ..." example,
 #    listed by nft and tap-nft, and accepting tokens over IPv4 and IPv6.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 ruleset() { S nft -a list ruleset 2>/dev/null; }
 
@@ -207,8 +204,8 @@ S tap-keytool load "$k3" >/dev/null || fail "load key 3"
 for addr in "$SERVER4" "$SERVER6"; do
 	snapshot server
 	HTTP_PORT=22 auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
-	expect_stat server accepted "$S_accepted" 1
-	expect_stat server incomplete "$S_incomplete" 4
+	expect_stat server accepted "${SNAP[accepted]}" 1
+	expect_stat server incomplete "${SNAP[incomplete]}" 4
 done
 pkts=$(S nft -a list chain inet both input 2>/dev/null |
 	sed -n "s/.*counter packets \([0-9]*\) .*handle $hi\$/\1/p")

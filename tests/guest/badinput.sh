@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Issue test 8: bad input is refused with a clear message and changes
-# nothing; the good paths of the iptables plugin and tap-keytool work.
+# Bad input to the iptables plugin and tap-keytool is refused with a clear
+# message and changes nothing; their good paths work.
 # Run it as: tests/qemu/run.sh tests/guest/badinput.sh [XT_TAP_KO]
 # (XT_TAP_KO: another build of the module to test, default xt_tap/xt_tap.ko)
 #

@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 7: bad input gets a clear error that names the problem, and
-# nothing is left half set up: bad configs (with line numbers), unreadable
-# and loosely permitted key files, missing capabilities, a missing kernel
-# feature (nfnetlink_queue; the nftables queue expression), a second daemon
-# in the same namespace, and a bad config on SIGHUP (the old one stays).
-# Issue 8: an empty or directory config name, a NUL byte in a line, config
-# files others could change, files the daemon's user cannot read (at start,
-# with --check-config, and on SIGHUP), a missing user or one with uid 0.
+# tap-clientd refuses bad input with a clear error that names the problem,
+# and leaves nothing half set up: bad configs (with line numbers),
+# unreadable and loosely permitted key files, missing capabilities, a
+# missing kernel feature (nfnetlink_queue; the nftables queue expression), a
+# second daemon in the same namespace, and a bad config on SIGHUP (the old
+# one stays); an empty or directory config name, a NUL byte in a line,
+# config files others could change, files the daemon's user cannot read (at
+# start, with --check-config, and on SIGHUP), a missing user or one with
+# uid 0.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, tests 1, 3, 5 and 6: the paper's section 4.2 with unmodified
-# applications. A real sshd and an HTTP server on the server, protected by
+# tap-clientd lets unmodified applications through TAP (the paper's section
+# 4.2). A real sshd and an HTTP server on the server, protected by
 # xt_tap. From the attacker, nmap -sS and -sT say filtered; from the client
 # without tap-clientd, ssh and curl time out; with tap-clientd running, nmap
 # says open, ssh (key auth, BatchMode) runs a command and curl fetches the
@@ -81,7 +81,7 @@ done
 expect_stat server accepted "${SNAP[accepted]}" +8
 pass "server counters: accepted +$(( $(tap_stat server accepted) - SNAP[accepted] )), incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] ))"
 
-# Test 6: what the server sees of one connection
+# the auth SYNs of one connection look exactly like its real SYN to the server
 for addr in $SERVER4 $SERVER6; do
 	case $addr in *:*) c=$CLIENT6 fam=6 ;; *) c=$CLIENT4 fam=4 ;; esac
 	capture_start server "$CD_DIR/syn$fam.pcap" "tcp dst port $HTTP_PORT and src host $c"
@@ -90,7 +90,7 @@ for addr in $SERVER4 $SERVER6; do
 	check_auth_syns "$CD_DIR/syn$fam.pcap" "server capture, IPv$fam"
 done
 
-# Test 5: stop, and the client is locked out again; start, and it is not
+# stop, and the client is locked out again; start, and it is not
 clientd_stop client
 pass "tap-clientd stopped (SIGTERM): exit 0, no interception rules left"
 for addr in $SERVER4 $SERVER6; do

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 4: 30% random loss of the client's SYNs (auth SYNs and real
-# SYNs alike) on the router, by netem on the router's WAN port behind a u32
-# filter that sends only TCP SYNs to it. The client (nat1) runs tap-clientd
-# and unmodified curl; the OS retransmits the real SYN, tap-clientd sends
-# its auth SYNs again each time, and every connection succeeds.
+# tap-clientd gets through a lossy path: 30% random loss of the client's
+# SYNs (auth SYNs and real SYNs alike) on the router, by netem on the
+# router's WAN port behind a u32 filter that sends only TCP SYNs to it. The
+# client (nat1) runs tap-clientd and unmodified curl; the OS retransmits the
+# real SYN, tap-clientd sends its auth SYNs again each time, and every
+# connection succeeds.
 #
 # A token needs its 4 auth SYNs and the real SYN through: 0.7^5 = 17% per
 # attempt. With the default config (the same auth SYNs re-sent on each

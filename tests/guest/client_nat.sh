@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 2: clients behind the NAT router, each running tap-clientd,
-# with unmodified curl. First one client (nat1), then two (nat1 and nat2)
-# connecting at the same time, over and over: every connection succeeds, and
-# the server sees them all as the router's address. IPv4 and IPv6.
+# Clients behind the NAT router, each running tap-clientd, with unmodified
+# curl. First one client (nat1), then two (nat1 and nat2) connecting at the
+# same time, over and over: every connection succeeds, and the server sees
+# them all as the router's address. IPv4 and IPv6.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 4: two clients behind one MASQUERADE router authenticate at the
-# same time: their auth SYNs interleave and reach the server from the same
-# (router) address, and both real SYNs are let in. Repeated several times.
+# Two clients behind one MASQUERADE router authenticate at the same time:
+# their auth SYNs interleave and reach the server from the same (router)
+# address, and both real SYNs are let in. Repeated several times.
 # (tests/guest/client_nat.sh does the same with tap-clientd and real
 # connections.)
 . "$(dirname "$(readlink -f "$0")")/setup.sh"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 6: keys are per network namespace, and deleting a key takes
-# effect for the very next SYN, retransmissions included.
+# Keys are per network namespace, and deleting a key takes effect for the
+# very next SYN, retransmissions included.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start

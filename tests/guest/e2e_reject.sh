@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 3 (and 5 for IPv6): each of these is dropped, and the counter
-# says why: wrong key, unknown key id, key id outside the rule's range,
-# stale timestamp, replay of a captured auth sequence plus real SYN (from the
-# same source and from another one), and a token for another ISN, another
-# port or another address.
+# Bad tokens are dropped, over IPv4 and IPv6, and the counter says why:
+# wrong key, unknown key id, key id outside the rule's range, stale
+# timestamp, replay of a captured auth sequence plus real SYN (from the same
+# source and from another one), and a token for another ISN, another port or
+# another address.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start

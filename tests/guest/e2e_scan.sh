@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 1 (and 5 for IPv6): nmap -sS and -sT see the protected port as
-# filtered; without the rules the same scans see it open. The server sends
-# nothing back: no SYN/ACK, no RST, no ICMP.
+# A port scan learns nothing: nmap -sS and -sT see the protected port as
+# filtered (IPv4 and IPv6); without the rules the same scans see it open.
+# The server sends nothing back: no SYN/ACK, no RST, no ICMP.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 2 (and 5 for IPv6): a valid token lets exactly its real SYN
-# through and a TCP exchange with the service completes; the retransmitted
-# real SYN passes; a different SYN from the same source does not.
+# A valid token lets exactly its real SYN through and a TCP exchange with
+# the service completes; the retransmitted real SYN passes; a different SYN
+# from the same source does not. IPv4 and IPv6.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# No SYN cut into IP fragments gets past a tap ruleset (issue 8, part 1).
+# No SYN cut into IP fragments gets past a tap ruleset.
 # From the attacker, fragsend.py sends key-less SYNs to the protected port in
 # every shape (first fragments of 8 and 16 bytes of TCP header, three
 # fragments, ordinary two-fragment SYNs, overlapping fragments that rewrite

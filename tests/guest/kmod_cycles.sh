@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Load/unload cycles (issue test 7): N times (default 50) insmod xt_tap,
-# create a netns, add tap rules (IPv4 and IPv6) and keys, send SYNs through
-# the rules, tear everything down and rmmod. The kernel must not complain and
+# Load/unload cycles: N times (default 50) insmod xt_tap, create a netns,
+# add tap rules (IPv4 and IPv6) and keys, send SYNs through the rules, tear
+# everything down and rmmod. The kernel must not complain and
 # memory must not drift. Runs inside the qemu guest:
 #   tests/qemu/run.sh tests/guest/kmod_cycles.sh [CYCLES]
 #
@@ -244,4 +244,4 @@ bad=$(dmesg | sed -n '/tap: test start/,$p' |
 	grep -E 'BUG:|WARNING:|Oops|refcount|leak|Call Trace|corruption|xt_tap: self-test:')
 [ -z "$bad" ] || fail "kernel complained:"$'\n'"$bad"
 check_dmesg_clean
-pass "kmod_cycles"
+pass "no kernel complaint over the load/unload cycles"

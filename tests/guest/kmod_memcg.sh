@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Kernel memory belongs to whoever asked for it (issue 8 §4): the tables a
-# netns gets with its first tap rule, and the keys, are charged to the memory
-# cgroup of the process that adds the rule or loads the key. In a memory
+# Kernel memory belongs to whoever asked for it: the tables a netns gets
+# with its first tap rule, and the keys, are charged to the memory cgroup of
+# the process that adds the rule or loads the key. In a memory
 # cgroup (the "container"):
 #   (a) each netns's first tap rule raises memory.current by at least the
 #       tables' size (memory_bytes in /proc/net/xt_tap);

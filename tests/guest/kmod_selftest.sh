@@ -135,4 +135,4 @@ loaded && fail "rmmod after the window test"
 pass "a window the replay cache cannot carry at replay_min_rate is refused with the parameter to raise"
 
 check_dmesg_clean
-pass "kmod_selftest"
+pass "no kernel complaint while loading, self-testing and unloading"

@@ -83,8 +83,9 @@ start_http() {
 	wait_for_port "$1" "$HTTP_PORT"
 }
 
-# protect NS CMD TABLE CHAIN KEYSPEC [MATCH-OPTIONS...]: the rules
-# CMD is iptables or ip6tables.
+# protect NS CMD TABLE CHAIN KEYSPEC [MATCH-OPTIONS...]: the two-rule form for
+# SYNs to $HTTP_PORT (-m tap ... -j ACCEPT, then -j DROP); CMD is iptables
+# or ip6tables.
 protect() {
 	local ns=$1 cmd=$2 table=$3 chain=$4 keys=$5
 	shift 5

@@ -9,7 +9,7 @@
 #  - tap-nft delete by handle;
 #  - error cases: module missing, unknown table / chain, output hook, bad
 #    options, no privilege; a failed command leaves the ruleset as it was;
-#  - inet tables: the issue's "tap-nft add inet filter input ..." example,
+#  - inet tables: the README's "tap-nft add inet filter input ..." example,
 #    listed by nft and tap-nft, and accepting tokens over IPv4 and IPv6.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
@@ -183,7 +183,7 @@ expect_fail 1 "CAP_NET_ADMIN" nobody tap-nft protect --dport 22 --key-id 3
 pass "errors: unknown table/chain, wrong hook, bad options, no privilege; ruleset unchanged"
 
 # ---- inet: nft_compat looks the match up as NFPROTO_INET ----
-# the issue's own example; one rule serves IPv4 and IPv6
+# the README's example; one rule serves IPv4 and IPv6
 out=$(S tap-nft add inet both input --dport 22 --key-id 3 accept) || fail "tap-nft add inet: $out"
 echo "    $out"
 hi=$(sed -n 's/.*; handle \([0-9]*\)$/\1/p' <<<"$out")

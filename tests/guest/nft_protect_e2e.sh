@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The server issue's end-to-end tests 1-3 and 5 (IPv6) again, with the
-# protection set up by "tap-nft protect" alone: no iptables command anywhere
-# (the server's replies are counted with nft too). Against a real service
+# Scans, tokens and bad tokens as in e2e_scan, e2e_token and e2e_reject,
+# with the protection set up by "tap-nft protect" alone: no iptables command
+# anywhere (the server's replies are counted with nft too). Against a real service
 # (python3 http.server), over IPv4 and IPv6:
 #  1. nmap -sS and -sT from the attacker see the port filtered, the server
 #     sends nothing back;

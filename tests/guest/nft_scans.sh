@@ -78,7 +78,7 @@ done
 # ---- the README's iptables-restore file ----
 S iptables-restore -n <"$RULES" || fail "iptables-restore -n $RULES"
 S ip6tables-restore -n <"$RULES" || fail "ip6tables-restore -n $RULES"
-S iptables -t raw -S PREROUTING | grep -q -- '-m tap --key-id 3 -j ACCEPT' ||
+S iptables -t raw -S PREROUTING | grep -q -- '-m tap --key-id 3 --drop-invalid -j ACCEPT' ||
 	fail "the tap rule is not loaded"
 run_scans "iptables v4" $SERVER4
 same_answers "iptables v4"

@@ -2,17 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # The story of TAP, told inside the test VM: an attacker, a client and a
 # server (with a real sshd and a web page) in their own network namespaces.
-set -u
-lib=$(dirname "$(readlink -f "$0")")/../tests/guest
-. "$lib/topology.sh"
-. "$lib/lib_tap.sh"
-. "$lib/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/../tests/guest/setup.sh"
+clientd_prepare
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '   $ %s\n' "$*"; }
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module >/dev/null
 
 say "Server $SERVER4: sshd on port 22 and a web page on port $HTTP_PORT"

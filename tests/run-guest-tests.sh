@@ -1,6 +1,7 @@
 #!/bin/bash
-# Runs every guest test (tests/guest/*.sh that is not a library) in its own
-# QEMU boot, and prints a summary line that CI reads.
+# Runs every guest test (tests/guest/*.sh but the files they source:
+# setup.sh, topology.sh, lib_*.sh) in its own QEMU boot, and prints a
+# summary line that CI reads.
 #
 #   tests/run-guest-tests.sh [NAME...]      # default: every test
 #
@@ -72,7 +73,7 @@ run_one() {
 names=()
 for t in tests/guest/*.sh; do
 	name=$(basename "$t" .sh)
-	case "$name" in topology|lib*) continue ;; esac
+	case "$name" in setup|topology|lib*) continue ;; esac
 	if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then
 		continue
 	fi

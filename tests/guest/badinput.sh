@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Issue test 8: bad input is refused with a clear message and changes
-# nothing; the good paths of the iptables plugin and tap-keytool work.
+# Bad input to the iptables plugin and tap-keytool is refused with a clear
+# message and changes nothing; their good paths work.
 # Run it as: tests/qemu/run.sh tests/guest/badinput.sh [XT_TAP_KO]
 # (XT_TAP_KO: another build of the module to test, default xt_tap/xt_tap.ko)
 #
@@ -10,18 +10,14 @@
 # rules of iptables/ip6tables (legacy and nft) and the loaded keys are the
 # same as before.
 
-set -u
-here=$(dirname "$(readlink -f "$0")")
-. "$here/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-REPO=$(cd "$here/../.." && pwd)
-export XTABLES_LIBDIR="$REPO/build:/usr/lib/x86_64-linux-gnu/xtables"
-KT="$REPO/build/tap-keytool"
-KO=${1:-$(tap_ko "$REPO")}
+KT="$TAP_REPO/build/tap-keytool"
+KO=${1:-$(tap_ko "$TAP_REPO")}
 W=/tmp/badinput
 VARIANTS="iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft"
 
-for f in "$KT" "$REPO/build/libxt_tap.so" "$KO"; do
+for f in "$KT" "$TAP_REPO/build/libxt_tap.so" "$KO"; do
 	[ -e "$f" ] || fail "$f is missing: run make first"
 done
 ko_ver=$(modinfo -F vermagic "$KO" | cut -d' ' -f1)

@@ -1,17 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 7: bad input gets a clear error that names the problem, and
-# nothing is left half set up: bad configs (with line numbers), unreadable
-# and loosely permitted key files, missing capabilities, a missing kernel
-# feature (nfnetlink_queue; the nftables queue expression), a second daemon
-# in the same namespace, and a bad config on SIGHUP (the old one stays).
-# Issue 8: an empty or directory config name, a NUL byte in a line, config
-# files others could change, files the daemon's user cannot read (at start,
-# with --check-config, and on SIGHUP), a missing user or one with uid 0.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+# tap-clientd refuses bad input with a clear error that names the problem,
+# and leaves nothing half set up: bad configs (with line numbers),
+# unreadable and loosely permitted key files, missing capabilities, a
+# missing kernel feature (nfnetlink_queue; the nftables queue expression), a
+# second daemon in the same namespace, and a bad config on SIGHUP (the old
+# one stays); an empty or directory config name, a NUL byte in a line,
+# config files others could change, files the daemon's user cannot read (at
+# start, with --check-config, and on SIGHUP), a missing user or one with
+# uid 0.
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
 topo_setup
 trap 'echo /sbin/modprobe >/proc/sys/kernel/modprobe; topo_teardown' EXIT
@@ -172,7 +171,7 @@ echo /sbin/modprobe >/proc/sys/kernel/modprobe
 # stays that user, with those two only
 CD_WRAP="setpriv --reuid $CD_USER --regid $CD_USER --clear-groups --inh-caps +net_admin,+net_raw --ambient-caps +net_admin,+net_raw" \
 	clientd_start client "$good"
-clientd_check_privs "$CD_PID_client" "started as $CD_USER with ambient capabilities" \
+clientd_check_privs "${CD_PID[client]}" "started as $CD_USER with ambient capabilities" \
 	"$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)"
 clientd_stop client
 
@@ -191,9 +190,9 @@ cp "$good" "$C/live.conf"
 clientd_stop client
 clientd_start client "$C/live.conf"
 echo "server 10.77.1.1 port 99999 key $k3" >>"$C/live.conf"
-kill -HUP "$CD_PID_client"
+kill -HUP "${CD_PID[client]}"
 sleep 1
-kill -0 "$CD_PID_client" || fail "tap-clientd died on a bad reload"
+kill -0 "${CD_PID[client]}" || fail "tap-clientd died on a bad reload"
 grep -q 'live.conf:3: bad port "99999"' "$CD_DIR/client.log" &&
 	grep -q "keeping the current one" "$CD_DIR/client.log" || fail "bad reload not reported"
 [ "$(in_ns client nft list table inet tap_clientd | grep -c queue)" = 2 ] ||
@@ -207,12 +206,12 @@ reload_refused() {
 	local what=$1 p i
 	shift
 	: >"$CD_DIR/client.log"
-	kill -HUP "$CD_PID_client"
+	kill -HUP "${CD_PID[client]}"
 	for ((i = 0; i < 50; i++)); do
 		grep -q "keeping the current one" "$CD_DIR/client.log" && break
 		sleep 0.1
 	done
-	kill -0 "$CD_PID_client" || fail "$what: tap-clientd died on the reload"
+	kill -0 "${CD_PID[client]}" || fail "$what: tap-clientd died on the reload"
 	grep -q "keeping the current one" "$CD_DIR/client.log" || fail "$what: not refused"
 	for p in "$@"; do
 		grep -qE -- "$p" "$CD_DIR/client.log" ||
@@ -232,7 +231,7 @@ reload_refused "SIGHUP with a config the daemon's user cannot read" \
 	"live.conf: cannot read the configuration file: Permission denied; the daemon reads it as $CD_USER"
 chmod 644 "$C/live.conf"
 echo "server 10.77.2.0/24 port 22,8000-8100 key $k3 no-dst-bind" >>"$C/live.conf"
-kill -HUP "$CD_PID_client"
+kill -HUP "${CD_PID[client]}"
 sleep 1
 [ "$(in_ns client nft list table inet tap_clientd | grep -c queue)" = 4 ] ||
 	fail "the good reload did not install 4 rules"

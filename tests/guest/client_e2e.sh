@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, tests 1, 3, 5 and 6: the paper's section 4.2 with unmodified
-# applications. A real sshd and an HTTP server on the server, protected by
+# tap-clientd lets unmodified applications through TAP (the paper's section
+# 4.2). A real sshd and an HTTP server on the server, protected by
 # xt_tap. From the attacker, nmap -sS and -sT say filtered; from the client
 # without tap-clientd, ssh and curl time out; with tap-clientd running, nmap
 # says open, ssh (key auth, BatchMode) runs a command and curl fetches the
@@ -10,13 +10,10 @@
 # client can no longer connect; starting it again, it can. Started as root,
 # by hand or with the privileges its systemd unit gives it, the daemon runs
 # as its own user with only CAP_NET_ADMIN and CAP_NET_RAW.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 # the key and the config where userspace-client/README.md puts them
 k3=/etc/tap/clientd/office.key
@@ -70,7 +67,7 @@ done
 
 snapshot server
 clientd_start client "$conf" -v
-clientd_check_privs "$CD_PID_client" "tap-clientd started by hand as root"
+clientd_check_privs "${CD_PID[client]}" "tap-clientd started by hand as root"
 in_ns client nft list table inet tap_clientd | sed 's/^/    /'
 
 for addr in $SERVER4 $SERVER6; do
@@ -81,10 +78,10 @@ for addr in $SERVER4 $SERVER6; do
 	pass "client with tap-clientd: nmap -sS and -sT see port 22 of $addr open"
 	works "$addr" "client with tap-clientd"
 done
-expect_stat server accepted "$S_accepted" +8
-pass "server counters: accepted +$(( $(tap_stat server accepted) - S_accepted )), incomplete +$(( $(tap_stat server incomplete) - S_incomplete ))"
+expect_stat server accepted "${SNAP[accepted]}" +8
+pass "server counters: accepted +$(( $(tap_stat server accepted) - SNAP[accepted] )), incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] ))"
 
-# Test 6: what the server sees of one connection
+# the auth SYNs of one connection look exactly like its real SYN to the server
 for addr in $SERVER4 $SERVER6; do
 	case $addr in *:*) c=$CLIENT6 fam=6 ;; *) c=$CLIENT4 fam=4 ;; esac
 	capture_start server "$CD_DIR/syn$fam.pcap" "tcp dst port $HTTP_PORT and src host $c"
@@ -93,7 +90,7 @@ for addr in $SERVER4 $SERVER6; do
 	check_auth_syns "$CD_DIR/syn$fam.pcap" "server capture, IPv$fam"
 done
 
-# Test 5: stop, and the client is locked out again; start, and it is not
+# stop, and the client is locked out again; start, and it is not
 clientd_stop client
 pass "tap-clientd stopped (SIGTERM): exit 0, no interception rules left"
 for addr in $SERVER4 $SERVER6; do
@@ -104,14 +101,14 @@ unit=$TAP_REPO/userspace-client/tap-clientd.service
 bset=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | paste -sd,)
 [ -n "$bset" ] && grep -q '^NoNewPrivileges=yes' "$unit" || fail "unit: $bset"
 CD_WRAP="setpriv --bounding-set -all,$bset --no-new-privs" clientd_start client "$conf" -v
-clientd_check_privs "$CD_PID_client" "tap-clientd started with the unit's bounding set ($bset)"
+clientd_check_privs "${CD_PID[client]}" "tap-clientd started with the unit's bounding set ($bset)"
 for addr in $SERVER4 $SERVER6; do
 	works "$addr" "client with tap-clientd started again"
 done
 
 # A crash (SIGKILL) leaves no rules either (the table is owned by the
 # daemon's socket), and the next start works
-kill -KILL "$CD_PID_client"; wait "$CD_PID_client" 2>/dev/null
+kill -KILL "${CD_PID[client]}"; wait "${CD_PID[client]}" 2>/dev/null
 sleep 0.5
 no_rules_left client
 pass "tap-clientd killed (SIGKILL): no interception rules left"

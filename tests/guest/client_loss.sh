@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 4: 30% random loss of the client's SYNs (auth SYNs and real
-# SYNs alike) on the router, by netem on the router's WAN port behind a u32
-# filter that sends only TCP SYNs to it. The client (nat1) runs tap-clientd
-# and unmodified curl; the OS retransmits the real SYN, tap-clientd sends
-# its auth SYNs again each time, and every connection succeeds.
+# tap-clientd gets through a lossy path: 30% random loss of the client's
+# SYNs (auth SYNs and real SYNs alike) on the router, by netem on the
+# router's WAN port behind a u32 filter that sends only TCP SYNs to it. The
+# client (nat1) runs tap-clientd and unmodified curl; the OS retransmits the
+# real SYN, tap-clientd sends its auth SYNs again each time, and every
+# connection succeeds.
 #
 # A token needs its 4 auth SYNs and the real SYN through: 0.7^5 = 17% per
 # attempt. With the default config (the same auth SYNs re-sent on each
@@ -13,13 +14,10 @@
 # (each auth SYN sent three times) 99.9%. The test runs both: the default,
 # where it reports the rate and needs most to succeed, then copies 3, where
 # every connection must succeed.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 modprobe sch_netem && modprobe sch_prio && modprobe cls_u32 ||
 	fail "the guest kernel lacks sch_netem, sch_prio or cls_u32"

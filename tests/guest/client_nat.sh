@@ -1,16 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue 3, test 2: clients behind the NAT router, each running tap-clientd,
-# with unmodified curl. First one client (nat1), then two (nat1 and nat2)
-# connecting at the same time, over and over: every connection succeeds, and
-# the server sees them all as the router's address. IPv4 and IPv6.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+# Clients behind the NAT router, each running tap-clientd, with unmodified
+# curl. First one client (nat1), then two (nat1 and nat2) connecting at the
+# same time, over and over: every connection succeeds, and the server sees
+# them all as the router's address. IPv4 and IPv6.
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(clientd_key 3)
 in_ns server tap-keytool load "$TAP_KEYS/3.key" >/dev/null || fail "load key"
@@ -40,7 +37,7 @@ for addr in $SERVER4 $SERVER6; do
 	snapshot server
 	get nat1 "$addr" "$CD_DIR/nat1.out" && grep -q tap-protected-page "$CD_DIR/nat1.out" ||
 		fail "nat1 alone to $addr: $(cat "$CD_DIR/nat1.out")"
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	pass "one client behind the NAT, tap-clientd running: curl $addr works"
 done
 
@@ -59,7 +56,7 @@ for addr in $SERVER4 $SERVER6; do
 		[ $s2 = 0 ] && grep -q tap-protected-page "$CD_DIR/nat2.out" ||
 			fail "$addr round $r: nat2 failed: $(cat "$CD_DIR/nat2.out")"
 	done
-	expect_stat server accepted "$S_accepted" $((2 * rounds))
+	expect_stat server accepted "${SNAP[accepted]}" $((2 * rounds))
 	in_ns server ss -Htn state time-wait "( sport = :$HTTP_PORT )" | grep -v "$ROUTER4\|$ROUTER6" |
 		grep -q . && fail "a connection did not come through the NAT"
 	pass "$addr: $rounds rounds of two simultaneous clients behind one NAT: $((2 * rounds)) accepted"

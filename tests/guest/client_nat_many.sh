@@ -9,14 +9,11 @@
 # connection), never answer it "replayed", and every connection must be
 # established within the client's SYN retry schedule. A small listen backlog
 # drops more of the accepted SYNs and makes the same retransmissions.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_client.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
+clientd_prepare
 
 N=${N:-64}
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 modprobe sch_netem && modprobe sch_prio && modprobe cls_u32 ||
 	fail "the guest kernel lacks sch_netem, sch_prio or cls_u32"
@@ -60,12 +57,12 @@ for addr in $SERVER4 $SERVER6; do
 		fail "$addr: not every connection got through (the lines above)"
 	fi
 	[ "$drops" -gt 0 ] || fail "$addr: netem dropped no SYN/ACK"
-	retr=$(( $(tap_stat server retransmit) - S_retransmit ))
+	retr=$(( $(tap_stat server retransmit) - SNAP[retransmit] ))
 	[ "$retr" -gt 0 ] || fail "$addr: no retransmission of an accepted SYN reached the server"
-	expect_stat server replayed "$S_replayed" 0
+	expect_stat server replayed "${SNAP[replayed]}" 0
 	# a SYN still unanswered after tap-clientd's reuse-token 10 s comes with
 	# a fresh token, which counts as accepted once more
-	expect_stat server accepted "$S_accepted" "+$N"
+	expect_stat server accepted "${SNAP[accepted]}" "+$N"
 	pass "$addr: $N connections from one NAT address, $drops SYN/ACKs lost: all established, $retr retransmissions let in, none replayed"
 done
 clientd_stop nat1

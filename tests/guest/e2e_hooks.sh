@@ -2,12 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The match works in raw and mangle PREROUTING, filter INPUT, and filter
 # FORWARD on a gateway protecting a host behind it.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 
@@ -33,7 +30,7 @@ for spec in "raw PREROUTING" "mangle PREROUTING" "filter INPUT"; do
 		snapshot server
 		connect_ok client "$addr"
 		connect_blocked client "$addr"
-		expect_stat server accepted "$S_accepted" 1
+		expect_stat server accepted "${SNAP[accepted]}" 1
 		unprotect server
 		pass "$where: token passes, no token blocked"
 	done
@@ -52,7 +49,7 @@ for fam in 4 6; do
 	snapshot router
 	connect_ok client "$addr"
 	connect_blocked client "$addr"
-	expect_stat router accepted "$S_accepted" 1
+	expect_stat router accepted "${SNAP[accepted]}" 1
 	unprotect router
 	pass "$where: token passes, no token blocked"
 done

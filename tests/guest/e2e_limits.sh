@@ -7,12 +7,9 @@
 #    tokens through at once, then is refused as "limited" (counter, and the
 #    key's own in tap-keytool list), while another key is not touched;
 #  - the counters show the replay cache filling (replay_live).
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 k4=$(tap_genkey 4)
@@ -27,7 +24,7 @@ for fam in 4 6; do
 		-m tap --key-id 3-4 --drop-invalid -j ACCEPT || fail "$cmd one-rule form"
 	snapshot server
 	http_get client "$addr" 3 >/dev/null && fail "IPv$fam: no token, yet in"
-	expect_stat server incomplete "$S_incomplete" +1
+	expect_stat server incomplete "${SNAP[incomplete]}" +1
 	out=$(in_ns client tap-send connect --key "$k4" --dst "$addr" --dport "$HTTP_PORT" \
 		--timeout 10 --send $'GET / HTTP/1.0\r\n\r\n') || fail "IPv$fam: keyed connect: $out"
 	grep -q tap-protected-page <<<"$out" || fail "IPv$fam: no page"
@@ -46,8 +43,8 @@ snapshot server
 live0=$(tap_stat server replay_live)
 in_ns client $BURST "$k3" "$SERVER4" "$HTTP_PORT" 40 >/dev/null || fail "token burst, key 3"
 sleep 0.5
-acc=$(( $(tap_stat server accepted) - S_accepted ))
-lim=$(( $(tap_stat server limited) - S_limited ))
+acc=$(( $(tap_stat server accepted) - SNAP[accepted] ))
+lim=$(( $(tap_stat server limited) - SNAP[limited] ))
 echo "  key 3 (--rate 20), 40 tokens at once: $acc accepted, $lim limited"
 [ "$acc" -ge 20 ] && [ "$acc" -le 26 ] && [ $((acc + lim)) = 40 ] ||
 	fail "key 3 at 20/s: $acc accepted, $lim limited of 40"
@@ -57,8 +54,8 @@ read -r rate acc1 lim1 <<<"$(key_use 3)"
 snapshot server
 in_ns client $BURST "$k4" "$SERVER4" "$HTTP_PORT" 40 >/dev/null || fail "token burst, key 4"
 sleep 0.5
-expect_stat server accepted "$S_accepted" 40
-expect_stat server limited "$S_limited" 0
+expect_stat server accepted "${SNAP[accepted]}" 40
+expect_stat server limited "${SNAP[limited]}" 0
 live=$(tap_stat server replay_live)
 [ "$live" -ge $((live0 + acc + 40)) ] || fail "replay_live $live, want at least $((live0 + acc + 40))"
 pass "key 3 at --rate 20: $acc of 40 at once, $lim limited; key 4 unlimited: 40 of 40; replay_live $live"

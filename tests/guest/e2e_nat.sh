@@ -1,16 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 4: two clients behind one MASQUERADE router authenticate at the
-# same time: their auth SYNs interleave and reach the server from the same
-# (router) address, and both real SYNs are let in. Repeated several times.
+# Two clients behind one MASQUERADE router authenticate at the same time:
+# their auth SYNs interleave and reach the server from the same (router)
+# address, and both real SYNs are let in. Repeated several times.
 # (tests/guest/client_nat.sh does the same with tap-clientd and real
 # connections.)
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 in_ns server tap-keytool load "$k3" >/dev/null || fail "load key"
@@ -39,7 +36,7 @@ for fam in 4 6; do
 			--sport "$p1" || fail "syn nat1"
 		sleep 0.3
 	done
-	expect_stat server accepted "$S_accepted" $((2 * rounds))
+	expect_stat server accepted "${SNAP[accepted]}" $((2 * rounds))
 	[ "$(out_count server synack)" = $((synack + 2 * rounds)) ] ||
 		fail "IPv$fam: expected $((2 * rounds)) SYN/ACKs, got $(( $(out_count server synack) - synack ))"
 	pass "IPv$fam: $rounds rounds of two clients behind one NAT at once: $((2 * rounds)) accepted"

@@ -1,16 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 3 (and 5 for IPv6): each of these is dropped, and the counter
-# says why: wrong key, unknown key id, key id outside the rule's range,
-# stale timestamp, replay of a captured auth sequence plus real SYN (from the
-# same source and from another one), and a token for another ISN, another
-# port or another address.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+# Bad tokens are dropped, over IPv4 and IPv6, and the counter says why:
+# wrong key, unknown key id, key id outside the rule's range, stale
+# timestamp, replay of a captured auth sequence plus real SYN (from the same
+# source and from another one), and a token for another ISN, another port or
+# another address.
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 # a short retransmission lifetime, so the replay is not a retransmission
 tap_load_module retransmit_lifetime_ms=1000
 k3=$(tap_genkey 3)
@@ -32,14 +29,14 @@ dropped() {
 	synack=$(out_count server synack)
 	auth_and_syn client "$KEY" "$addr" "$isn" "$sport" "$@"
 	[ "$(out_count server synack)" = "$synack" ] || fail "IPv$fam $name: got a SYN/ACK"
-	expect_stat server accepted "$S_accepted" 0
-	expect_stat server retransmit "$S_retransmit" 0
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server retransmit "${SNAP[retransmit]}" 0
 	# every auth SYN itself counts as incomplete too
 	if [ "$counter" = incomplete ]; then
-		expect_stat server incomplete "$S_incomplete" 5
+		expect_stat server incomplete "${SNAP[incomplete]}" 5
 	else
-		eval "expect_stat server $counter \"\$S_$counter\" 1"
-		expect_stat server incomplete "$S_incomplete" 4
+		expect_stat server "$counter" "${SNAP[$counter]}" 1
+		expect_stat server incomplete "${SNAP[incomplete]}" 4
 	fi
 	pass "IPv$fam: $name dropped ($counter +1)"
 }
@@ -74,7 +71,7 @@ for fam in 4 6; do
 	snapshot server
 	auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
 	capture_stop
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	n=$(tcpdump -r "$pcap" -n 2>/dev/null | wc -l)
 	[ "$n" = 5 ] || fail "IPv$fam: captured $n SYNs, expected 4 auth + 1 real"
 	sleep 1.5	# past the retransmission lifetime
@@ -88,8 +85,8 @@ for fam in 4 6; do
 		fi || fail "replay.py"
 		sleep 0.3
 		[ "$(out_count server synack)" = "$synack" ] || fail "IPv$fam: replay from $src got a SYN/ACK"
-		expect_stat server replayed "$S_replayed" 1
-		expect_stat server accepted "$S_accepted" 0
+		expect_stat server replayed "${SNAP[replayed]}" 1
+		expect_stat server accepted "${SNAP[accepted]}" 0
 		pass "IPv$fam: replay of a captured auth sequence + real SYN from $src dropped (replayed +1)"
 	done
 	unprotect server

@@ -1,14 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 1 (and 5 for IPv6): nmap -sS and -sT see the protected port as
-# filtered; without the rules the same scans see it open. The server sends
-# nothing back: no SYN/ACK, no RST, no ICMP.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+# A port scan learns nothing: nmap -sS and -sT see the protected port as
+# filtered (IPv4 and IPv6); without the rules the same scans see it open.
+# The server sends nothing back: no SYN/ACK, no RST, no ICMP.
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 in_ns server tap-keytool load "$(tap_genkey 3)" >/dev/null || fail "load key"
 start_http server
@@ -44,9 +41,9 @@ for fam in 4 6; do
 	[ "$(out_count server icmp)" = "$before_icmp" ] || fail "server sent ICMP"
 	pass "IPv$fam: the server sent no SYN/ACK, RST or ICMP to the scanner"
 	# each scan sent >= 2 SYNs (probe + retry); none was accepted
-	expect_stat server incomplete "$S_incomplete" +4
-	expect_stat server accepted "$S_accepted" 0
-	pass "IPv$fam: counters: incomplete +$(( $(tap_stat server incomplete) - S_incomplete )), accepted +0"
+	expect_stat server incomplete "${SNAP[incomplete]}" +4
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	pass "IPv$fam: counters: incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] )), accepted +0"
 	unprotect server
 done
 check_dmesg_clean

@@ -1,14 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Issue test 2 (and 5 for IPv6): a valid token lets exactly its real SYN
-# through and a TCP exchange with the service completes; the retransmitted
-# real SYN passes; a different SYN from the same source does not.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+# A valid token lets exactly its real SYN through and a TCP exchange with
+# the service completes; the retransmitted real SYN passes; a different SYN
+# from the same source does not. IPv4 and IPv6.
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 in_ns server tap-keytool load "$k3" >/dev/null || fail "load key"
@@ -25,27 +22,27 @@ for fam in 4 6; do
 		--timeout 10 --send $'GET /index.html HTTP/1.0\r\n\r\n') ||
 		fail "IPv$fam: tap-send connect failed: $out"
 	grep -q tap-protected-page <<<"$out" || fail "IPv$fam: no page in: $out"
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	pass "IPv$fam: token + the OS's real SYN: HTTP exchange completed, accepted +1"
 
 	# No token: the same client times out.
 	snapshot server
 	http_get client "$addr" 3 >/dev/null && fail "IPv$fam: curl without token got through"
-	expect_stat server accepted "$S_accepted" 0
-	expect_stat server incomplete "$S_incomplete" +1
-	pass "IPv$fam: curl without a token times out (incomplete +$(( $(tap_stat server incomplete) - S_incomplete )))"
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server incomplete "${SNAP[incomplete]}" +1
+	pass "IPv$fam: curl without a token times out (incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] )))"
 
 	# Exactly its real SYN, and that SYN's retransmission.
 	isn=$(rand32) sport=$(rand_port)
 	snapshot server
 	synack=$(out_count server synack)
 	auth_and_syn client "$k3" "$addr" "$isn" "$sport"
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	[ "$(out_count server synack)" = $((synack + 1)) ] || fail "IPv$fam: no SYN/ACK for the real SYN"
 	in_ns client tap-send syn --dst "$addr" --dport "$HTTP_PORT" --isn "$isn" --sport "$sport" ||
 		fail "tap-send syn"
 	sleep 0.3
-	expect_stat server retransmit "$S_retransmit" 1
+	expect_stat server retransmit "${SNAP[retransmit]}" 1
 	[ "$(out_count server synack)" = $((synack + 2)) ] || fail "IPv$fam: retransmission not answered"
 	pass "IPv$fam: real SYN and its retransmission answered (accepted +1, retransmit +1)"
 
@@ -57,9 +54,9 @@ for fam in 4 6; do
 	done
 	sleep 0.3
 	[ "$(out_count server synack)" = $((synack + 2)) ] || fail "IPv$fam: another SYN from the same source got a SYN/ACK"
-	expect_stat server accepted "$S_accepted" 0
-	expect_stat server retransmit "$S_retransmit" 0
-	expect_stat server incomplete "$S_incomplete" 3
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server retransmit "${SNAP[retransmit]}" 0
+	expect_stat server incomplete "${SNAP[incomplete]}" 3
 	pass "IPv$fam: other SYNs from the same source (other ISN, other port) dropped, incomplete +3"
 
 	if [ $fam = 6 ]; then
@@ -70,14 +67,14 @@ for fam in 4 6; do
 			--isn "$(rand32)" --sport "$(rand_port)" || fail "tap-send syn --dstopts"
 		sleep 0.3
 		[ "$(out_count server synack)" = "$synack" ] || fail "a SYN with a destination options header passed without a token"
-		expect_stat server incomplete "$S_incomplete" 1
+		expect_stat server incomplete "${SNAP[incomplete]}" 1
 		isn=$(rand32) sport=$(rand_port)
 		in_ns client tap-send auth --dstopts --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
 			--isn "$isn" >/dev/null || fail "tap-send auth --dstopts"
 		in_ns client tap-send syn --dstopts --dst "$addr" --dport "$HTTP_PORT" \
 			--isn "$isn" --sport "$sport" || fail "tap-send syn --dstopts"
 		sleep 0.3
-		expect_stat server accepted "$S_accepted" 1
+		expect_stat server accepted "${SNAP[accepted]}" 1
 		[ "$(out_count server synack)" = $((synack + 1)) ] || fail "token + SYN with extension header not answered"
 		pass "IPv6 with a destination options header: no token dropped, token accepted"
 	fi

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# No SYN cut into IP fragments gets past a tap ruleset (issue 8, part 1).
+# No SYN cut into IP fragments gets past a tap ruleset.
 # From the attacker, fragsend.py sends key-less SYNs to the protected port in
 # every shape (first fragments of 8 and 16 bytes of TCP header, three
 # fragments, ordinary two-fragment SYNs, overlapping fragments that rewrite
@@ -26,7 +26,7 @@
 # TAP_KO=FILE; the guest gets no environment from the host): --report-only
 # prints the matrix and fails on nothing that depends on the fix, for a
 # module built before it; --ko loads that module instead of this tree's.
-set -u
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--report-only) TAP_FRAG_REPORT_ONLY=1; shift ;;
@@ -35,21 +35,17 @@ while [ $# -gt 0 ]; do
 	esac
 done
 REPORT_ONLY=${TAP_FRAG_REPORT_ONLY:-0}
-HERE=$(dirname "$(readlink -f "$0")")
-. "$HERE/topology.sh"
-. "$HERE/lib_tap.sh"
 # fragsend.py's shapes; SHORT_SHAPES of them (tiny, tiny-rev, tiny16, three)
 # have a first fragment shorter than the 20-byte TCP header
 SHAPES="whole tiny tiny-rev tiny16 three split split-rev overlap overlap-rev"
 SHORT_SHAPES=4
 START=$SECONDS
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 # one attacker process for the whole test: Python starts slowly in the guest
-cp "$HERE/fragsend.py" /tmp/fragsend.py	# tmpfs: 9p reads are slow
+cp "$TAP_REPO/tests/guest/fragsend.py" /tmp/fragsend.py	# tmpfs: 9p reads are slow
 coproc FRAG { exec ip netns exec attacker python3 /tmp/fragsend.py --dport "$HTTP_PORT" \
 	--shapes "${SHAPES// /,}" --serve 2>&1; }
 # nat1's service starts while start_http waits for the server's

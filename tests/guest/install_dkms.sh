@@ -7,9 +7,7 @@
 #    it is the DKMS build; tap-nft protect (inet) loads it too;
 #  - tap-keys.service's own commands (modprobe, then tap-keytool sync
 #    /etc/tap/keys) load the module and the keys, and a token passes.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 k=$(uname -r)
 src=/tmp/tap-src
@@ -21,8 +19,7 @@ path=$(modinfo -n xt_tap) || fail "modinfo xt_tap: the installed module is not f
 case $path in */updates/dkms/xt_tap.ko*) ;; *) fail "modinfo -n xt_tap: $path" ;; esac
 pass "make dkms-install: DKMS built and installed xt_tap for $k ($path)"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 
 grep -q '^xt_tap ' /proc/modules && fail "xt_tap is loaded already"
@@ -58,7 +55,7 @@ grep -q "^3 " <(S tap-keytool list | awk 'NR > 1') || fail "key 3 not loaded"
 protect server iptables raw PREROUTING 3
 snapshot server
 auth_and_syn client /etc/tap/keys/3.key "$SERVER4" "$(rand32)" "$(rand_port)"
-expect_stat server accepted "$S_accepted" 1
+expect_stat server accepted "${SNAP[accepted]}" 1
 pass "tap-keys.service's commands load the DKMS module and /etc/tap/keys; a token is accepted"
 
 unprotect server

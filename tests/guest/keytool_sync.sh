@@ -10,12 +10,9 @@
 #  - a bad file, two files with one key id, an empty or group-writable
 #    directory, a missing directory, no privilege: a clear error, exit 1,
 #    and the loaded keys are exactly as before.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 tap_load_module max_keys=2
 protect server iptables raw PREROUTING 3-5
@@ -48,7 +45,7 @@ sync_ok() {
 token() {
 	snapshot server
 	auth_and_syn client "$1" "$SERVER4" "$(rand32)" "$(rand_port)"
-	expect_stat server "$2" "$(eval echo "\$S_$2")" 1
+	expect_stat server "$2" "${SNAP[$2]}" 1
 }
 
 sync_ok "2 loaded, 0 replaced, 0 unchanged, 0 removed"
@@ -84,7 +81,7 @@ token "$D.spare/carol.key" accepted
 keygen 3 /tmp/alice-copy.key
 snapshot server
 auth_and_syn client /tmp/alice-copy.key "$SERVER4" "$(rand32)" "$(rand_port)"
-expect_stat server unknown_key "$S_unknown_key" 1
+expect_stat server unknown_key "${SNAP[unknown_key]}" 1
 pass "at max_keys=2, sync removes key 3 (no file) before it loads key 5; key 3 is then unknown"
 
 # ---- bad input: exit 1, a clear message, the keys as they were ----
@@ -141,8 +138,8 @@ grep -q "^change the realm from [0-9a-f]\{16\} to [0-9a-f]\{16\}: remove every k
 token /tmp/realm2/dave.key accepted
 snapshot server
 auth_and_syn client "$D/bob.key" "$SERVER4" "$(rand32)" "$(rand_port)"
-expect_stat server incomplete "$S_incomplete" 5
-expect_stat server accepted "$S_accepted" 0
+expect_stat server incomplete "${SNAP[incomplete]}" 5
+expect_stat server accepted "${SNAP[accepted]}" 0
 pass "sync to a directory of another realm reloads every key; old-realm tokens no longer decode"
 
 check_dmesg_clean

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Load/unload cycles (issue test 7): N times (default 50) insmod xt_tap,
-# create a netns, add tap rules (IPv4 and IPv6) and keys, send SYNs through
-# the rules, tear everything down and rmmod. The kernel must not complain and
+# Load/unload cycles: N times (default 50) insmod xt_tap, create a netns,
+# add tap rules (IPv4 and IPv6) and keys, send SYNs through the rules, tear
+# everything down and rmmod. The kernel must not complain and
 # memory must not drift. Runs inside the qemu guest:
 #   tests/qemu/run.sh tests/guest/kmod_cycles.sh [CYCLES]
 #
@@ -21,16 +21,11 @@
 # Without the iptables plugin (build/libxt_tap.so) only the module, netns,
 # keys and /proc parts run.
 
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 cycles=${1:-50}
-# the tree this script is in (a DKMS or scratch copy too), else the harness's
-repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-[ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
-ko=$(tap_ko "$repo")
-keytool=$repo/build/tap-keytool
-export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
+ko=$(tap_ko "$TAP_REPO")
+keytool=$TAP_REPO/build/tap-keytool
 ns=tapcyc
 # Big tables: a leak of one netns's tables (~7 MiB) would show at once.
 mparams="pending_buckets=8192 replay_capacity=524288 max_keys=8"
@@ -55,7 +50,7 @@ trap cleanup EXIT
 
 sender=
 have_rules=0
-if [ -r "$repo/build/libxt_tap.so" ] && command -v iptables-legacy >/dev/null &&
+if [ -r "$TAP_REPO/build/libxt_tap.so" ] && command -v iptables-legacy >/dev/null &&
 	command -v iptables-nft >/dev/null; then
 	have_rules=1
 else
@@ -249,4 +244,4 @@ bad=$(dmesg | sed -n '/tap: test start/,$p' |
 	grep -E 'BUG:|WARNING:|Oops|refcount|leak|Call Trace|corruption|xt_tap: self-test:')
 [ -z "$bad" ] || fail "kernel complained:"$'\n'"$bad"
 check_dmesg_clean
-pass "kmod_cycles"
+pass "no kernel complaint over the load/unload cycles"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Kernel memory belongs to whoever asked for it (issue 8 §4): the tables a
-# netns gets with its first tap rule, and the keys, are charged to the memory
-# cgroup of the process that adds the rule or loads the key. In a memory
+# Kernel memory belongs to whoever asked for it: the tables a netns gets
+# with its first tap rule, and the keys, are charged to the memory cgroup of
+# the process that adds the rule or loads the key. In a memory
 # cgroup (the "container"):
 #   (a) each netns's first tap rule raises memory.current by at least the
 #       tables' size (memory_bytes in /proc/net/xt_tap);
@@ -18,9 +18,7 @@
 # Runs inside the qemu guest:
 #   tests/qemu/run.sh tests/guest/kmod_memcg.sh
 
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 CGROOT=/sys/fs/cgroup
 cg=$CGROOT/tap_memcg		# the "container"
@@ -99,7 +97,7 @@ new_ns mcg_warm
 in_ns mcg_warm "${tap_rule[@]}" && in_ns mcg_warm tap-keytool stats >/dev/null ||
 	fail "warm-up: tap rule and tap-keytool as the host"
 snapshot mcg_warm
-bytes=$S_memory_bytes max_keys=$S_max_keys
+bytes=${SNAP[memory_bytes]} max_keys=${SNAP[max_keys]}
 [ "$bytes" -gt 1048576 ] 2>/dev/null || fail "memory_bytes of a netns with a rule: $bytes"
 ip netns del mcg_warm
 
@@ -118,7 +116,7 @@ for i in 1 2; do
 	in_cg ip netns exec $ns "${tap_rule[@]}" || fail "tap rule in $ns"
 	after=$(usage)
 	snapshot $ns
-	[ "$S_memory_bytes" = "$bytes" ] || fail "$ns: memory_bytes $S_memory_bytes, want $bytes"
+	[ "${SNAP[memory_bytes]}" = "$bytes" ] || fail "$ns: memory_bytes ${SNAP[memory_bytes]}, want $bytes"
 	echo "  $ns: netns and plain rule +$((plain - before)), tap rule +$((after - plain)) bytes"
 	[ $((after - plain)) -ge "$bytes" ] ||
 		fail "$ns: the tap rule charged the cgroup $((after - plain)) bytes, less than its tables ($bytes)"
@@ -159,8 +157,8 @@ echo "$klog" | grep -Ei 'page allocation failure|vmalloc error|allocation failur
 	fail "the kernel warned about the failed allocation:"$'\n'"$klog"
 has_tap_rule $ns && fail "$ns has a tap rule after iptables failed"
 snapshot $ns
-[ "$S_rules" = 0 ] && [ "$S_memory_bytes" = 0 ] ||
-	fail "$ns holds tables after iptables failed: rules $S_rules, memory_bytes $S_memory_bytes"
+[ "${SNAP[rules]}" = 0 ] && [ "${SNAP[memory_bytes]}" = 0 ] ||
+	fail "$ns holds tables after iptables failed: rules ${SNAP[rules]}, memory_bytes ${SNAP[memory_bytes]}"
 # what failed is the match's tables: the same rule without it still fits
 in_cg ip netns exec $ns iptables -A INPUT -p tcp --syn -j ACCEPT ||
 	fail "$ns: even a rule without the tap match fails under the limit"
@@ -172,7 +170,7 @@ pass "(b) under memory.max $(mib $limit), $added more namespaces got a rule, the
 new_ns mcg_host
 in_ns mcg_host "${tap_rule[@]}" || fail "the host cannot add a tap rule while the cgroup is full"
 snapshot mcg_host
-has_tap_rule mcg_host && [ "$S_memory_bytes" = "$bytes" ] ||
+has_tap_rule mcg_host && [ "${SNAP[memory_bytes]}" = "$bytes" ] ||
 	fail "the host's netns has no rule or no tables"
 now=$(usage)
 [ $((now - held)) -lt $((bytes / 2)) ] ||
@@ -209,7 +207,7 @@ before=$(usage)
 in_cg ip netns exec mcg_keys tap-keytool sync "$keydir" >/dev/null || fail "tap-keytool sync of $nkeys keys"
 loaded=$(usage)
 snapshot mcg_keys
-[ "$S_keys" = "$nkeys" ] || fail "$S_keys keys loaded, want $nkeys"
+[ "${SNAP[keys]}" = "$nkeys" ] || fail "${SNAP[keys]} keys loaded, want $nkeys"
 echo "  $nkeys keys: +$((loaded - before)) bytes ($(( (loaded - before) / nkeys )) per key)"
 [ $((loaded - before)) -ge $((nkeys * key_min_bytes)) ] ||
 	fail "loading $nkeys keys charged the cgroup $((loaded - before)) bytes, less than $key_min_bytes per key"

@@ -6,14 +6,9 @@
 # message, and unloads. Runs inside the qemu guest:
 #   tests/qemu/run.sh tests/guest/kmod_selftest.sh
 
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-# the tree this script is in (a DKMS or scratch copy too), else the harness's
-repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-[ -d "$repo/xt_tap" ] || repo=${TAP_REPO:-/work/main}
-ko=$(tap_ko "$repo")
-export XTABLES_LIBDIR=$repo/build:/usr/lib/x86_64-linux-gnu/xtables
+ko=$(tap_ko "$TAP_REPO")
 params=/sys/module/xt_tap/parameters
 stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated limited"
 fields="rules keys max_keys pending_slots authorized_slots replay_slots replay_live replay_rated_rate window_max memory_bytes memory_bound_bytes"
@@ -37,7 +32,7 @@ loaded && fail "xt_tap is loaded before the test"
 mark load
 insmod "$ko" || fail "insmod $ko"
 loaded || fail "xt_tap not in /proc/modules after insmod"
-nvec=$(grep -c '\.name = ' "$repo/xt_tap/tap_vectors.h")
+nvec=$(grep -c '\.name = ' "$TAP_REPO/xt_tap/tap_vectors.h")
 klog_since load | grep -q "xt_tap: self-test passed ($nvec vectors)" ||
 	fail "no 'self-test passed ($nvec vectors)' in dmesg: $(klog_since load)"
 klog_since load | grep -q 'xt_tap: self-test:' && fail "self-test complaint: $(klog_since load)"
@@ -140,4 +135,4 @@ loaded && fail "rmmod after the window test"
 pass "a window the replay cache cannot carry at replay_min_rate is refused with the parameter to raise"
 
 check_dmesg_clean
-pass "kmod_selftest"
+pass "no kernel complaint while loading, self-testing and unloading"

@@ -1,20 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers for the tap-clientd guest tests (tests/guest/client_*.sh); source
-# after topology.sh and lib_tap.sh. Everything lives under /tmp in the guest.
+# Helpers for the tap-clientd guest tests (tests/guest/client_*.sh); setup.sh
+# sources it after lib_tap.sh. Sourcing it only defines; clientd_prepare
+# makes the daemon's user and directory. Everything lives under /tmp in the
+# guest.
 
 CD_DIR=/tmp/clientd
-# the daemon reads its files as its own user: it must reach them
-mkdir -p "$CD_DIR" && chmod 711 "$CD_DIR"
-# that user, made as tap-clientd(8) says
 CD_USER=tap-clientd
-id -u "$CD_USER" >/dev/null 2>&1 ||
-	adduser --system --group --no-create-home "$CD_USER" >/dev/null 2>&1 ||
-	fail "adduser $CD_USER"
-# process substitution (lib_tap.sh's snapshot) needs /dev/fd, which the
-# guest's devtmpfs lacks
-[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+# CD_PID[NS]: the pid of the tap-clientd that clientd_start started in NS
+declare -gA CD_PID=()
+
+# clientd_prepare: $CD_DIR, which the daemon must reach (it reads its files
+# as its own user), and that user, made as tap-clientd(8) says
+clientd_prepare() {
+	mkdir -p "$CD_DIR" && chmod 711 "$CD_DIR"
+	id -u "$CD_USER" >/dev/null 2>&1 ||
+		adduser --system --group --no-create-home "$CD_USER" >/dev/null 2>&1 ||
+		fail "adduser $CD_USER"
+}
 
 # clientd_key ID: a copy of the server's key $TAP_KEYS/ID.key for the
 # client, owned by the daemon's user, mode 0600
@@ -27,14 +31,14 @@ clientd_key() {
 
 # clientd_start NS CONF [OPTIONS...]: starts tap-clientd in NS (through the
 # command in $CD_WRAP, if set) and waits for its table; its pid is in
-# CD_PID_<NS>, its log in $CD_DIR/NS.log
+# CD_PID[NS], its log in $CD_DIR/NS.log
 clientd_start() {
 	local ns=$1 conf=$2 pid i
 	shift 2
 	# shellcheck disable=SC2086 # CD_WRAP is a command with its arguments
 	ip netns exec "$ns" ${CD_WRAP:-} tap-clientd -c "$conf" "$@" 2>>"$CD_DIR/$ns.log" &
 	pid=$!
-	eval "CD_PID_$ns=$pid"
+	CD_PID[$ns]=$pid
 	for ((i = 0; i < 100; i++)); do
 		in_ns "$ns" nft list tables 2>/dev/null | grep -q tap_clientd && return 0
 		kill -0 "$pid" 2>/dev/null || break
@@ -47,12 +51,12 @@ clientd_start() {
 # clientd_stop NS [SIGNAL]: stops it, expects exit status 0 and no rules left
 clientd_stop() {
 	local ns=$1 pid st
-	eval "pid=\${CD_PID_$ns:-}"
+	pid=${CD_PID[$ns]:-}
 	[ -n "$pid" ] || fail "no tap-clientd running in $ns"
 	kill "-${2:-TERM}" "$pid"
 	wait "$pid"
 	st=$?
-	eval "CD_PID_$ns="
+	CD_PID[$ns]=
 	[ "$st" = 0 ] || { tail -20 "$CD_DIR/$ns.log"; fail "tap-clientd in $ns exited with $st"; }
 	no_rules_left "$ns"
 }

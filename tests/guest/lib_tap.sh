@@ -1,22 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers for the TAP end-to-end guest tests; source after topology.sh.
+# Helpers for the TAP end-to-end guest tests; setup.sh sources it (after
+# topology.sh, with TAP_REPO set). Sourcing it only defines.
 # The repo is visible in the guest at the same path; the module is copied to
 # tmpfs first so that module loading does not read over 9p.
 
-TAP_REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 # The tools run from guest tmpfs: every 9p read is slow, and processes
 # started at once from the same binary over 9p have been seen to hang there.
 TAP_BIN=/tmp/tapbin
-if [ ! -d "$TAP_BIN" ]; then
-	mkdir -p "$TAP_BIN" &&
-	cp "$TAP_REPO"/build/tap-* "$TAP_REPO/build/libxt_tap.so" "$TAP_BIN/" 2>/dev/null
-fi
 export PATH="$TAP_BIN:$TAP_REPO/build:$PATH"
 export XTABLES_LIBDIR="$TAP_BIN:/usr/lib/x86_64-linux-gnu/xtables"
 TAP_KEYS=/tmp/tap-keys
 HTTP_PORT=80
+
+# tap_install_tools: build/tap-* and the iptables plugin into $TAP_BIN (once)
+tap_install_tools() {
+	[ -d "$TAP_BIN" ] && return 0
+	mkdir -p "$TAP_BIN" &&
+	cp "$TAP_REPO"/build/tap-* "$TAP_REPO/build/libxt_tap.so" "$TAP_BIN/" 2>/dev/null
+	return 0
+}
 
 # TAP_KO=FILE loads that module instead (e.g. an older build, to compare).
 tap_load_module() {
@@ -61,12 +65,13 @@ expect_stat() {
 	esac
 }
 
-# snapshot NS: exports S_<name>=value for every counter
+# snapshot NS: SNAP[name]=value for every counter of the netns
+declare -gA SNAP=()
 snapshot() {
 	local name val
 	while read -r name val; do
 		name=${name%:}
-		case $name in [a-z]*) eval "S_$name=\$val" ;; esac
+		case $name in [a-z]*) SNAP[$name]=$val ;; esac
 	done < <(in_ns "$1" cat /proc/net/xt_tap)
 }
 
@@ -78,8 +83,9 @@ start_http() {
 	wait_for_port "$1" "$HTTP_PORT"
 }
 
-# protect NS CMD TABLE CHAIN KEYSPEC [MATCH-OPTIONS...]: the issue's rules
-# CMD is iptables or ip6tables.
+# protect NS CMD TABLE CHAIN KEYSPEC [MATCH-OPTIONS...]: the two-rule form for
+# SYNs to $HTTP_PORT (-m tap ... -j ACCEPT, then -j DROP); CMD is iptables
+# or ip6tables.
 protect() {
 	local ns=$1 cmd=$2 table=$3 chain=$4 keys=$5
 	shift 5

@@ -9,14 +9,11 @@
 #  - tap-nft delete by handle;
 #  - error cases: module missing, unknown table / chain, output hook, bad
 #    options, no privilege; a failed command leaves the ruleset as it was;
-#  - inet tables: the issue's "tap-nft add inet filter input ..." example,
+#  - inet tables: the README's "tap-nft add inet filter input ..." example,
 #    listed by nft and tap-nft, and accepting tokens over IPv4 and IPv6.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 ruleset() { S nft -a list ruleset 2>/dev/null; }
 
@@ -186,7 +183,7 @@ expect_fail 1 "CAP_NET_ADMIN" nobody tap-nft protect --dport 22 --key-id 3
 pass "errors: unknown table/chain, wrong hook, bad options, no privilege; ruleset unchanged"
 
 # ---- inet: nft_compat looks the match up as NFPROTO_INET ----
-# the issue's own example; one rule serves IPv4 and IPv6
+# the README's example; one rule serves IPv4 and IPv6
 out=$(S tap-nft add inet both input --dport 22 --key-id 3 accept) || fail "tap-nft add inet: $out"
 echo "    $out"
 hi=$(sed -n 's/.*; handle \([0-9]*\)$/\1/p' <<<"$out")
@@ -207,8 +204,8 @@ S tap-keytool load "$k3" >/dev/null || fail "load key 3"
 for addr in "$SERVER4" "$SERVER6"; do
 	snapshot server
 	HTTP_PORT=22 auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
-	expect_stat server accepted "$S_accepted" 1
-	expect_stat server incomplete "$S_incomplete" 4
+	expect_stat server accepted "${SNAP[accepted]}" 1
+	expect_stat server incomplete "${SNAP[incomplete]}" 4
 done
 pkts=$(S nft -a list chain inet both input 2>/dev/null |
 	sed -n "s/.*counter packets \([0-9]*\) .*handle $hi\$/\1/p")

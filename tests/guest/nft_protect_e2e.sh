@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The server issue's end-to-end tests 1-3 and 5 (IPv6) again, with the
-# protection set up by "tap-nft protect" alone: no iptables command anywhere
-# (the server's replies are counted with nft too). Against a real service
+# Scans, tokens and bad tokens as in e2e_scan, e2e_token and e2e_reject,
+# with the protection set up by "tap-nft protect" alone: no iptables command
+# anywhere (the server's replies are counted with nft too). Against a real service
 # (python3 http.server), over IPv4 and IPv6:
 #  1. nmap -sS and -sT from the attacker see the port filtered, the server
 #     sends nothing back;
@@ -12,16 +12,9 @@
 #     each counted under its reason;
 # all in the default table inet tap; protect twice changes nothing (inet, and
 # ip + ip6), unprotect restores the exact ruleset.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-# bash's <(...) (lib_tap.sh's snapshot) needs /dev/fd, which the guest's
-# devtmpfs lacks
-[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
-
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 # a short retransmission lifetime, so that the replay is not a retransmission
 tap_load_module retransmit_lifetime_ms=1000
@@ -115,9 +108,9 @@ dropped() {
 	synack=$(out_count synack)
 	auth_and_syn client "$KEY" "$addr" "$isn" "$sport" "$@"
 	[ "$(out_count synack)" = "$synack" ] || fail "IPv$fam $name: got a SYN/ACK"
-	expect_stat server accepted "$S_accepted" 0
-	expect_stat server retransmit "$S_retransmit" 0
-	eval "expect_stat server $counter \"\$S_$counter\" 1"
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server retransmit "${SNAP[retransmit]}" 0
+	expect_stat server "$counter" "${SNAP[$counter]}" 1
 	pass "IPv$fam: $name dropped ($counter +1)"
 }
 
@@ -139,9 +132,9 @@ for fam in 4 6; do
 	[ "$(out_count synack)" = "$synack" ] || fail "IPv$fam: the server sent a SYN/ACK"
 	[ "$(out_count rst)" = "$rst" ] || fail "IPv$fam: the server sent a RST"
 	[ "$(out_count icmp)" = "$icmp" ] || fail "IPv$fam: the server sent ICMP"
-	expect_stat server incomplete "$S_incomplete" +4
-	expect_stat server accepted "$S_accepted" 0
-	pass "IPv$fam: no SYN/ACK, RST or ICMP to the scanner; incomplete +$(( $(tap_stat server incomplete) - S_incomplete )), accepted +0"
+	expect_stat server incomplete "${SNAP[incomplete]}" +4
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	pass "IPv$fam: no SYN/ACK, RST or ICMP to the scanner; incomplete +$(( $(tap_stat server incomplete) - SNAP[incomplete] )), accepted +0"
 
 	# 2. a valid token: an HTTP exchange with the OS's own SYN
 	snapshot server
@@ -149,12 +142,12 @@ for fam in 4 6; do
 		--timeout 10 --send $'GET /index.html HTTP/1.0\r\n\r\n') ||
 		fail "IPv$fam: tap-send connect failed: $out"
 	grep -q tap-protected-page <<<"$out" || fail "IPv$fam: no page in: $out"
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	pass "IPv$fam: token + real SYN: HTTP exchange completed (accepted +1)"
 
 	snapshot server
 	http_get client "$addr" 3 >/dev/null && fail "IPv$fam: curl without a token got through"
-	expect_stat server accepted "$S_accepted" 0
+	expect_stat server accepted "${SNAP[accepted]}" 0
 	pass "IPv$fam: curl without a token times out"
 
 	# exactly its real SYN passes, no other SYN from the same source
@@ -162,7 +155,7 @@ for fam in 4 6; do
 	snapshot server
 	synack=$(out_count synack)
 	auth_and_syn client "$k3" "$addr" "$isn" "$sport"
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	[ "$(out_count synack)" = $((synack + 1)) ] || fail "IPv$fam: no SYN/ACK for the real SYN"
 	snapshot server
 	for o in "$((isn ^ 1)) $sport" "$isn $((sport + 1))" "$(rand32) $((sport + 2))"; do
@@ -173,9 +166,9 @@ for fam in 4 6; do
 	sleep 0.3
 	[ "$(out_count synack)" = $((synack + 1)) ] ||
 		fail "IPv$fam: another SYN from the same source got a SYN/ACK"
-	expect_stat server accepted "$S_accepted" 0
-	expect_stat server retransmit "$S_retransmit" 0
-	expect_stat server incomplete "$S_incomplete" 3
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server retransmit "${SNAP[retransmit]}" 0
+	expect_stat server incomplete "${SNAP[incomplete]}" 3
 	pass "IPv$fam: the real SYN passed; other SYNs from the same source (other ISN, other port) dropped"
 
 	# 3. bad tokens
@@ -196,7 +189,7 @@ for fam in 4 6; do
 	snapshot server
 	auth_and_syn client "$k3" "$addr" "$(rand32)" "$(rand_port)"
 	capture_stop
-	expect_stat server accepted "$S_accepted" 1
+	expect_stat server accepted "${SNAP[accepted]}" 1
 	n=$(tcpdump -r "$pcap" -n 2>/dev/null | wc -l)
 	[ "$n" = 5 ] || fail "IPv$fam: captured $n SYNs, expected 4 auth + 1 real"
 	sleep 1.5	# past the retransmission lifetime
@@ -210,8 +203,8 @@ for fam in 4 6; do
 		fi || fail "replay.py"
 		sleep 0.3
 		[ "$(out_count synack)" = "$synack" ] || fail "IPv$fam: replay ($src) got a SYN/ACK"
-		expect_stat server accepted "$S_accepted" 0
-		expect_stat server replayed "$S_replayed" 1
+		expect_stat server accepted "${SNAP[accepted]}" 0
+		expect_stat server replayed "${SNAP[replayed]}" 1
 		pass "IPv$fam: replay from $src dropped (replayed +1)"
 	done
 done

@@ -9,12 +9,9 @@
 # nft/protect-iptables.rules loaded by
 # iptables-restore -n / ip6tables-restore -n, over IPv4 and IPv6; then once
 # without protection, to show what the scans would otherwise learn.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 S() { in_ns server "$@"; }
 tap_load_module
 S tap-keytool load "$(tap_genkey 3)" >/dev/null || fail "load key"

@@ -8,12 +8,9 @@
 #    first from its own address. Without --src-bind that gets the attacker
 #    the connection and the client is refused as "replayed"; with --src-bind
 #    the copy fails the MAC and the client gets in.
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
-. "$(dirname "$(readlink -f "$0")")/lib_tap.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 in_ns server tap-keytool load "$k3" >/dev/null || fail "load key"
@@ -34,7 +31,7 @@ for addr in $SERVER4 $SERVER6 $SERVER4 $SERVER6 $SERVER4 $SERVER6; do
 		fail "keyed connection to $addr"
 done
 capture_stop
-expect_stat server accepted "$S_accepted" 6
+expect_stat server accepted "${SNAP[accepted]}" 6
 out=$($OBS "$pcap" --realm-from "$k3") || fail "observer: $out"
 echo "  with the realm:    $(tail -n 1 <<<"$out")"
 grep -qE "^syns [0-9]+ exchanges (6|7|8|9|1[0-9]) key_ids 3$" <<<"$out" ||
@@ -80,12 +77,12 @@ for fam in 4 6; do
 			fail "replay from the attacker"
 		sleep 0.3
 		if [ $mode = plain ]; then
-			expect_stat server accepted "$S_accepted" 1
+			expect_stat server accepted "${SNAP[accepted]}" 1
 			[ "$(out_count server synack)" = $((synack + 1)) ] ||
 				fail "IPv$fam $mode: the raced copy got no SYN/ACK"
 		else
-			expect_stat server accepted "$S_accepted" 0
-			expect_stat server bad_mac "$S_bad_mac" 1
+			expect_stat server accepted "${SNAP[accepted]}" 0
+			expect_stat server bad_mac "${SNAP[bad_mac]}" 1
 			[ "$(out_count server synack)" = "$synack" ] ||
 				fail "IPv$fam $mode: the raced copy got a SYN/ACK"
 		fi
@@ -97,12 +94,12 @@ for fam in 4 6; do
 			fail "the client's own copy"
 		sleep 0.3
 		if [ $mode = plain ]; then
-			expect_stat server replayed "$S_replayed" 1
-			expect_stat server accepted "$S_accepted" 0
+			expect_stat server replayed "${SNAP[replayed]}" 1
+			expect_stat server accepted "${SNAP[accepted]}" 0
 			[ "$(out_count server synack)" = "$synack" ] || fail "IPv$fam $mode: client got in"
 			pass "IPv$fam without --src-bind: the racing copy from $attacker is accepted, the client is then 'replayed'"
 		else
-			expect_stat server accepted "$S_accepted" 1
+			expect_stat server accepted "${SNAP[accepted]}" 1
 			[ "$(out_count server synack)" = $((synack + 1)) ] ||
 				fail "IPv$fam $mode: the client got no SYN/ACK"
 			pass "IPv$fam with --src-bind: the racing copy from $attacker is bad_mac, the client gets in"

@@ -4,11 +4,9 @@
 # Smoke test of the qemu test bed: topology, NAT, tools and module loading.
 # Run it as: tests/qemu/run.sh tests/guest/smoke.sh
 
-set -u
-. "$(dirname "$(readlink -f "$0")")/topology.sh"
+. "$(dirname "$(readlink -f "$0")")/setup.sh"
 
-topo_setup
-trap topo_teardown EXIT
+topo_start
 pass "topology up"
 
 for from in client nat1 nat2 attacker; do

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Test network for guest tests; source it from a bash test script that runs
-# inside the qemu guest (tests/qemu/run.sh). Never run it on a host: it only
-# ever creates namespaces and addresses that exist inside the guest.
+# Test network for guest tests; setup.sh sources it, and sourcing it only
+# defines. The network comes up with topo_start, inside the qemu guest
+# (tests/qemu/run.sh). Never run it on a host: it only ever creates
+# namespaces and addresses that exist inside the guest.
 #
 # Every host is a network namespace with one veth "eth0" (router has two)
 # whose peer is a port of a bridge in the namespace "lan":
@@ -23,8 +24,9 @@
 # DAD is off, so IPv6 addresses work at once. The "lan" namespace has IPv6
 # disabled and is only a switch.
 #
-# Helpers: topo_setup, topo_teardown, in_ns NS CMD..., wait_for_port NS PORT
-# [SECONDS], fail MSG, pass MSG, check_dmesg_clean, tap_ko REPO. Start daemons with
+# Helpers: topo_start (topo_setup, and topo_teardown on exit), topo_setup,
+# topo_teardown, in_ns NS CMD..., wait_for_port NS PORT [SECONDS], fail MSG,
+# pass MSG, check_dmesg_clean, tap_ko REPO. Start daemons with
 # "ip netns exec NS CMD &" rather than "in_ns NS CMD &" (a backgrounded
 # function is a subshell that prints "Terminated" when topo_teardown kills
 # what still runs in the namespaces).
@@ -102,6 +104,12 @@ topo_setup() {
 			}
 		}
 	EOF
+}
+
+# topo_start: the network up now, and down when the test exits
+topo_start() {
+	topo_setup
+	trap topo_teardown EXIT
 }
 
 # Kills whatever still runs in the namespaces, then deletes them.

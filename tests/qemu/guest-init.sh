@@ -21,7 +21,21 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 [ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+# The test gets a fresh /tmp; a checkout under the host's /tmp (a new user's
+# first clone often is) stays visible at its own path.
+[ -r /tapwork/cmd ] && . /tapwork/cmd
+mkdir -p /run/host-tmp && mount --bind /tmp /run/host-tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+for d in "${TAP_REPO:-}" "${TAP_CWD:-}"; do
+	case $d in
+	/tmp/*) [ -e "$d" ] || { mkdir -p "$d" && mount --bind "/run/host-tmp/${d#/tmp/}" "$d"; } ;;
+	esac
+done
+# A kernel booted from outside /boot brings its own modules (run.sh's TAP_KMODROOT).
+if [ -n "${TAP_KMODROOT:-}" ]; then
+	mkdir -p "/lib/modules/$TAP_KVER" &&
+		mount --bind "$TAP_KMODROOT/lib/modules/$TAP_KVER" "/lib/modules/$TAP_KVER"
+fi
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm

@@ -11,6 +11,12 @@
 # initramfs loads the 9p/virtio/overlay modules, builds that root and
 # switch_roots into it, running tests/qemu/guest-init.sh as PID 1.
 #
+# A kernel that is not installed in /boot (a debug build, sid's 7.2 unpacked
+# from its packages) boots with TAP_KIMAGE=its image, TAP_KMODROOT=a directory
+# holding lib/modules/KVER (used for the initramfs, and bind-mounted over the
+# guest's /lib/modules/KVER) and TAP_KVER=KVER; TAP_KAPPEND adds to its
+# command line.
+#
 # Exit status: the script's own exit status, or non-zero with a "tap:" message
 # if the guest died, timed out or never reported. See tests/qemu/README.md.
 
@@ -52,8 +58,11 @@ name=$(basename "$script" .sh)
 logdir=${logdir:-$build/logs/$kver}
 log=$logdir/$name.log
 [ -n "$kver" ] || die "no /boot/vmlinuz-* with /lib/modules/<ver>/kernel found"
-[ -r "/boot/vmlinuz-$kver" ] || die "cannot read /boot/vmlinuz-$kver"
-[ -d "/lib/modules/$kver/kernel" ] || die "no modules for $kver in /lib/modules/$kver"
+kimage=${TAP_KIMAGE:-/boot/vmlinuz-$kver}
+kmodroot=${TAP_KMODROOT:-}
+[ -z "$kmodroot" ] || kmodroot=$(readlink -f "$kmodroot")
+[ -r "$kimage" ] || die "cannot read the kernel image $kimage"
+[ -d "$kmodroot/lib/modules/$kver" ] || die "no modules for $kver in $kmodroot/lib/modules/$kver"
 
 # ---- initramfs: busybox + the modules needed to mount the root ----------
 
@@ -87,7 +96,7 @@ exec switch_root /newroot "$tap_init"
 EOF
 
 mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci)
-hash=$(printf '%s\n' "$init_sh" "${mods[*]}" | sha256sum | cut -c1-12)
+hash=$(printf '%s\n' "$init_sh" "${mods[*]}" "$kimage" "$kmodroot" | sha256sum | cut -c1-12)
 initrd=$build/initramfs-$kver-$hash.cpio
 
 build_initramfs() {
@@ -98,9 +107,11 @@ build_initramfs() {
 	printf '%s\n' "$init_sh" >"$tmp/init"
 	chmod 755 "$tmp/init"
 	: >"$tmp/modules/order"
-	# modprobe prints "insmod PATH" in load order, dependencies first.
+	# modprobe prints "insmod PATH" in load order, dependencies first
+	# ("builtin NAME" for what the kernel has built in).
 	for m in "${mods[@]}"; do
-		modprobe -S "$kver" --show-depends "$m" || die "modprobe -S $kver cannot resolve $m"
+		modprobe ${kmodroot:+-d "$kmodroot"} -S "$kver" --show-depends "$m" ||
+			die "modprobe -S $kver cannot resolve $m"
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r f; do
 		m=$(basename "$f"); m=${m%.xz}; m=${m%.zst}; m=${m%.gz}
 		case $f in
@@ -126,7 +137,7 @@ trap 'rm -rf "$work"' EXIT
 cp "$script" "$work/script"
 {
 	printf 'TAP_ARGV=(%s)\n' "$(printf '%q ' "$script" "$@")"
-	printf 'TAP_CWD=%q\nTAP_REPO=%q\nTAP_KVER=%q\n' "$PWD" "$repo" "$kver"
+	printf 'TAP_CWD=%q\nTAP_REPO=%q\nTAP_KVER=%q\nTAP_KMODROOT=%q\n' "$PWD" "$repo" "$kver" "$kmodroot"
 } >"$work/cmd"
 
 if [ "$icount" = 1 ]; then
@@ -142,8 +153,8 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev local,id=tapwork,path="$work",security_model=none
 	-device virtio-9p-pci,fsdev=tapwork,mount_tag=tapwork
-	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
-	-append "console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh")
+	-kernel "$kimage" -initrd "$initrd"
+	-append "console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh ${TAP_KAPPEND:-}")
 
 echo "tap: $name on $kver (log: $log)"
 start=$SECONDS

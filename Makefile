@@ -197,6 +197,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit-check
 	$(MAKE) guest-check
+	tests/anydir.sh
 
 # The benchmarks of bench/README*.md (about 10 minutes). Not timed tests:
 # their figures go into the issues' notes and the READMEs.

@@ -180,13 +180,50 @@ static int __init tap_st_made(struct tap_st_run *r, const struct tap_syn *real,
 	return tap_st_token(r, real, seq, want);
 }
 
+static void __init tap_st_env_free(struct tap_st_env *env)
+{
+	kfree(env->st.tables.pend);
+	kfree(env->st.tables.auth);
+	kfree(env->st.tables.replay);
+	kvfree_sensitive(env, sizeof(*env));
+}
+
+/* One bucket per table: the smallest tables the core accepts. */
+static struct tap_st_env *__init tap_st_env_new(const struct tap_vector *v)
+{
+	struct tap_st_env *env = kvzalloc(sizeof(*env), GFP_KERNEL);
+	struct tap_tables *t;
+	unsigned int i;
+
+	if (!env)
+		return NULL;
+	t = &env->st.tables;
+	env->key_id = v->key_id;
+	env->serial = 1;
+	for (i = 0; i < ARRAY_SIZE(env->lock); i++) {
+		spin_lock_init(&env->lock[i]);
+		env->st.locks[i] = &env->lock[i];
+	}
+	t->pend_lifetime_ms = 5000;
+	t->auth_lifetime_ms = 10000;
+	t->pend = kzalloc(sizeof(*t->pend), GFP_KERNEL);
+	t->auth = kzalloc(sizeof(*t->auth), GFP_KERNEL);
+	t->replay = kzalloc(sizeof(*t->replay), GFP_KERNEL);
+	if (!t->pend || !t->auth || !t->replay) {
+		tap_st_env_free(env);
+		return NULL;
+	}
+	tap_prf_key_import(&env->key, v->key);
+	tap_prf_key_import(&env->realm, v->realm);
+	return env;
+}
+
 static int __init tap_st_tables(const struct tap_vector *v)
 {
 	static const u8 other_raw[TAP_KEY_LEN] = { 0xee };
-	struct tap_st_env *env = kvzalloc(sizeof(*env), GFP_KERNEL);
-	struct tap_tables *t = env ? &env->st.tables : NULL;
+	struct tap_st_env *env = tap_st_env_new(v);
 	struct tap_st_run r = {
-		.t = t,
+		.t = env ? &env->st.tables : NULL,
 		.env = env,
 		.rule = {
 			.key_min = v->key_id,
@@ -205,28 +242,9 @@ static int __init tap_st_tables(const struct tap_vector *v)
 	};
 	tap_prf_key other;
 	int ret = -EINVAL;
-	unsigned int i;
 
 	if (!env)
 		return -ENOMEM;
-	env->key_id = v->key_id;
-	env->serial = 1;
-	for (i = 0; i < ARRAY_SIZE(env->lock); i++) {
-		spin_lock_init(&env->lock[i]);
-		env->st.locks[i] = &env->lock[i];
-	}
-	/* one bucket each: the smallest tables the core accepts */
-	t->pend_lifetime_ms = 5000;
-	t->auth_lifetime_ms = 10000;
-	t->pend = kzalloc(sizeof(*t->pend), GFP_KERNEL);
-	t->auth = kzalloc(sizeof(*t->auth), GFP_KERNEL);
-	t->replay = kzalloc(sizeof(*t->replay), GFP_KERNEL);
-	if (!t->pend || !t->auth || !t->replay) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	tap_prf_key_import(&env->key, v->key);
-	tap_prf_key_import(&env->realm, v->realm);
 	tap_prf_key_import(&other, other_raw);
 	memcpy(real.daddr.b, v->daddr, sizeof(real.daddr.b));
 	memcpy(real.saddr.b, v->saddr, sizeof(real.saddr.b));
@@ -273,10 +291,8 @@ static int __init tap_st_tables(const struct tap_vector *v)
 		goto out;
 	ret = 0;
 out:
-	kfree(t->pend);
-	kfree(t->auth);
-	kfree(t->replay);
-	kvfree_sensitive(env, sizeof(*env));
+	memzero_explicit(&other, sizeof(other));
+	tap_st_env_free(env);
 	return ret;
 }
 

@@ -471,48 +471,44 @@ static void row(const char *what, const struct result *l,
 	printf("\n");
 }
 
-int main(void)
-{
+struct results {
 	struct result flood_l, flood_n, flood_l6, real_l, token_l, real_n;
 	struct result token_n, mac, hash, crafted;
-	unsigned int crafted_wrong = 0;
-	u64 st_l[__TAP_STAT_MAX] = { 0 }, st_n[__TAP_STAT_MAX] = { 0 };
-	u64 total = (u64)RUNS * VERIFY_ITERS, bad;
-	unsigned int acc = 0, sink = 0, s;
-	size_t pend_b = sizeof(struct tap_pend_bucket) * PEND_BUCKETS;
-	size_t auth_b = sizeof(struct tap_auth_bucket) * AUTH_BUCKETS;
-	size_t replay_b = sizeof(struct tap_replay_bucket) * REPLAY_BUCKETS;
-	/* as the module: the pending table takes no lock */
-	size_t lock_b = sizeof(pthread_spinlock_t) *
-			(AUTH_BUCKETS + REPLAY_LOCKS);
-	size_t table_bytes = pend_b + auth_b + replay_b;
-	double load = -1;
-	FILE *f;
+	unsigned int crafted_wrong, acc, sink;
+	u64 st_l[__TAP_STAT_MAX], st_n[__TAP_STAT_MAX];
+};
 
-	if (sodium_init() < 0) {
-		fprintf(stderr, "sodium_init failed\n");
-		return 1;
-	}
-	f = fopen("/proc/loadavg", "r");
+static void bench_all(struct results *r)
+{
+	use_locks = true;
+	r->flood_l = bench_flood(&ops_locked, false, &r->acc);
+	use_locks = false;
+	r->flood_n = bench_flood(&ops_nolock, false, &r->acc);
+	use_locks = true;
+	r->flood_l6 = bench_flood(&ops_locked, true, &r->acc);
+	bench_verify(&ops_locked, &r->real_l, &r->token_l, r->st_l);
+	use_locks = false;
+	bench_verify(&ops_nolock, &r->real_n, &r->token_n, r->st_n);
+	use_locks = true;
+	bench_mac(&r->mac, &r->hash, &r->sink);
+	r->crafted = bench_crafted(&ops_locked, &r->crafted_wrong);
+}
+
+static double load_average(void)
+{
+	double load = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
 	if (f) {
 		if (fscanf(f, "%lf", &load) != 1)
 			load = -1;
 		fclose(f);
 	}
+	return load;
+}
 
-	use_locks = true;
-	flood_l = bench_flood(&ops_locked, false, &acc);
-	use_locks = false;
-	flood_n = bench_flood(&ops_nolock, false, &acc);
-	use_locks = true;
-	flood_l6 = bench_flood(&ops_locked, true, &acc);
-	bench_verify(&ops_locked, &real_l, &token_l, st_l);
-	use_locks = false;
-	bench_verify(&ops_nolock, &real_n, &token_n, st_n);
-	use_locks = true;
-	bench_mac(&mac, &hash, &sink);
-	crafted = bench_crafted(&ops_locked, &crafted_wrong);
-
+static void print_times(const struct results *r, double load)
+{
 	printf("TAP core benchmark: tables %u/%u/%u buckets (pending/"
 	       "authorized/replay), lifetimes %u/%u ms,\n%d runs each "
 	       "(flood %u SYNs, verify %u tokens, mac %u per run); "
@@ -525,13 +521,26 @@ int main(void)
 	       "no locks");
 	printf("  %-38s %7s %7s %7s   %7s %7s %7s\n", "", "median", "min",
 	       "cpu", "median", "min", "cpu");
-	row("random SYN, flood path, IPv4", &flood_l, &flood_n);
-	row("random SYN, flood path, IPv6", &flood_l6, NULL);
-	row("real SYN verified and accepted", &real_l, &real_n);
-	row("whole token: 4 auth SYNs + real SYN", &token_l, &token_n);
-	row("crafted SYN: 2 MACs, both bad (worst)", &crafted, NULL);
-	row("tap_mac + tap_tag_equal", &mac, NULL);
-	row("tap_flow_hash, IPv4 (SipHash-1-3)", &hash, NULL);
+	row("random SYN, flood path, IPv4", &r->flood_l, &r->flood_n);
+	row("random SYN, flood path, IPv6", &r->flood_l6, NULL);
+	row("real SYN verified and accepted", &r->real_l, &r->real_n);
+	row("whole token: 4 auth SYNs + real SYN", &r->token_l, &r->token_n);
+	row("crafted SYN: 2 MACs, both bad (worst)", &r->crafted, NULL);
+	row("tap_mac + tap_tag_equal", &r->mac, NULL);
+	row("tap_flow_hash, IPv4 (SipHash-1-3)", &r->hash, NULL);
+}
+
+/* The tables' sizes as the module allocates them; returns their total. */
+static size_t print_sizes(void)
+{
+	size_t pend_b = sizeof(struct tap_pend_bucket) * PEND_BUCKETS;
+	size_t auth_b = sizeof(struct tap_auth_bucket) * AUTH_BUCKETS;
+	size_t replay_b = sizeof(struct tap_replay_bucket) * REPLAY_BUCKETS;
+	/* as the module: the pending table takes no lock */
+	size_t lock_b = sizeof(pthread_spinlock_t) *
+			(AUTH_BUCKETS + REPLAY_LOCKS);
+	size_t table_bytes = pend_b + auth_b + replay_b;
+
 	printf("\n  tables: pending %zu B (%zu B/bucket), authorized %zu B "
 	       "(%zu), replay %zu B (%zu)\n", pend_b,
 	       sizeof(struct tap_pend_bucket), auth_b,
@@ -539,31 +548,60 @@ int main(void)
 	       sizeof(struct tap_replay_bucket));
 	printf("  total %zu B (%.2f MiB), plus %zu B of locks "
 	       "(4 B each)\n", table_bytes, table_bytes / 1048576.0, lock_b);
-	for (bad = 0, s = 0; s < __TAP_STAT_MAX; s++)
-		bad += s == TAP_STAT_ACCEPTED ? 0 : st_l[s] + st_n[s];
+	return table_bytes;
+}
+
+/* Prints the verify outcomes; false if the core got anything wrong. */
+static bool check_outcomes(const struct results *r)
+{
+	u64 total = (u64)RUNS * VERIFY_ITERS, bad = 0;
+	unsigned int s;
+
+	for (s = 0; s < __TAP_STAT_MAX; s++)
+		bad += s == TAP_STAT_ACCEPTED ? 0 : r->st_l[s] + r->st_n[s];
 	printf("  verify: %" PRIu64 " of %" PRIu64 " tokens accepted",
 	       2 * total - bad, 2 * total);
 	for (s = 1; s < __TAP_STAT_MAX; s++)
-		if (st_l[s] + st_n[s])
+		if (r->st_l[s] + r->st_n[s])
 			printf(", %s %" PRIu64, tap_stat_name(s),
-			       st_l[s] + st_n[s]);
+			       r->st_l[s] + r->st_n[s]);
 	printf("\n\n");
-	if (acc || crafted_wrong || bad * 10000 > 2 * total) {
+	if (r->acc || r->crafted_wrong || bad * 10000 > 2 * total) {
 		fprintf(stderr, "error: %u random SYNs matched, %" PRIu64
 			" tokens not accepted, %u crafted SYNs not bad_mac\n",
-			acc, bad, crafted_wrong);
+			r->acc, bad, r->crafted_wrong);
+		return false;
+	}
+	return true;
+}
+
+int main(void)
+{
+	static struct results r;
+	double load;
+	size_t table_bytes;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "sodium_init failed\n");
 		return 1;
 	}
-	printf("flood_ns=%.1f\n", flood_l.med);
-	printf("flood_cpu_ns=%.1f\n", flood_l.cpu);
-	printf("flood_nolock_ns=%.1f\n", flood_n.med);
-	printf("flood6_ns=%.1f\n", flood_l6.med);
-	printf("verify_ns=%.1f\n", real_l.med);
-	printf("verify_cpu_ns=%.1f\n", real_l.cpu);
-	printf("verify_nolock_ns=%.1f\n", real_n.med);
-	printf("verify_token_ns=%.1f\n", token_l.med);
-	printf("mac_ns=%.1f\n", mac.med);
-	printf("crafted_ns=%.1f\n", crafted.med);
+	load = load_average();
+	bench_all(&r);
+	print_times(&r, load);
+	table_bytes = print_sizes();
+	if (!check_outcomes(&r))
+		return 1;
+	/* one key=value a line, for scripts */
+	printf("flood_ns=%.1f\n", r.flood_l.med);
+	printf("flood_cpu_ns=%.1f\n", r.flood_l.cpu);
+	printf("flood_nolock_ns=%.1f\n", r.flood_n.med);
+	printf("flood6_ns=%.1f\n", r.flood_l6.med);
+	printf("verify_ns=%.1f\n", r.real_l.med);
+	printf("verify_cpu_ns=%.1f\n", r.real_l.cpu);
+	printf("verify_nolock_ns=%.1f\n", r.real_n.med);
+	printf("verify_token_ns=%.1f\n", r.token_l.med);
+	printf("mac_ns=%.1f\n", r.mac.med);
+	printf("crafted_ns=%.1f\n", r.crafted.med);
 	printf("table_bytes=%zu\n", table_bytes);
-	return sink == 0xffffffffu ? 2 : 0;
+	return r.sink == 0xffffffffu ? 2 : 0;
 }

@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "tap_core.h"
+#include "bench_util.h"
 
 #define PEND_BUCKETS	2048
 #define AUTH_BUCKETS	1024
@@ -70,21 +71,7 @@ static u64 xs = 0x9e3779b97f4a7c15ULL;
 
 static u64 rnd(void)
 {
-	xs ^= xs << 13;
-	xs ^= xs >> 7;
-	xs ^= xs << 17;
-	return xs;
-}
-
-static void *zalloc(size_t n)
-{
-	void *p = calloc(1, n);
-
-	if (!p) {
-		perror("calloc");
-		exit(2);
-	}
-	return p;
+	return bench_rnd(&xs);
 }
 
 struct rig {
@@ -102,9 +89,9 @@ static void rig_init(struct rig *r, u32 window)
 	int i;
 
 	memset(r, 0, sizeof(*r));
-	r->t.pend = zalloc(PEND_BUCKETS * sizeof(*r->t.pend));
-	r->t.auth = zalloc(AUTH_BUCKETS * sizeof(*r->t.auth));
-	r->t.replay = zalloc(REPLAY_SLOTS / TAP_REPLAY_WAYS *
+	r->t.pend = bench_zalloc(PEND_BUCKETS * sizeof(*r->t.pend));
+	r->t.auth = bench_zalloc(AUTH_BUCKETS * sizeof(*r->t.auth));
+	r->t.replay = bench_zalloc(REPLAY_SLOTS / TAP_REPLAY_WAYS *
 			     sizeof(*r->t.replay));
 	r->t.pend_mask = PEND_BUCKETS - 1;
 	r->t.auth_mask = AUTH_BUCKETS - 1;

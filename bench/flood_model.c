@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "tap_core.h"
+#include "bench_util.h"
 
 #define PEND_BUCKETS	2048
 #define AUTH_BUCKETS	1024
@@ -61,19 +62,7 @@ static u64 xs = 0x2545f4914f6cdd1dULL;
 
 static u64 rnd(void)
 {
-	xs ^= xs << 13;
-	xs ^= xs >> 7;
-	xs ^= xs << 17;
-	return xs;
-}
-
-static void *zalloc(size_t n)
-{
-	void *p = calloc(1, n);
-
-	if (!p)
-		exit(2);
-	return p;
+	return bench_rnd(&xs);
 }
 
 /* The SYN a flood sends: random source, port and sequence number. */
@@ -121,9 +110,9 @@ int main(int argc, char **argv)
 	tap_prf_key_import(&the_key, raw);
 	raw[0] = 9;
 	tap_prf_key_import(&the_realm, raw);
-	t.pend = zalloc(PEND_BUCKETS * sizeof(*t.pend));
-	t.auth = zalloc(AUTH_BUCKETS * sizeof(*t.auth));
-	t.replay = zalloc(REPLAY_BUCKETS * sizeof(*t.replay));
+	t.pend = bench_zalloc(PEND_BUCKETS * sizeof(*t.pend));
+	t.auth = bench_zalloc(AUTH_BUCKETS * sizeof(*t.auth));
+	t.replay = bench_zalloc(REPLAY_BUCKETS * sizeof(*t.replay));
 	t.pend_mask = PEND_BUCKETS - 1;
 	t.auth_mask = AUTH_BUCKETS - 1;
 	t.replay_mask = REPLAY_BUCKETS - 1;

@@ -19,47 +19,15 @@
 
 #include "tap_core.h"
 #include "tap_vectors.h"
+#include "unit_files.h"
 
-/* ---- harness ---- */
+/* ---- harness: tests/unit/unit_files.h, plus the kernel's outcome names ---- */
 
-static unsigned int n_pass, n_fail;
-static const char *cur_test = "";
-
-static bool check_at(bool ok, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static bool check_at(bool ok, const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return true;
-	}
-	n_fail++;
-	fprintf(stderr, "FAIL %s (%s:%d): ", cur_test, file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return false;
-}
-
-#define CHECK(cond, ...) check_at(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define CHECK_STAT(got, want, what)                                        \
 	do {                                                               \
 		unsigned int got_ = (got), want_ = (want);                 \
 		CHECK(got_ == want_, "%s: got %s, want %s", (what),        \
 		      tap_stat_name(got_), tap_stat_name(want_));          \
-	} while (0)
-
-#define TEST(name) static void name(void)
-#define RUN(name)                                                          \
-	do {                                                               \
-		unsigned int f0 = n_fail;                                  \
-		cur_test = #name;                                          \
-		name();                                                    \
-		printf("%-34s %s\n", #name, n_fail == f0 ? "ok" : "FAILED"); \
 	} while (0)
 
 /* xorshift64*: deterministic test randomness */
@@ -2266,8 +2234,8 @@ int main(void)
 	RUN(test_fuzz_random);
 	RUN(test_fuzz_forged);
 
-	cur_test = "lock discipline";
+	unit_test_name = "lock discipline";
 	CHECK(total_lock_errors == 0, "%u lock errors", total_lock_errors);
-	printf("%u passed, %u failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the userspace unit tests share: CHECK, which counts and reports,
- * and test files in one temporary directory (unit_dir, made by the test
- * with mkdtemp). test_core.c keeps its own harness (per-test names and
- * the kernel's stat table).
+ * What the unit tests share: CHECK, which counts and reports (naming the
+ * test that RUN started, if any), and test files in one temporary
+ * directory (unit_dir, made by the test with mkdtemp).
  */
 #ifndef TAP_UNIT_FILES_H
 #define TAP_UNIT_FILES_H
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 static int passed, failed;
+static const char *unit_test_name;
 
 #define CHECK(cond, ...) unit_check(!!(cond), __LINE__, #cond, __VA_ARGS__)
 
@@ -30,13 +30,26 @@ unit_check(bool ok, int line, const char *expr, const char *fmt, ...)
 		return true;
 	}
 	failed++;
-	fprintf(stderr, "FAIL line %d: %s: ", line, expr);
+	if (unit_test_name)
+		fprintf(stderr, "FAIL %s, ", unit_test_name);
+	fprintf(stderr, "%sline %d: %s: ", unit_test_name ? "" : "FAIL ", line, expr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return false;
 }
+
+/* TEST(name) defines one; RUN(name) runs it and prints its verdict. */
+#define TEST(name) static void name(void)
+#define RUN(name)                                                          \
+	do {                                                               \
+		int failed_before = failed;                                \
+		unit_test_name = #name;                                    \
+		name();                                                    \
+		printf("%-34s %s\n", #name,                                \
+		       failed == failed_before ? "ok" : "FAILED");         \
+	} while (0)
 
 /* unit_dir/name, in one of four buffers that take turns */
 static inline const char *unit_path(const char *unit_dir, const char *name)

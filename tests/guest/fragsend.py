@@ -17,6 +17,9 @@ sockets only (IP_HDRINCL; IPv6 IPPROTO_RAW, fragment header built here), no
 scapy import."""
 import os, select, socket, struct, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from inet_csum import csum  # noqa: E402
+
 # The SYN: a 40-byte TCP header (20 fixed + MSS, SACK-permitted, timestamps,
 # window scale), as a real client sends it. Offsets into it are multiples of
 # 8, as fragment offsets must be. A piece is (offset, bytes, more fragments);
@@ -45,15 +48,6 @@ SHAPES = {
 
 def die(msg):
     sys.exit("fragsend: " + msg)
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    s = (s & 0xFFFF) + (s >> 16)
-    s += s >> 16
-    return ~s & 0xFFFF
 
 
 def source_for(fam, dst):

@@ -4,16 +4,10 @@
 byte for byte except, with --src, a new source address (checksums fixed).
 Used by the replay tests: an attacker re-sends a captured auth sequence plus
 real SYN. Usage: replay.py PCAP [--src ADDR] [--dport PORT]"""
-import argparse, ipaddress, socket, struct, sys
+import argparse, ipaddress, os, socket, struct, sys
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from inet_csum import csum  # noqa: E402
 
 
 def packets(path):

@@ -74,9 +74,15 @@ $(B)/libtap-bench.a: $(patsubst %.c,$(B)/bench/%.o,$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 # ---- programs
-$(B)/libxt_tap.so: xt_tap/libxt_tap.c
+# The plugin and libtap's number parsers, as position-independent code with
+# hidden symbols: the plugin registers itself from a constructor and exports
+# nothing.
+$(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -fPIC -shared -o $@ $< $(call pc,xtables)
+	$(CC) $(CPPFLAGS) $(PKG_CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden $(DEPFLAGS) -c -o $@ $<
+$(B)/libxt_tap.so: LDLIBS = $(call pc,xtables)
+$(B)/libxt_tap.so: $(B)/pic/xt_tap/libxt_tap.o $(B)/pic/lib/tap_num.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS)
 
 KEYTOOL_SRC := $(wildcard keytool/*.c)
 $(B)/tap-keytool: LDLIBS = $(call pc,libmnl libsodium)
@@ -142,7 +148,7 @@ $(B)/bench_load: LDLIBS = $(call pc,libsodium)
 $(B)/bench_load: $(B)/bench/bench/bench_load.o $(B)/libtap-bench.a
 	$(LINK)
 
--include $(shell find $(B)/obj $(B)/san $(B)/bench -name '*.d' 2>/dev/null) $(B)/libxt_tap.d
+-include $(shell find $(B)/obj $(B)/san $(B)/bench $(B)/pic -name '*.d' 2>/dev/null)
 
 # Shell scripts with shellcheck, C with the compiler flags above (-Wall
 # -Wextra -Werror: `make userspace` fails on a warning). LINT_SEVERITY=warning

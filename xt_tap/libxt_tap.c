@@ -11,6 +11,7 @@
 #include <string.h>
 #include <xtables.h>
 
+#include "tap_num.h"
 #include "xt_tap.h"
 
 enum {
@@ -60,30 +61,19 @@ static void tap_mt_init(struct xt_entry_match *m)
 }
 
 /*
- * Strict decimal in s[0..len): digits only. Returns 0, or -1 if not a
- * number, or -2 if a number above max.
+ * libtap's strict decimal parser, with the two failures told apart for the
+ * error message: 0, or -1 if not a number, or -2 if a number above max.
  */
 static int parse_num(const char *s, size_t len, unsigned int max,
 		     unsigned int *out)
 {
-	unsigned long v = 0;
-	bool big = false;
-	size_t i;
+	unsigned long v;
 
-	if (len == 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (!big)
-			v = v * 10 + (unsigned long)(s[i] - '0');
-		if (v > max)
-			big = true;
+	if (tap_parse_udec(s, len, max, &v)) {
+		*out = (unsigned int)v;
+		return 0;
 	}
-	if (big)
-		return -2;
-	*out = (unsigned int)v;
-	return 0;
+	return len && strspn(s, "0123456789") >= len ? -2 : -1;
 }
 
 static void bad_key_id(const char *arg, const char *why)

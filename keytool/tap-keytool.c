@@ -106,26 +106,27 @@ static void want_args(int argc, char **argv, int n, const char *what)
 		die_usage("unexpected argument '%s'", argv[optind + n]);
 }
 
-static uint64_t fingerprint(const uint8_t secret[TAP_KEY_LEN])
+/* A key's or a realm's fingerprint, from a PRF key that is wiped after. */
+static uint64_t fingerprint_with(const uint8_t raw[TAP_KEY_LEN],
+				 u64 (*fpr_of)(const tap_prf_key *))
 {
 	tap_prf_key key;
 	uint64_t fpr;
 
-	tap_prf_key_import(&key, secret);
-	fpr = tap_key_fingerprint(&key);
+	tap_prf_key_import(&key, raw);
+	fpr = fpr_of(&key);
 	tap_wipe(&key, sizeof(key));
 	return fpr;
 }
 
+static uint64_t fingerprint(const uint8_t secret[TAP_KEY_LEN])
+{
+	return fingerprint_with(secret, tap_key_fingerprint);
+}
+
 static uint64_t realm_fingerprint(const uint8_t realm[TAP_KEY_LEN])
 {
-	tap_prf_key key;
-	uint64_t fpr;
-
-	tap_prf_key_import(&key, realm);
-	fpr = tap_realm_fingerprint(&key);
-	tap_wipe(&key, sizeof(key));
-	return fpr;
+	return fingerprint_with(realm, tap_realm_fingerprint);
 }
 
 static void read_keyfile(const char *path, struct tap_keyfile *kf)

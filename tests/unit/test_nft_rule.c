@@ -225,6 +225,33 @@ static void test_canon(void)
 	nftnl_rule_free(b);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_nft_rule: a match or target without a name
+ * (strcmp of NULL), user data whose attribute claims more bytes than there
+ * are (libnftnl's walk trusts it).
+ */
+static void test_malformed_dump(void)
+{
+	static const uint8_t ud_past_end[] = { 0, 5, 'a', 'b' };
+	static const uint8_t ud_ok[] = { 0, 3, 'h', 'i', 0 };
+	struct nftnl_rule *r = rule();
+	struct nftnl_expr *e = nftnl_expr_alloc("match");
+	struct tn_decoded d;
+	char canon[256], comment[32];
+
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("target");
+	nftnl_rule_add_expr(r, e);
+	tn_rule_canon(r, canon, sizeof(canon));
+	CHECK(!strncmp(canon, "[match  rev 0 len 0 ][target", 28), "canon %s", canon);
+	decode(r, &d);
+	CHECK(!d.tap && !strcmp(d.verdict, "xt target "), "verdict %s", d.verdict);
+	tn_udata_comment(ud_past_end, sizeof(ud_past_end), 0, comment, sizeof(comment));
+	CHECK(!strcmp(comment, ""), "comment \"%s\" from beyond the user data", comment);
+	tn_udata_comment(ud_ok, sizeof(ud_ok), 0, comment, sizeof(comment));
+	CHECK(!strcmp(comment, "hi"), "comment \"%s\"", comment);
+}
+
 /* An NLMSG_ERROR for request 7 with the kernel's error code err. */
 static size_t nl_error_msg(uint8_t *buf, int err)
 {
@@ -281,6 +308,7 @@ int main(void)
 	test_xt_tcp();
 	test_verdicts_and_bad_info();
 	test_canon();
+	test_malformed_dump();
 	test_netlink_replies();
 	printf("test_nft_rule: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -341,6 +341,27 @@ static void check_tables(void)
 		}
 }
 
+/* What the oracle knew when it found no witness, for the crash report. */
+static void dump_tokens(const struct tap_syn *syn)
+{
+	struct kslot *k = key_find(g.accepted_key);
+	int i;
+
+	fprintf(stderr, "now %llu, accepted key %u (%s gen %u), realm %u, rule %u-%u "
+		"window %u bind %u; SYN v%u dport %u\n",
+		(unsigned long long)g.clk.now_s, g.accepted_key, k ? "loaded" : "not loaded",
+		k ? k->gen : 0, g.realm_gen, g.rule.key_min, g.rule.key_max,
+		g.rule.window, g.rule.bind, syn->family, syn->dport);
+	for (i = 0; i < g.niss; i++) {
+		const struct issued *t = &g.iss[i];
+
+		fprintf(stderr, "token %d:%s key %u by %u/%u realm %u bind %u v%u isn %08x "
+			"dport %u time %llu\n", i, t->accepted ? " accepted" : "",
+			t->p.key_id, t->mac_id, t->mac_gen, t->realm_gen, t->p.bind,
+			t->p.family, t->p.isn, t->p.dport, (unsigned long long)t->p.time);
+	}
+}
+
 static unsigned int process(const struct tap_syn *syn)
 {
 	struct tap_outcome out = { .stat = 0xdead, .evicted = true };
@@ -401,9 +422,11 @@ static unsigned int process(const struct tap_syn *syn)
 				   accept_witness(syn, g.accepted_key);
 		struct kslot *k;
 
-		if (!w)
+		if (!w) {
+			dump_tokens(syn);
 			fail("accepted a SYN without a valid token (seq %08x dport %u)",
 			     syn->seq, syn->dport);
+		}
 		mark_accepted(w);
 		k = key_find(w->p.key_id);
 		g.acc[g.nacc].syn = *syn;
@@ -491,12 +514,17 @@ static void send_piece(struct input *in, const struct issued *t, int i,
 static void op_token(struct input *in, bool forge)
 {
 	u8 ctl = take8(in), order = take8(in), skip = take8(in);
-	struct issued tmp, *t = g.niss < MAX_ISSUED && !forge ? &g.iss[g.niss++] : &tmp;
+	struct issued tmp, *t = forge ? &tmp : &g.iss[g.niss];
 	struct kslot *k;
 	tap_prf_key key, realm;
 	s16 dt = (s16)take16(in);
 	int i, perm[TAP_FRAGS] = { 0, 1, 2, 3 };
 
+	/* every valid token is on the oracle's list, or none is sent */
+	if (!forge && g.niss++ == MAX_ISSUED) {
+		g.niss--;
+		return;
+	}
 	memset(t, 0, sizeof(*t));
 	make_syn(in, &t->real, ctl & 1 ? 6 : 4);
 	t->mac_id = take8(in) % 8;

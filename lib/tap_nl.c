@@ -14,7 +14,8 @@ int tap_nl_open(struct tap_nl *nl, int bus, size_t buflen)
 	int one = 1, err;
 
 	memset(nl, 0, sizeof(*nl));
-	nl->buf = malloc(buflen);
+	/* room for the padding of a last message of unaligned length */
+	nl->buf = calloc(1, buflen + MNL_ALIGNTO);
 	if (!nl->buf)
 		return ENOMEM;
 	nl->buflen = buflen;
@@ -43,7 +44,7 @@ void tap_nl_close(struct tap_nl *nl)
 		mnl_socket_close(nl->sk);
 	nl->sk = NULL;
 	if (nl->buf)
-		explicit_bzero(nl->buf, nl->buflen);
+		explicit_bzero(nl->buf, nl->buflen + MNL_ALIGNTO);
 	free(nl->buf);
 	nl->buf = NULL;
 }
@@ -184,6 +185,8 @@ int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data
 			ret = errno;
 			break;
 		}
+		/* libmnl reads each message up to its padding: make it zeros */
+		memset(nl->buf + n, 0, MNL_ALIGN((size_t)n) - (size_t)n);
 		ret = tap_nl_parse(nl, nl->buf, (size_t)n, seq, cb, data);
 		if (ret >= 0)
 			break;

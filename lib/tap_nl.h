@@ -48,8 +48,9 @@ int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data
 bool tap_nl_fits(const void *buf, size_t len);
 
 /*
- * One datagram of answers to request seq (len bytes at buf), as
- * tap_nl_talk reads them: each message goes to cb, an error or the end of
+ * One datagram of answers to request seq (len bytes at buf, followed by
+ * zeros up to MNL_ALIGN(len): libmnl reads the last message's attributes up
+ * to its padding), as tap_nl_talk reads them: each message goes to cb, an error or the end of
  * a dump ends the exchange. -1 while more answers are due, else what
  * tap_nl_talk returns (with nl->err and nl->extack set); EBADMSG if a
  * message does not fit in the datagram.

@@ -69,8 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	ctl = data[0];
-	/* as received: an aligned buffer of exactly the datagram's size */
-	buf = malloc(size - 1 ? size - 1 : 1);
+	/*
+	 * As tap_nl_talk hands it over: the datagram, then zeros up to its
+	 * alignment, and nothing more for ASan to let through.
+	 */
+	buf = calloc(1, MNL_ALIGN(size - 1) ? MNL_ALIGN(size - 1) : 1);
 	if (!buf)
 		abort();
 	memcpy(buf, data + 1, size - 1);

@@ -267,3 +267,43 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C bench/inject KDIR=$(KDIR) clean
 	rm -rf $(B)
+
+# ---- fuzzing (issue 12): libFuzzer targets of tests/fuzz, built with clang,
+# ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS, one at a time, and
+# prints the executions per target; `make fuzz-smoke` runs each over its
+# committed corpus (with the regression inputs) and FUZZ_SMOKE_SECONDS more.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 180
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_TARGETS := core clientd_packet clientd_config keyfile keytool_nl nft_rule
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Iuserspace-client -Ikeytool -Inft
+FUZZ_SRC_core := xt_tap/tap_core.c
+FUZZ_SRC_clientd_packet := userspace-client/clientd_packet.c lib/tcp_csum.c xt_tap/tap_core.c
+FUZZ_SRC_clientd_config := userspace-client/clientd_config.c lib/tap_keyfile.c lib/tap_num.c \
+	xt_tap/tap_core.c
+FUZZ_SRC_keyfile := lib/tap_keyfile.c lib/tap_num.c
+FUZZ_SRC_keytool_nl := keytool/keytool_nl.c lib/tap_nl.c
+FUZZ_SRC_nft_rule := nft/rule.c lib/tap_nfexpr.c
+FUZZ_LIBS_core := libsodium
+FUZZ_LIBS_clientd_packet := libsodium
+FUZZ_LIBS_clientd_config := libsodium
+FUZZ_LIBS_keyfile := libsodium
+FUZZ_LIBS_keytool_nl := libmnl
+FUZZ_LIBS_nft_rule := libnftnl libmnl
+FUZZ_HEADERS = $(wildcard tests/fuzz/*.h lib/*.h xt_tap/*.h userspace-client/*.h keytool/*.h nft/*.h)
+define fuzz_rule
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $$(FUZZ_HEADERS)
+	@mkdir -p $$(@D)
+	$$(FUZZ_CC) $$(CPPFLAGS) $$(PKG_CPPFLAGS) $$(FUZZ_CFLAGS) -o $$@ \
+		$$(filter %.c,$$^) $$(call pc,$(FUZZ_LIBS_$(1)))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+.PHONY: fuzz-build fuzz fuzz-smoke
+fuzz-build: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh --smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)

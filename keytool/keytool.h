@@ -10,9 +10,11 @@
 #ifndef TAP_KEYTOOL_H
 #define TAP_KEYTOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tap_nl.h"
+#include "xt_tap.h"
 
 #define PROG		"tap-keytool"
 #define EXIT_USAGE	2
@@ -43,5 +45,44 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 const char *kernel_says(const struct nl *nl);
 /* Dies with the message for err, common to all commands. */
 void __attribute__((noreturn)) nl_die(const struct nl *nl, int err, const char *what);
+
+/* The replies of the xt_tap family, parsed by keytool_nl.c. */
+struct key_row {
+	uint16_t id;
+	bool have_fpr, have_rate;
+	uint64_t fpr;
+	uint32_t rate;
+	bool have[__TAP_STAT_MAX];
+	uint64_t stat[__TAP_STAT_MAX];
+};
+
+struct key_list {
+	struct key_row *rows;
+	size_t n, cap;
+};
+
+struct stat_set {
+	bool have[__TAP_STAT_MAX];
+	uint64_t val[__TAP_STAT_MAX];
+};
+
+struct stats_reply {
+	bool got;
+	struct stat_set stats;
+	bool have_tbl[TAP_TBL_A_MAX + 1];
+	uint64_t tbl[TAP_TBL_A_MAX + 1];
+	bool have_realm;
+	uint64_t realm_fpr;
+};
+
+/*
+ * mnl callbacks of the replies: one key of a TAP_CMD_KEY_GET dump, appended
+ * to a struct key_list (dies if out of memory); the TAP_CMD_STATS_GET reply
+ * into a struct stats_reply; the controller's answer to CTRL_CMD_GETFAMILY,
+ * the family id into a uint16_t. Malformed attributes are left out.
+ */
+int key_msg_cb(const struct nlmsghdr *nlh, void *data);
+int stats_msg_cb(const struct nlmsghdr *nlh, void *data);
+int family_msg_cb(const struct nlmsghdr *nlh, void *data);
 
 #endif /* TAP_KEYTOOL_H */

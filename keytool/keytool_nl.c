@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -83,7 +84,7 @@ static int family_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
+int family_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
 }
@@ -111,4 +112,109 @@ void tap_open(struct nl *nl)
 struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd, uint16_t flags)
 {
 	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
+}
+
+/* ---- replies ---- */
+
+static int stat_cb(const struct nlattr *attr, void *data)
+{
+	struct stat_set *s = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type >= 1 && type <= __TAP_STAT_MAX &&
+	    mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
+		s->have[type - 1] = true;
+		s->val[type - 1] = mnl_attr_get_u64(attr);
+	}
+	return MNL_CB_OK;
+}
+
+static int attr_table_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type <= TAP_A_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+int key_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
+	struct key_list *l = data;
+	struct key_row *r;
+	struct stat_set s = { 0 };
+
+	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), attr_table_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (!tb[TAP_A_KEY_ID] || mnl_attr_validate(tb[TAP_A_KEY_ID], MNL_TYPE_U16) < 0)
+		return MNL_CB_OK;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct key_row *rows = realloc(l->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			die("out of memory");
+		l->rows = rows;
+		l->cap = cap;
+	}
+	r = &l->rows[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = mnl_attr_get_u16(tb[TAP_A_KEY_ID]);
+	if (tb[TAP_A_KEY_FPR] && mnl_attr_validate(tb[TAP_A_KEY_FPR], MNL_TYPE_U64) >= 0) {
+		r->have_fpr = true;
+		r->fpr = mnl_attr_get_u64(tb[TAP_A_KEY_FPR]);
+	}
+	if (tb[TAP_A_KEY_RATE] && mnl_attr_validate(tb[TAP_A_KEY_RATE], MNL_TYPE_U32) >= 0) {
+		r->have_rate = true;
+		r->rate = mnl_attr_get_u32(tb[TAP_A_KEY_RATE]);
+	}
+	if (tb[TAP_A_KEY_STATS] &&
+	    mnl_attr_validate(tb[TAP_A_KEY_STATS], MNL_TYPE_NESTED) >= 0) {
+		mnl_attr_parse_nested(tb[TAP_A_KEY_STATS], stat_cb, &s);
+		memcpy(r->have, s.have, sizeof(r->have));
+		memcpy(r->stat, s.val, sizeof(r->stat));
+	}
+	return MNL_CB_OK;
+}
+
+static int tbl_cb(const struct nlattr *attr, void *data)
+{
+	struct stats_reply *s = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type == TAP_TBL_A_BYTES || type == TAP_TBL_A_REPLAY_LIVE ||
+	    type == TAP_TBL_A_REPLAY_RATE) {
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
+			s->have_tbl[type] = true;
+			s->tbl[type] = mnl_attr_get_u64(attr);
+		}
+	} else if (type >= TAP_TBL_A_RULES && type <= TAP_TBL_A_MAX &&
+		   type != TAP_TBL_A_PAD) {
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+			s->have_tbl[type] = true;
+			s->tbl[type] = mnl_attr_get_u32(attr);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int stats_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
+	struct stats_reply *s = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), attr_table_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	s->got = true;
+	if (tb[TAP_A_STATS] && mnl_attr_validate(tb[TAP_A_STATS], MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(tb[TAP_A_STATS], stat_cb, &s->stats);
+	if (tb[TAP_A_TABLES] && mnl_attr_validate(tb[TAP_A_TABLES], MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(tb[TAP_A_TABLES], tbl_cb, s);
+	if (tb[TAP_A_REALM_FPR] && mnl_attr_validate(tb[TAP_A_REALM_FPR], MNL_TYPE_U64) >= 0) {
+		s->have_realm = true;
+		s->realm_fpr = mnl_attr_get_u64(tb[TAP_A_REALM_FPR]);
+	}
+	return MNL_CB_OK;
 }

@@ -225,11 +225,30 @@ static int parse(const char *path, const char *buf, size_t len,
 	return 0;
 }
 
+int tap_keyfile_parse(const char *name, const char *buf, size_t len,
+		      struct tap_keyfile *kf, char *err, size_t errlen)
+{
+	struct tap_keyfile tmp;
+	int ret;
+
+	if (len > TAP_KEYFILE_MAX)
+		return fail(err, errlen, "%s: too large (more than %d bytes)", name,
+			    TAP_KEYFILE_MAX);
+	if (memchr(buf, '\0', len))
+		return fail(err, errlen, "%s: contains a NUL byte; not a text key file",
+			    name);
+	memset(&tmp, 0, sizeof(tmp));
+	ret = parse(name, buf, len, &tmp, err, errlen);
+	if (ret == 0)
+		*kf = tmp;
+	sodium_memzero(&tmp, sizeof(tmp));
+	return ret;
+}
+
 int tap_keyfile_read(const char *path, struct tap_keyfile *kf,
 		     char *err, size_t errlen)
 {
 	char buf[TAP_KEYFILE_MAX + 1];
-	struct tap_keyfile tmp;
 	size_t len = 0;
 	struct stat st;
 	mode_t perm;
@@ -275,21 +294,7 @@ int tap_keyfile_read(const char *path, struct tap_keyfile *kf,
 			break;
 		len += (size_t)n;
 	}
-	if (len > TAP_KEYFILE_MAX) {
-		fail(err, errlen, "%s: too large (more than %d bytes)", path,
-		     TAP_KEYFILE_MAX);
-		goto out_wipe;
-	}
-	if (memchr(buf, '\0', len)) {
-		fail(err, errlen, "%s: contains a NUL byte; not a text key file", path);
-		goto out_wipe;
-	}
-
-	memset(&tmp, 0, sizeof(tmp));
-	ret = parse(path, buf, len, &tmp, err, errlen);
-	if (ret == 0)
-		*kf = tmp;
-	sodium_memzero(&tmp, sizeof(tmp));
+	ret = tap_keyfile_parse(path, buf, len, kf, err, errlen);
 out_wipe:
 	sodium_memzero(buf, sizeof(buf));
 out_close:

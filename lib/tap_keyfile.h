@@ -40,6 +40,14 @@ int tap_keyfile_read(const char *path, struct tap_keyfile *kf,
 		     char *err, size_t errlen);
 
 /*
+ * Checks and parses the text of a key file, len bytes (not NUL-terminated),
+ * into kf; name stands for the file in messages. What tap_keyfile_read
+ * does once it has read the file.
+ */
+int tap_keyfile_parse(const char *name, const char *buf, size_t len,
+		      struct tap_keyfile *kf, char *err, size_t errlen);
+
+/*
  * Creates path with mode 0600 (whatever the umask) and writes kf to it.
  * Never overwrites or follows a symlink; fsyncs; on failure removes what
  * it created.

@@ -66,7 +66,7 @@ static void tn_drain(struct tn_sock *s)
 
 	for (;;) {
 		n = (int)mnl_socket_recvfrom(s->nl.sk, s->nl.buf, s->nl.buflen);
-		if (n <= 0)
+		if (n <= 0 || !tap_nl_fits(s->nl.buf, (size_t)n))
 			return;
 		for (nlh = (struct nlmsghdr *)s->nl.buf; mnl_nlmsg_ok(nlh, n);
 		     nlh = mnl_nlmsg_next(nlh, &n))
@@ -485,6 +485,8 @@ static void batch_read(struct tn_sock *s, const struct tn_batch *b,
 			}
 			return;
 		}
+		if (!tap_nl_fits(s->nl.buf, (size_t)n))
+			continue;
 		for (nlh = (struct nlmsghdr *)s->nl.buf; mnl_nlmsg_ok(nlh, n);
 		     nlh = mnl_nlmsg_next(nlh, &n)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR) {

@@ -14,7 +14,8 @@ int tap_nl_open(struct tap_nl *nl, int bus, size_t buflen)
 	int one = 1, err;
 
 	memset(nl, 0, sizeof(*nl));
-	nl->buf = malloc(buflen);
+	/* room for the padding of a last message of unaligned length */
+	nl->buf = calloc(1, buflen + MNL_ALIGNTO);
 	if (!nl->buf)
 		return ENOMEM;
 	nl->buflen = buflen;
@@ -43,7 +44,7 @@ void tap_nl_close(struct tap_nl *nl)
 		mnl_socket_close(nl->sk);
 	nl->sk = NULL;
 	if (nl->buf)
-		explicit_bzero(nl->buf, nl->buflen);
+		explicit_bzero(nl->buf, nl->buflen + MNL_ALIGNTO);
 	free(nl->buf);
 	nl->buf = NULL;
 }
@@ -71,6 +72,12 @@ static void extack_at(const struct nlmsghdr *nlh, size_t off, char *out,
 	}
 }
 
+/* The errno of a kernel error code (-4095..-1); EPROTO for any other. */
+static int kernel_errno(int err)
+{
+	return err < 0 && err >= -4095 ? -err : EPROTO;
+}
+
 int tap_nl_error(const struct nlmsghdr *nlh, char *msg, size_t msglen)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
@@ -83,7 +90,7 @@ int tap_nl_error(const struct nlmsghdr *nlh, char *msg, size_t msglen)
 		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
 		if (err < 0)
 			extack_at(nlh, sizeof(int), msg, msglen);
-		return err < 0 ? -err : 0;
+		return err < 0 ? kernel_errno(err) : 0;
 	}
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
 		return EBADMSG;
@@ -93,7 +100,7 @@ int tap_nl_error(const struct nlmsghdr *nlh, char *msg, size_t msglen)
 	    e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
 		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	extack_at(nlh, off, msg, msglen);
-	return e->error < 0 ? -e->error : e->error;
+	return kernel_errno(e->error);
 }
 
 struct talk {
@@ -118,13 +125,50 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return t->cb ? t->cb(nlh, t->data) : MNL_CB_OK;
 }
 
-int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+bool tap_nl_fits(const void *buf, size_t len)
+{
+	const char *p = buf;
+	struct nlmsghdr h;
+	size_t step;
+
+	while (len >= sizeof(h)) {
+		memcpy(&h, p, sizeof(h));
+		if (h.nlmsg_len < sizeof(h))
+			return true;	/* libmnl stops here */
+		if (h.nlmsg_len > len)
+			return false;
+		step = MNL_ALIGN(h.nlmsg_len);
+		if (step >= len)
+			return true;
+		p += step;
+		len -= step;
+	}
+	return true;
+}
+
+int tap_nl_parse(struct tap_nl *nl, const void *buf, size_t len, uint32_t seq,
+		 mnl_cb_t cb, void *data)
 {
 	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
 		[NLMSG_ERROR] = ctl_cb,
 		[NLMSG_DONE] = ctl_cb,
 	};
 	struct talk t = { .nl = nl, .cb = cb, .data = data };
+	int n;
+
+	if (!tap_nl_fits(buf, len))
+		return EBADMSG;
+	errno = 0;
+	n = mnl_cb_run2(buf, len, seq, nl->portid, data_cb, &t, ctl, NLMSG_MIN_TYPE);
+	if (n < 0)
+		return nl->err ? nl->err : errno ? errno : EIO;
+	if (n == MNL_CB_STOP)
+		return nl->err;
+	return -1;
+}
+
+int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
 	uint32_t seq = nlh->nlmsg_seq;
 	ssize_t n;
 	int ret = 0;
@@ -141,17 +185,11 @@ int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data
 			ret = errno;
 			break;
 		}
-		errno = 0;
-		n = mnl_cb_run2(nl->buf, (size_t)n, seq, nl->portid, data_cb, &t,
-				ctl, NLMSG_MIN_TYPE);
-		if (n < 0) {
-			ret = nl->err ? nl->err : errno ? errno : EIO;
+		/* libmnl reads each message up to its padding: make it zeros */
+		memset(nl->buf + n, 0, MNL_ALIGN((size_t)n) - (size_t)n);
+		ret = tap_nl_parse(nl, nl->buf, (size_t)n, seq, cb, data);
+		if (ret >= 0)
 			break;
-		}
-		if (n == MNL_CB_STOP) {
-			ret = nl->err;
-			break;
-		}
 	}
 	explicit_bzero(nl->buf, nl->buflen);
 	return ret;

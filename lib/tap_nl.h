@@ -8,6 +8,7 @@
 #ifndef TAP_NL_H
 #define TAP_NL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,25 @@ void tap_nl_close(struct tap_nl *nl);
  * by a change (the rest of it is then unread), or the socket's.
  */
 int tap_nl_talk(struct tap_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+/*
+ * Whether every message of a received datagram fits in it. libmnl 1.0.4's
+ * mnl_nlmsg_ok compares a message's length as an int: one that claims
+ * 2 GiB or more passes, and the walk leaves the buffer. Check a datagram
+ * with this before libmnl walks it.
+ */
+bool tap_nl_fits(const void *buf, size_t len);
+
+/*
+ * One datagram of answers to request seq (len bytes at buf, followed by
+ * zeros up to MNL_ALIGN(len): libmnl reads the last message's attributes up
+ * to its padding), as tap_nl_talk reads them: each message goes to cb, an error or the end of
+ * a dump ends the exchange. -1 while more answers are due, else what
+ * tap_nl_talk returns (with nl->err and nl->extack set); EBADMSG if a
+ * message does not fit in the datagram.
+ */
+int tap_nl_parse(struct tap_nl *nl, const void *buf, size_t len, uint32_t seq,
+		 mnl_cb_t cb, void *data);
 
 /*
  * The kernel's error in an NLMSG_ERROR or NLMSG_DONE message: a positive

@@ -190,6 +190,14 @@ static uint16_t get_port(const struct nftnl_expr *e, uint16_t attr)
 	return ntohs(v);
 }
 
+/* A string attribute of e; "" if e has none (a malformed dump). */
+static const char *expr_str(const struct nftnl_expr *e, uint16_t attr)
+{
+	const char *s = nftnl_expr_get_str(e, attr);
+
+	return s ? s : "";
+}
+
 static void decode_verdict(const struct nftnl_expr *e, struct tn_decoded *d)
 {
 	int32_t v = (int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
@@ -348,7 +356,7 @@ static void decode_expr(enum reg_state *regs, const struct nftnl_expr *e,
 			set_reg(regs, e, NFTNL_EXPR_IMM_DREG, R_NONE);
 	} else if (!strcmp(name, "target")) {
 		snprintf(d->verdict, sizeof(d->verdict), "xt target %s",
-			 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
+			 expr_str(e, NFTNL_EXPR_TG_NAME));
 	} else if (!strcmp(name, "reject") || !strcmp(name, "queue")) {
 		snprintf(d->verdict, sizeof(d->verdict), "%s", name);
 	} else if (!strcmp(name, "ct")) {
@@ -421,9 +429,9 @@ void tn_rule_canon(const struct nftnl_rule *r, char *buf, size_t len)
 			const void *info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &n);
 
 			pos = appendf(buf, len, pos, " %s rev %u len %u ",
-				      nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME),
+				      expr_str(e, NFTNL_EXPR_MT_NAME),
 				      nftnl_expr_get_u32(e, NFTNL_EXPR_MT_REV), n);
-			if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME), "tap") &&
+			if (!strcmp(expr_str(e, NFTNL_EXPR_MT_NAME), "tap") &&
 			    n > TN_MT_USERSIZE)
 				n = TN_MT_USERSIZE;
 			pos = append_hex(buf, len, pos, info, info ? n : 0);
@@ -462,13 +470,29 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return 0;
 }
 
+/*
+ * Whether each attribute of the user data fits in it: libnftnl's walk
+ * trusts their lengths, and whoever added the rule chose them.
+ */
+static bool udata_fits(const uint8_t *p, uint32_t len)
+{
+	uint32_t pos = 0;
+
+	while (pos < len) {
+		if (len - pos < 2 || p[pos + 1] > len - pos - 2)
+			return false;
+		pos += 2 + (uint32_t)p[pos + 1];
+	}
+	return true;
+}
+
 void tn_udata_comment(const void *data, uint32_t len, uint8_t type,
 		      char *out, size_t outlen)
 {
 	struct comment_find f = { type, out, outlen };
 
 	out[0] = '\0';
-	if (data && len)
+	if (data && len && udata_fits(data, len))
 		nftnl_udata_parse(data, len, comment_cb, &f);
 }
 

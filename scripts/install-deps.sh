@@ -29,6 +29,7 @@ pkgs=(
 	openssh-server openssh-client curl procps
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
+	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes
 )
 
 all_installed() {

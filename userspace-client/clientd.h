@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include "tap_core.h"
@@ -110,6 +111,12 @@ struct cd_config {
  * number of errors (0: cfg is complete); cfg is always safe to free.
  */
 int cd_config_load(const char *path, struct cd_config *cfg);
+/*
+ * The same for text already open as f (path names it in messages, and
+ * relative key file names are relative to its directory); the caller
+ * checks who may have written it.
+ */
+int cd_config_parse(const char *path, FILE *f, struct cd_config *cfg);
 void cd_config_free(struct cd_config *cfg);	/* wipes the keys */
 const struct cd_server *cd_config_match(const struct cd_config *cfg,
 					uint8_t family,

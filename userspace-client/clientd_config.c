@@ -565,11 +565,30 @@ static void parse_line(struct parser *p, char *line, size_t len, size_t total)
 		     "mark, priority, reuse-token or copies)", tok[0]);
 }
 
+/* Every line of f, and what the whole file must have. */
+static void parse_stream(struct parser *p, FILE *f)
+{
+	char line[CD_LINE_MAX + 1];
+	size_t len, total;
+
+	while (read_line(f, line, sizeof(line), &len, &total)) {
+		p->line++;
+		parse_line(p, line, len, total);
+	}
+	if (ferror(f)) {
+		p->line = 0;
+		perr(p, LOG_ERR, "read error: %s", strerror(errno));
+	}
+	if (!p->errors && p->cfg->nservers == 0) {
+		p->line = 0;
+		perr(p, LOG_ERR, "no server entries: nothing to protect "
+		     "(add: server ADDRESS port PORTS key FILE)");
+	}
+}
+
 int cd_config_load(const char *path, struct cd_config *cfg)
 {
 	struct parser p = { .cfg = cfg, .path = path };
-	char line[CD_LINE_MAX + 1];
-	size_t len, total;
 	FILE *f;
 
 	if (config_init(&p, cfg, path) < 0)
@@ -579,20 +598,19 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 		free(p.dir);
 		return p.errors;
 	}
-	while (read_line(f, line, sizeof(line), &len, &total)) {
-		p.line++;
-		parse_line(&p, line, len, total);
-	}
-	if (ferror(f)) {
-		p.line = 0;
-		perr(&p, LOG_ERR, "read error: %s", strerror(errno));
-	}
-	if (!p.errors && cfg->nservers == 0) {
-		p.line = 0;
-		perr(&p, LOG_ERR, "no server entries: nothing to protect "
-		     "(add: server ADDRESS port PORTS key FILE)");
-	}
+	parse_stream(&p, f);
 	fclose(f);
+	free(p.dir);
+	return p.errors;
+}
+
+int cd_config_parse(const char *path, FILE *f, struct cd_config *cfg)
+{
+	struct parser p = { .cfg = cfg, .path = path };
+
+	if (config_init(&p, cfg, path) < 0)
+		return p.errors;
+	parse_stream(&p, f);
 	free(p.dir);
 	return p.errors;
 }

@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "clientd.h"
+#include "tap_nl.h"
 
 #define CD_COPY_RANGE	512		/* IP + TCP headers with options */
 #define CD_QUEUE_MAXLEN	4096
@@ -92,6 +93,8 @@ static int qsock_config(struct qsock *s, struct nlmsghdr *nlh, char *buf, size_t
 		n = mnl_socket_recvfrom(s->nl, buf, buflen);
 		if (n < 0)
 			return -errno;
+		if (!tap_nl_fits(buf, (size_t)n))
+			return -EBADMSG;
 		ret = mnl_cb_run(buf, (size_t)n, seq, s->portid, NULL, NULL);
 		if (ret < 0)
 			return errno ? -errno : -EIO;
@@ -467,6 +470,10 @@ static int qsock_process(struct cd_queue *q, struct qsock *s, char *err, size_t 
 			}
 			snprintf(err, errlen, "reading the queue: %s", strerror(errno));
 			return -1;
+		}
+		if (!tap_nl_fits(q->buf, (size_t)n)) {
+			cd_warn("queue message: %s", strerror(EBADMSG));
+			continue;
 		}
 		ret = mnl_cb_run(q->buf, (size_t)n, 0, s->portid, queue_cb, q);
 		if (ret < 0 && errno != 0)

@@ -2,11 +2,15 @@
 /*
  * Unit tests of tap-nft's rule decoder (nft/rule.c, tn_decode and
  * tn_rule_canon) on rules built in memory with libnftnl: tap-nft's own,
- * tap-clientd's shape, iptables-nft's (xt tcp match) and hand-made ones.
+ * tap-clientd's shape, iptables-nft's (xt tcp match) and hand-made ones;
+ * and the netlink reply loop the rules are read with (lib/tap_nl.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+
+#include <linux/netlink.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -16,6 +20,7 @@
 
 #include "tap-nft.h"
 #include "tap_nfexpr.h"
+#include "tap_nl.h"
 #include "unit_files.h"
 
 static const struct xt_tap_mtinfo mt3 = {
@@ -220,6 +225,79 @@ static void test_canon(void)
 	nftnl_rule_free(b);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_nft_rule: a match or target without a name
+ * (strcmp of NULL), user data whose attribute claims more bytes than there
+ * are (libnftnl's walk trusts it).
+ */
+static void test_malformed_dump(void)
+{
+	static const uint8_t ud_past_end[] = { 0, 5, 'a', 'b' };
+	static const uint8_t ud_ok[] = { 0, 3, 'h', 'i', 0 };
+	struct nftnl_rule *r = rule();
+	struct nftnl_expr *e = nftnl_expr_alloc("match");
+	struct tn_decoded d;
+	char canon[256], comment[32];
+
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("target");
+	nftnl_rule_add_expr(r, e);
+	tn_rule_canon(r, canon, sizeof(canon));
+	CHECK(!strncmp(canon, "[match  rev 0 len 0 ][target", 28), "canon %s", canon);
+	decode(r, &d);
+	CHECK(!d.tap && !strcmp(d.verdict, "xt target "), "verdict %s", d.verdict);
+	tn_udata_comment(ud_past_end, sizeof(ud_past_end), 0, comment, sizeof(comment));
+	CHECK(!strcmp(comment, ""), "comment \"%s\" from beyond the user data", comment);
+	tn_udata_comment(ud_ok, sizeof(ud_ok), 0, comment, sizeof(comment));
+	CHECK(!strcmp(comment, "hi"), "comment \"%s\"", comment);
+}
+
+/* An NLMSG_ERROR for request 7 with the kernel's error code err. */
+static size_t nl_error_msg(uint8_t *buf, int err)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e = (struct nlmsgerr *)(buf + sizeof(*nlh));
+
+	memset(buf, 0, sizeof(*nlh) + sizeof(*e));
+	nlh->nlmsg_len = sizeof(*nlh) + sizeof(*e);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_flags = NLM_F_CAPPED;
+	nlh->nlmsg_seq = 7;
+	e->error = err;
+	e->msg.nlmsg_len = sizeof(*nlh);
+	return nlh->nlmsg_len;
+}
+
+/*
+ * Found by tests/fuzz/fuzz_keytool_nl: a message claiming 2 GiB or more
+ * passed libmnl's length check and the walk left the buffer; an error code
+ * of INT_MIN was negated.
+ */
+static void test_netlink_replies(void)
+{
+	uint8_t buf[256] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct tap_nl nl = { 0 };
+	size_t len;
+
+	len = nl_error_msg(buf, -ENOENT);
+	CHECK(tap_nl_fits(buf, len), "an error message fits");
+	CHECK(tap_nl_parse(&nl, buf, len, 7, NULL, NULL) == ENOENT, "ENOENT");
+	CHECK(tap_nl_fits(buf, len + 3), "trailing bytes: libmnl stops there");
+	nlh->nlmsg_len = (uint32_t)len + 4;
+	CHECK(!tap_nl_fits(buf, len), "a message longer than the datagram");
+	nlh->nlmsg_len = 0x9b000028;
+	CHECK(!tap_nl_fits(buf, len), "a message of 2.6 GB");
+	CHECK(tap_nl_parse(&nl, buf, len, 7, NULL, NULL) == EBADMSG,
+	      "refused before libmnl walks it");
+	len = nl_error_msg(buf, -2147483647 - 1);
+	CHECK(tap_nl_parse(&nl, buf, len, 7, NULL, NULL) == EPROTO,
+	      "INT_MIN is no errno");
+	len = nl_error_msg(buf, 5);
+	CHECK(tap_nl_error(nlh, nl.extack, sizeof(nl.extack)) == EPROTO,
+	      "nor is a positive code");
+}
+
 int main(void)
 {
 	test_own_rule();
@@ -230,6 +308,8 @@ int main(void)
 	test_xt_tcp();
 	test_verdicts_and_bad_info();
 	test_canon();
+	test_malformed_dump();
+	test_netlink_replies();
 	printf("test_nft_rule: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -29,6 +29,8 @@ pkgs=(
 	openssh-server openssh-client curl procps
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
+	# make bench: the paper's plots (trafgen, its SYN flood, is netsniff-ng above)
+	gnuplot-nox
 )
 
 all_installed() {

@@ -50,12 +50,12 @@ NS_LIST="client attacker server router"
 # there runs some 20 million guest instructions per host second.
 if [ "$QUICK" = 1 ]; then
 	TX_ROUNDS=2 TX_MS=150
-	FIG6_RATES="0 46000 max" SPOOF_RATES="0 46000" FETCH_N=100 FETCH_MS=5000
+	FIG6_RATES="0 max" SPOOF_RATES="max" FETCH_N=100 FETCH_MS=5000
 	FIG7_HELD="0 200" FIG7_SECONDS=2
 	LAT_N=100 LAT_ROUNDS=1
 else
-	TX_ROUNDS=5 TX_MS=300
-	FIG6_RATES="0 5000 10000 20000 46000 60000 80000 max" SPOOF_RATES="0 5000 20000 46000 max"
+	TX_ROUNDS=5 TX_MS=200
+	FIG6_RATES="0 1000 2000 5000 10000 20000 46000 80000 max" SPOOF_RATES="0 1000 5000 20000 max"
 	FETCH_N=100 FETCH_MS=10000
 	FIG7_HELD="0 50 100 150 200 300 400" FIG7_SECONDS=4
 	LAT_N=400 LAT_ROUNDS=4
@@ -94,7 +94,8 @@ setup() {
 	# SYN/ACKs to them dropped at the router
 	in_ns router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.a0.rp_filter=0 net.ipv4.conf.default.rp_filter=0 &&
-	ip -n router route add blackhole 10.200.0.0/16 || fail "router"
+	ip -n router route add blackhole 10.200.0.0/16 &&
+	in_ns server sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 || fail "router"
 	# the paper shortens the SYN timeout to 45 s; 10 s here (3 retries)
 	in_ns client sysctl -qw net.ipv4.tcp_syn_retries=3
 }
@@ -250,6 +251,8 @@ flood_stop() {
 	FLOOD_PIDS=()
 }
 
+# SYNs the server's TCP dropped at its listeners (queue full, or no cookie)
+listen_drops() { in_ns server nstat -az TcpExtListenDrops | awk '$1 == "TcpExtListenDrops" { print $2 }'; }
 rx_packets() { in_ns server cat /sys/class/net/eth0/statistics/rx_packets; }
 vmalloc_tap() { awk '/xt_tap|tap_/ { s += $2 } END { print s + 0 }' /proc/vmallocinfo; }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
@@ -260,9 +263,9 @@ mem_sample() {	# mem_sample PHASE RATE
 
 # fig6_sweep FILE SRC RATES: every server config at every rate
 fig6_sweep() {
-	local file=$1 src=$2 rates=$3 cfg port rate rx0 rx1 t0 t1 out pps total k=0
+	local file=$1 src=$2 rates=$3 cfg port rate rx0 rx1 t0 t1 out pps total k=0 synrecv drops0 drops
 	total=$(($(echo $rates | wc -w) * 3))
-	csv "$file" "server,target_pps,measured_pps,ok,n"
+	csv "$file" "server,target_pps,measured_pps,ok,n,syn_recv,listen_drops"
 	for rate in $rates; do
 		for cfg in tap cookies nocookies; do
 			k=$((k + 1))
@@ -275,12 +278,15 @@ fig6_sweep() {
 			flood_start "$rate" "$src" "$port"
 			rx0=$(rx_packets) t0=$(date +%s.%N)
 			[ "$file" = fig6.csv ] && [ $cfg = tap ] && mem_sample during "$rate"
+			drops0=$(listen_drops)
 			out=$(in_ns client "$LOAD" fetch $SRV $port "$FETCH_N" "$FETCH_MS")
 			rx1=$(rx_packets) t1=$(date +%s.%N)
+			synrecv=$(in_ns server ss -Hnt state syn-recv | wc -l)
+			drops=$(($(listen_drops) - drops0))
 			flood_stop
 			pps=$(awk -v a="$rx0" -v b="$rx1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
 			set -- $out
-			csv "$file" "$cfg,$rate,$pps,$3,$5"
+			csv "$file" "$cfg,$rate,$pps,$3,$5,$synrecv,$drops"
 			# the next point starts with an empty SYN queue
 			in_ns server ss -K state syn-recv >/dev/null 2>&1
 			sleep 1

@@ -27,7 +27,7 @@ if [ "$QUICK" = 1 ]; then
 else
 	out=${BENCH_RESULTS:-bench/results}
 fi
-logdir=${TAP_BUILD:-$repo/build}/bench/paper$([ "$QUICK" = 1 ] && echo -quick)
+logdir=${TAP_BUILD:-$repo/build}/bench/paper$([ "$QUICK" = 1 ] && echo -quick || true)
 export TAP_QEMU_TIMEOUT=${TAP_QEMU_TIMEOUT:-3600}
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then

@@ -198,7 +198,7 @@ check: deps
 	$(MAKE) unit-check
 	$(MAKE) guest-check
 
-# The benchmarks of bench/README*.md (about 10 minutes). Not timed tests:
+# The benchmarks of bench/README*.md (about 30 minutes). Not timed tests:
 # their figures go into the issues' notes and the READMEs.
 GUEST_FLOOD_CONFIGS = inject drop tap tap1 drop_nft tap_nft tap1_nft tap_protect \
 	hashlimit hashlimit_src recent crafted

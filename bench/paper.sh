@@ -44,8 +44,7 @@ QUICK=${QUICK:-0}
 KEY_ID=3 TAP_PORT=80 PLAIN_PORT=81
 SRV=10.88.3.2 CLI=10.88.1.2
 LOAD=/tmp/tapbin/paper_load
-# topology.sh's teardown deletes these (and "lan", which is not made here)
-TOPO_HOSTS="client attacker server router"
+NS_LIST="client attacker server router"
 
 # Under --icount guest time is instructions, so short runs repeat; TCG
 # there runs some 20 million guest instructions per host second.
@@ -65,9 +64,19 @@ fi
 csv() { local f=$1; shift; echo "csv $f $*"; }
 progress() { echo "progress: $*"; }
 
+teardown() {
+	local ns pids
+	for ns in $NS_LIST; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
+
 setup() {
 	local ns leaf i
-	for ns in $TOPO_HOSTS; do
+	for ns in $NS_LIST; do
 		ip netns add "$ns" && ip -n "$ns" link set lo up || fail "netns $ns"
 	done
 	i=1
@@ -311,7 +320,7 @@ echo "bench: kernel $(uname -r), $(nproc) cpu, EXPS=$EXPS QUICK=$QUICK"
 tap_install_tools
 cp "$TAP_REPO/build/paper_load" "$LOAD" || fail "build/paper_load missing (make bench builds it)"
 tap_load_module
-trap topo_teardown EXIT
+trap teardown EXIT
 setup
 start_server
 check_paths

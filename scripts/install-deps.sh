@@ -30,6 +30,8 @@ pkgs=(
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
 	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes
+	# make bench: the paper's plots (trafgen, its SYN flood, is netsniff-ng above)
+	gnuplot-nox
 )
 
 all_installed() {

@@ -188,6 +188,13 @@ conf
 pass "apply --check: OK, ruleset unchanged"
 
 # ---- 3. flush ruleset, as nftables.service's /etc/nftables.conf ----
+# a saved ruleset with the tap table is no nftables.conf: nft refuses it whole
+S nft list ruleset > /tmp/saved.nft 2>/dev/null
+out=$(S nft -c -f /tmp/saved.nft 2>&1) && fail "nft -c -f accepted the saved ruleset"
+echo "$out" | head -n 3 | sed 's/^/    /'
+grep -q 'Error: .*' <<<"$out" && grep -q 'xt match' <<<"$out" ||
+	fail "nft -c -f refused the saved ruleset for another reason: $out"
+pass "nft list ruleset > file: nft -f refuses the whole file at the xt match"
 cat > /tmp/nftables.conf <<'EOF'
 #!/usr/sbin/nft -f
 flush ruleset

@@ -264,13 +264,10 @@ static int apply_once(struct tn_sock *s, struct apply *a)
 /* The resident part of --hold: SIGHUP re-applies, SIGTERM/SIGINT end. */
 static int hold(struct tn_sock *s, struct apply *a, const sigset_t *sigs)
 {
-	int sig, fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int sig;
 
-	/* nobody waits on our stdout: $(tap-nft apply --hold) returns */
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		close(fd);
-	}
+	/* messages to stderr (the journal): $(tap-nft apply --hold) returns */
+	dup2(STDERR_FILENO, STDOUT_FILENO);
 	setsid();
 	a->take = false;
 	for (;;) {

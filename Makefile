@@ -319,3 +319,17 @@ fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
 	tests/fuzz/run.sh --smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# ---- tap-nft apply / tap-protect (issue 11, h11apply): its guest test runs
+# on 6.12 too, where --hold owns the table (NFT_TABLE_F_PERSIST, 6.9+).
+KERNEL_TESTS += protect_apply
+TESTS += $(B)/test_protect_conf
+$(B)/test_protect_conf: override CPPFLAGS += -Inft
+$(B)/test_protect_conf: LDLIBS = $(call pc,libnftnl libmnl)
+$(B)/test_protect_conf: $(call san,tests/unit/test_protect_conf.c nft/protect_conf.c \
+		nft/rule.c) $(B)/libtap-san.a
+	$(LINK) $(SAN)
+unit-check: run-test_protect_conf
+.PHONY: run-test_protect_conf
+run-test_protect_conf: $(B)/test_protect_conf
+	$(B)/test_protect_conf

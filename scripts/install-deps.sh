@@ -22,8 +22,8 @@ pkgs=(
 	libxtables-dev libnftnl-dev libmnl-dev libsodium-dev libnetfilter-queue-dev libcap-ng-dev
 	# kernel module build and guest kernel (Debian's stock 6.1)
 	linux-image-amd64 linux-headers-amd64 kmod dkms
-	# guest test bed
-	qemu-system-x86 busybox-static cpio
+	# guest test bed (debootstrap: the sid root of make check-build-sid)
+	qemu-system-x86 busybox-static cpio debootstrap
 	# tools the tests drive inside the guest
 	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
 	openssh-server openssh-client curl procps

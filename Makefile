@@ -274,12 +274,16 @@ clean:
 # check-forgery runs forgery_scale with FORGERY_SETS (10^6) forged sets on
 # one CPU; check-stress runs lifecycle_load (two CPUs, several minutes).
 FORGERY_SETS ?= 1000000
+# INJECT_EXTRA="KVER=KDIR ...": also build them for kernels without an
+# installed headers package (a debug kernel's build tree).
+INJECT_EXTRA ?=
 .PHONY: inject-modules check-forgery check-stress
 inject-modules:
-	@for k in $(HEADER_KVERS); do \
+	@for kk in $(foreach k,$(HEADER_KVERS),$(k)=/lib/modules/$(k)/build) $(INJECT_EXTRA); do \
+		k=$${kk%%=*} kdir=$${kk#*=}; \
 		echo "== bench/inject against $$k"; \
-		$(MAKE) -C bench/inject KDIR=/lib/modules/$$k/build clean >/dev/null && \
-		$(MAKE) -C bench/inject KDIR=/lib/modules/$$k/build >/dev/null || exit 1; \
+		$(MAKE) -C bench/inject KDIR=$$kdir clean >/dev/null && \
+		$(MAKE) -C bench/inject KDIR=$$kdir >/dev/null || exit 1; \
 		mkdir -p $(B)/kmod/$$k && \
 		cp bench/inject/tap_inject.ko $(B)/kmod/$$k/tap_inject.bin && \
 		cp bench/inject/tap_inject_raw.ko $(B)/kmod/$$k/tap_inject_raw.bin || exit 1; \
@@ -292,4 +296,4 @@ check-forgery: all inject-modules
 
 check-stress: all inject-modules
 	$(MAKE) modules-all
-	tests/run-guest-tests.sh lifecycle_load
+	TAP_QEMU_TIMEOUT=$${TAP_QEMU_TIMEOUT:-3600} tests/run-guest-tests.sh lifecycle_load

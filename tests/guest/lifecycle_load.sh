@@ -6,15 +6,16 @@
 # Life cycle under load (issue 12, part 2), on two CPUs. A spoofed-source
 # SYN flood (bench/inject/tap_inject.ko: random sources in 10.200.0.0/16 and
 # fd00:200::/96, random ISNs, to the protected port, into the server's
-# eth0) runs the whole time. CYCLES times (argument, default 100):
+# eth0) runs the whole time. CYCLES times (first argument, default 100):
 #   insmod xt_tap; load key 3; protect port 80 (even cycles: iptables and
-#   ip6tables --drop-invalid rules, odd: tap-nft protect); then, while four
-#   churn loops run beside the flood (tap rules on other ports added and
-#   deleted with iptables and tap-nft, key 7 loaded, replaced and deleted,
-#   network namespaces with tap rules and keys created and destroyed), a
-#   keyed connection over IPv4, key 3 replaced by another key file, a keyed
-#   connection over IPv6 with the new file; then the churn stops, the rules
-#   and keys go, and xt_tap is unloaded.
+#   ip6tables --drop-invalid rules, odd: tap-nft protect); in the first
+#   cycle and every BURST_EVERY-th (second argument, default 10) a burst:
+#   while four churn loops run beside the flood (tap rules on other ports
+#   added and deleted with iptables and tap-nft, key 7 loaded, replaced and
+#   deleted, network namespaces with tap rules and keys created and
+#   destroyed), a keyed connection over IPv4, key 3 replaced by another key
+#   file, a keyed connection over IPv6 with the new file, then the churn
+#   stops; then the rules and keys go, and xt_tap is unloaded.
 # Checks: every keyed connection made while its rule and key existed got in
 # and got the server's answer; after the last rule goes the netns's tap
 # memory is 0 (/proc/net/xt_tap); rmmod succeeds each time; MemAvailable
@@ -26,8 +27,8 @@
 # shellcheck source=lib_inject.sh
 . "$TAP_GUEST_DIR/lib_inject.sh"
 
-CYCLES=${1:-100}
-case $CYCLES in ''|*[!0-9]*) fail "usage: $0 [CYCLES]" ;; esac
+CYCLES=${1:-100} BURST_EVERY=${2:-10}
+case $CYCLES$BURST_EVERY in ''|*[!0-9]*) fail "usage: $0 [CYCLES [BURST_EVERY]]" ;; esac
 PORT=$HTTP_PORT
 INJ=/sys/module/tap_inject/parameters
 STOP=/tmp/lc-stop
@@ -109,6 +110,7 @@ churn_nft() {
 	local n=0 h
 	while [ ! -e $STOP ]; do
 		h=$(in_ns server tap-nft add inet churn c --dport 82 --key-id 7 accept) &&
+		h=${h##* } &&
 		in_ns server tap-nft delete inet churn c "$h" >/dev/null || return 1
 		n=$((n + 1))
 	done
@@ -201,21 +203,11 @@ unload() {
 
 churners=(churn_iptables churn_nft churn_keys churn_netns)
 declare -A ROUNDS
-flood &
-flood_pid=$!
-# the churn table stays; its chain only holds tap rules while churn_nft runs
-in_ns server nft add table inet churn &&
-in_ns server nft add chain inet churn c '{ type filter hook prerouting priority -300; }' ||
-	fail "nft table for the churn"
-start=$(date +%s)
-for ((c = 1; c <= CYCLES; c++)); do
-	[ $c = 1 ] || insmod /tmp/xt_tap.ko $MPARAMS || fail "cycle $c: insmod xt_tap"
-	key=$KA; [ $((c % 2)) = 0 ] && key=$KB
-	other=$KB; [ "$key" = "$KB" ] && other=$KA
-	in_ns server tap-keytool load "$key" >/dev/null || fail "cycle $c: load key 3"
-	protect_port $c || fail "cycle $c: protect port $PORT"
+# burst: the churn loops beside the flood, a keyed connection over IPv4,
+# key 3 replaced, one over IPv6 with the new key file
+burst() {
+	local pids=() f i
 	rm -f $STOP
-	pids=()
 	for f in "${churners[@]}"; do
 		$f &
 		pids+=($!)
@@ -229,16 +221,36 @@ for ((c = 1; c <= CYCLES; c++)); do
 		ROUNDS[${churners[$i]}]=$((${ROUNDS[${churners[$i]}]:-0} + $(cat $LOG/${churners[$i]#churn_})))
 	done
 	proc
+	[ "${P[accepted]}" -ge 2 ] || fail "cycle $c: ${P[accepted]} SYNs accepted, 2 connections got in"
+}
+bursts=0
+flood &
+flood_pid=$!
+# the churn table stays; its chain only holds tap rules while churn_nft runs
+in_ns server nft add table inet churn &&
+in_ns server nft add chain inet churn c '{ type filter hook prerouting priority -300; }' ||
+	fail "nft table for the churn"
+start=$(date +%s)
+for ((c = 1; c <= CYCLES; c++)); do
+	[ $c = 1 ] || insmod /tmp/xt_tap.ko $MPARAMS || fail "cycle $c: insmod xt_tap"
+	key=$KA; [ $((c % 2)) = 0 ] && key=$KB
+	other=$KB; [ "$key" = "$KB" ] && other=$KA
+	in_ns server tap-keytool load "$key" >/dev/null || fail "cycle $c: load key 3"
+	protect_port $c || fail "cycle $c: protect port $PORT"
+	if [ $c = 1 ] || [ $((c % BURST_EVERY)) = 0 ]; then
+		burst
+		bursts=$((bursts + 1))
+	fi
+	proc
 	[ "${P[memory_bytes]}" -gt 0 ] || fail "cycle $c: no tap tables while protected"
 	unprotect_port $c || fail "cycle $c: unprotect"
 	proc
 	[ "${P[rules]}" = 0 ] && [ "${P[memory_bytes]}" = 0 ] ||
 		fail "cycle $c: after the last rule: rules ${P[rules]}, memory_bytes ${P[memory_bytes]}"
-	[ "${P[accepted]}" -ge 2 ] || fail "cycle $c: ${P[accepted]} accepted"
 	in_ns server tap-keytool flush >/dev/null || fail "cycle $c: flush keys"
 	unload xt_tap || fail "cycle $c: rmmod xt_tap: $(rmmod xt_tap 2>&1)"
 	[ $c = 1 ] && mem0=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
-	echo "cycle $c: 2 keyed connections, flood $(cat $LOG/flood) SYNs so far, $(($(date +%s) - start)) s"
+	echo "cycle $c: $conns keyed connections so far, flood $(cat $LOG/flood) SYNs, $(($(date +%s) - start)) s"
 done
 touch $STOP.flood
 wait $flood_pid || fail "the flood stopped early"
@@ -247,7 +259,7 @@ mem1=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
 echo "MemAvailable after cycle 1: $mem0 kB, at the end: $mem1 kB"
 [ $((mem0 - mem1)) -lt $((64 * 1024)) ] || fail "MemAvailable fell by $((mem0 - mem1)) kB over $CYCLES cycles"
 loaded xt_tap && fail "xt_tap still loaded"
-echo "lifecycle_load: $CYCLES module load/unload cycles, $conns keyed connections (all in)," \
+echo "lifecycle_load: $CYCLES module load/unload cycles, $bursts bursts, $conns keyed connections (all in)," \
 	"$(cat $LOG/flood) flood SYNs; churn rounds: iptables add+del ${ROUNDS[churn_iptables]}," \
 	"tap-nft add+delete ${ROUNDS[churn_nft]}, key load+replace+del ${ROUNDS[churn_keys]}," \
 	"netns create+destroy ${ROUNDS[churn_netns]}; $(($(date +%s) - start)) s"

@@ -30,7 +30,9 @@
 . "$TAP_GUEST_DIR/lib_inject.sh"
 
 SETS=${1:-120000}
-case $SETS in ''|*[!0-9]*) fail "usage: $0 [SETS]" ;; esac
+case $SETS in ''|*[!0-9]*) fail "usage: $0 [SETS [XT_TAP_KO]]" ;; esac
+# a second argument: another xt_tap.ko (a deliberately broken one must fail)
+[ -n "${2:-}" ] && export TAP_KO=$2
 NS=fsrv
 PORT=80
 DST4=10.0.0.1 DST6=fd00:be::1

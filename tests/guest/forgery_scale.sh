@@ -96,14 +96,6 @@ rule_hits() {
 	echo $n
 }
 
-# order of the server's checks: a stray entry can only move a set later
-rank() {
-	case $1 in
-	incomplete) echo 0 ;; key_not_allowed) echo 1 ;; unknown_key) echo 2 ;;
-	stale) echo 3 ;; bad_mac) echo 4 ;; replayed) echo 5 ;; *) echo 9 ;;
-	esac
-}
-
 declare -A PRED TOTAL
 nkinds=$(wc -w <<<"$KINDS")
 per_kind=$(((SETS + nkinds - 1) / nkinds))
@@ -139,7 +131,9 @@ for kind in $KINDS; do
 		[ $((SNAP[$o] - BEFORE[$o])) -eq "$want" ] ||
 			fail "$kind: $o grew by $((SNAP[$o] - BEFORE[$o])), wanted $want"
 	done
-	# later reasons may only gain what earlier ones lose, and little of it
+	# in the server's order of checks (incomplete ... replayed), a stray
+	# entry may only move a set later: later reasons may only gain what
+	# earlier ones lose, and little of it
 	cum_pred=0 cum_seen=0
 	for o in replayed bad_mac stale unknown_key key_not_allowed incomplete; do
 		cum_pred=$((cum_pred + ${PRED[$o]:-0}))

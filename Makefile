@@ -18,7 +18,8 @@ XTABLES_LIBDIR ?= $(shell pkg-config --variable=xtlibdir xtables)
 PKG_CPPFLAGS := $(shell pkg-config --cflags libmnl libnftnl libsodium xtables \
 	libnetfilter_queue libcap-ng)
 
-PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd
+PROGS := $(B)/tap-keytool $(B)/tap-send $(B)/libxt_tap.so $(B)/tap-nft $(B)/tap-clientd \
+	$(B)/tap-forge
 TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_config \
 	$(B)/test_clientd_logic $(B)/test_nft_rule $(B)/test_num
 BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
@@ -92,6 +93,10 @@ $(B)/tap-keytool: $(call obj,$(KEYTOOL_SRC)) $(B)/libtap.a
 TAPSEND_SRC := tests/tools/tap-send.c
 $(B)/tap-send: LDLIBS = $(call pc,libsodium)
 $(B)/tap-send: $(call obj,$(TAPSEND_SRC)) $(B)/libtap.a
+	$(LINK)
+
+$(B)/tap-forge: LDLIBS = $(call pc,libsodium)
+$(B)/tap-forge: $(call obj,tests/tools/tap-forge.c) $(B)/libtap.a
 	$(LINK)
 
 CLIENTD_SRC := $(wildcard userspace-client/*.c)
@@ -351,3 +356,35 @@ unit-check: run-test_protect_conf
 .PHONY: run-test_protect_conf
 run-test_protect_conf: $(B)/test_protect_conf
 	$(B)/test_protect_conf
+
+# ---- issue 12 (h12forge): forgery at scale and lifecycle under load.
+# inject-modules builds the test-only injectors (bench/inject) for every
+# installed kernel's headers into build/kmod/KVER/*.bin, which
+# tests/guest/forgery_scale.sh and lifecycle_load.sh load; make check's
+# guest run needs them.
+# check-forgery runs forgery_scale with FORGERY_SETS (10^6) forged sets on
+# one CPU; check-stress runs lifecycle_load (two CPUs, several minutes).
+FORGERY_SETS ?= 1000000
+# INJECT_EXTRA="KVER=KDIR ...": also build them for kernels without an
+# installed headers package (a debug kernel's build tree).
+INJECT_EXTRA ?=
+.PHONY: inject-modules check-forgery check-stress
+inject-modules:
+	@for kk in $(foreach k,$(HEADER_KVERS),$(k)=/lib/modules/$(k)/build) $(INJECT_EXTRA); do \
+		k=$${kk%%=*} kdir=$${kk#*=}; \
+		echo "== bench/inject against $$k"; \
+		$(MAKE) -C bench/inject KDIR=$$kdir clean >/dev/null && \
+		$(MAKE) -C bench/inject KDIR=$$kdir >/dev/null || exit 1; \
+		mkdir -p $(B)/kmod/$$k && \
+		cp bench/inject/tap_inject.ko $(B)/kmod/$$k/tap_inject.bin && \
+		cp bench/inject/tap_inject_raw.ko $(B)/kmod/$$k/tap_inject_raw.bin || exit 1; \
+	done; $(MAKE) -C bench/inject KDIR=$(KDIR) clean >/dev/null
+guest-check check-kernels: inject-modules
+
+check-forgery: all inject-modules
+	$(MAKE) modules-all
+	TAP_GUEST_SMP=1 tests/qemu/run.sh --smp 1 tests/guest/forgery_scale.sh $(FORGERY_SETS)
+
+check-stress: all inject-modules
+	$(MAKE) modules-all
+	TAP_QEMU_TIMEOUT=$${TAP_QEMU_TIMEOUT:-3600} tests/run-guest-tests.sh lifecycle_load

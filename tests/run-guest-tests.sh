@@ -5,6 +5,9 @@
 #
 #   tests/run-guest-tests.sh [NAME...]      # default: every test
 #
+# but those with a line "# guest-default: no" (long runs with a make target
+# of their own), which run only when named.
+#
 # TAP_GUEST_JOBS guests run at once (default 1). With more than one, each
 # test's console goes to its log only, and the tests start longest first
 # (by their last run's time, kept in durations.txt), which packs them best.
@@ -75,6 +78,10 @@ for t in tests/guest/*.sh; do
 	name=$(basename "$t" .sh)
 	case "$name" in setup|topology|lib*) continue ;; esac
 	if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then
+		continue
+	fi
+	# "# guest-default: no": a long test that runs only when named
+	if [ ${#only[@]} -eq 0 ] && grep -qx '# guest-default: no' "$t"; then
 		continue
 	fi
 	names+=("$name")

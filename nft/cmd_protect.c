@@ -153,8 +153,8 @@ struct protect {
 };
 
 /* 1 if the kernel has exactly the tables of p (ours, the same), 0, or -errno. */
-static int already_protected(struct tn_sock *s, const struct plan *p,
-			     const bool present[NALLFAM])
+int already_protected(struct tn_sock *s, const struct plan *p,
+		      const bool present[NALLFAM])
 {
 	size_t k;
 	int i, ret;
@@ -177,8 +177,8 @@ static int already_protected(struct tn_sock *s, const struct plan *p,
 }
 
 /* Replaces the tables of ours that are there with those of p. */
-static void protect_batch(struct tn_batch *b, const struct plan *p,
-			  const bool present[NALLFAM])
+void protect_batch(struct tn_batch *b, const struct plan *p,
+		   const bool present[NALLFAM])
 {
 	char what[300];
 	size_t k;

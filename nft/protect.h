@@ -56,6 +56,14 @@ int find_tables(struct tn_sock *s, const char *name, bool present[NALLFAM],
 typedef int (*protect_build_fn)(struct tn_sock *s, uint32_t genid,
 				struct tn_batch **b, void *ctx);
 
+/* cmd_protect.c, also used by tap-nft apply (cmd_apply.c) */
+/* 1 if the kernel has exactly the tables of p (ours, the same), 0, or -errno. */
+int already_protected(struct tn_sock *s, const struct plan *p,
+		      const bool present[NALLFAM]);
+/* Queues the removal of our tables that are there and the creation of p's. */
+void protect_batch(struct tn_batch *b, const struct plan *p,
+		   const bool present[NALLFAM]);
+
 #define COMMITTED	(-1)
 
 /*

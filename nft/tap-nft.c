@@ -11,6 +11,7 @@
  *   tap-nft delete FAMILY TABLE CHAIN HANDLE
  *   tap-nft protect --dport P --key-id N [...]
  *   tap-nft unprotect
+ *   tap-nft apply [-c /etc/tap/protect.conf] [--check | --hold]
  *
  * This file is the front end and what the commands share; each command
  * has its own file (cmd_*.c). See tap-nft(8).
@@ -334,6 +335,8 @@ static void help_main(void)
 "                                      a complete protection, anti-scan rules\n"
 "                                      included, in a table of its own\n"
 "  unprotect                           remove what protect set up\n"
+"  apply [-c FILE] [--check|--hold]    make the ruleset match\n"
+"                                      /etc/tap/protect.conf (fail-closed)\n"
 "\n"
 "'tap-nft COMMAND --help' tells more; see also tap-nft(8), xt_tap(8),\n"
 "tap-keytool(8). The xt_tap module must be loaded (modprobe xt_tap).\n");
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	if (!cmd)
-		return usage_error("missing command (add, list, delete, protect, unprotect)");
+		return usage_error("missing command (add, list, delete, protect, unprotect, apply)");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		help_main();
 		return 0;
@@ -360,6 +363,8 @@ int main(int argc, char **argv)
 		return cmd_protect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "unprotect"))
 		return cmd_unprotect(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (add, list, delete, protect, unprotect)",
+	if (!strcmp(cmd, "apply"))
+		return cmd_apply(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (add, list, delete, protect, unprotect, apply)",
 			   cmd);
 }

@@ -7,6 +7,8 @@
  *   cmd_add.c, cmd_list.c, cmd_delete.c, cmd_protect.c, cmd_unprotect.c
  *                    one file per command
  *   protect.c        what protect and unprotect share, and their retry
+ *   cmd_apply.c, protect_conf.c
+ *                    apply: protect from /etc/tap/protect.conf, fail-closed
  *   rule.c           the expressions of a tap rule, and decoding rules back
  *
  * The netlink layer and the shared expressions are libtap's (lib/tap_nfnl.h,
@@ -139,5 +141,6 @@ int cmd_list(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 int cmd_unprotect(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 #endif /* TAP_NFT_H */

@@ -91,8 +91,9 @@ for m in $(cat /modules/order); do
 done
 p9=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o ro,$p9,cache=loose hostroot /lower || die "cannot mount hostroot"
-# a disk (run.sh --systemd) keeps the guest's changes across its reboots
-if [ -b /dev/vda ]; then
+# run.sh --systemd: a disk keeps the guest's changes across its reboots
+if grep -qw tap_systemd=1 /proc/cmdline; then
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] || sleep 0.5; done
 	mount -t ext4 /dev/vda /rw || die "cannot mount the disk"
 else
 	mount -t tmpfs -o mode=0755 tmpfs /rw

@@ -76,6 +76,19 @@ sysd_network() {
 	}
 }
 
+# sysd_settle: waits until systemd has no job left but the test's own:
+# systemctl waits for the job it asked for, not for those it propagated
+# (tap-protect's reload after nftables', its restart after nftables')
+sysd_settle() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		systemctl list-jobs --no-legend | grep -qv tap-test.service || return 0
+		sleep 0.1
+	done
+	systemctl list-jobs --no-pager
+	fail "systemd's jobs did not finish"
+}
+
 # sysd_accepted: the server's xt_tap counter "accepted"
 sysd_accepted() {
 	awk '$1 == "accepted:" { print $2 }' /proc/net/xt_tap 2>/dev/null

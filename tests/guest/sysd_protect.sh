@@ -23,8 +23,10 @@ case $TAP_BOOT in
 	sysd_network
 	sysd_check "systemctl enable --now"
 	systemctl reload nftables || fail "systemctl reload nftables"
+	sysd_settle
 	sysd_check "systemctl reload nftables"
 	systemctl restart nftables || fail "systemctl restart nftables"
+	sysd_settle
 	sysd_check "systemctl restart nftables"
 	sysd_reboot
 	;;

@@ -82,7 +82,7 @@ sysd_network() {
 sysd_settle() {
 	local i
 	for ((i = 0; i < 300; i++)); do
-		systemctl list-jobs --no-legend | grep -qv tap-test.service || return 0
+		systemctl list-jobs --no-legend | grep -qv -e tap-test.service -e 'No jobs' || return 0
 		sleep 0.1
 	done
 	systemctl list-jobs --no-pager

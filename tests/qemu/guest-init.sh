@@ -164,6 +164,5 @@ hostname tap-guest
 ip link set lo up
 exec </dev/null
 
-
 run_test
 report "$status"

@@ -91,7 +91,7 @@ sysd_settle() {
 
 # sysd_accepted: the server's xt_tap counter "accepted"
 sysd_accepted() {
-	awk '$1 == "accepted:" { print $2 }' /proc/net/xt_tap 2>/dev/null
+	awk '$1 == "accepted" { print $2 }' /proc/net/xt_tap 2>/dev/null
 }
 
 # sysd_scan ADDR: the state nmap -sS from the attacker reports for the port

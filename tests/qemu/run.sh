@@ -3,7 +3,7 @@
 #
 # Boot a Debian kernel in qemu and run one guest test script inside it.
 #
-#   tests/qemu/run.sh [-k KVER] [--icount] [--smp N] [--mem MB] [-o LOGDIR] SCRIPT [ARGS...]
+#   tests/qemu/run.sh [-k KVER] [--icount] [--smp N] [--mem MB] [--systemd] [-o LOGDIR] SCRIPT [ARGS...]
 #
 # The guest sees the host's / read-only over virtio-9p, with a tmpfs overlay
 # on top so it may write anywhere, and a second, writable 9p share (/tapwork)
@@ -17,6 +17,11 @@
 # guest's /lib/modules/KVER) and TAP_KVER=KVER; TAP_KAPPEND adds to its
 # command line.
 #
+# --systemd (or a line "# guest-init: systemd" in SCRIPT) boots systemd as
+# PID 1 instead, with the overlay's upper directory on an ext4 disk image of
+# the run, so that the test may reboot the guest (tests/guest/lib_sysd.sh):
+# run.sh then boots it again, on the same disk, up to $TAP_GUEST_BOOTS times.
+#
 # Exit status: the script's own exit status, or non-zero with a "tap:" message
 # if the guest died, timed out or never reported. See tests/qemu/README.md.
 
@@ -26,11 +31,12 @@ repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 build=${TAP_BUILD:-$repo/build}/qemu
 kver=${TAP_KVER:-}
 timeout=${TAP_QEMU_TIMEOUT:-900}
-smp=${TAP_GUEST_SMP:-2} mem=1024 icount=0 logdir=
+smp=${TAP_GUEST_SMP:-2} mem=1024 icount=0 logdir='' systemd=0
+max_boots=${TAP_GUEST_BOOTS:-4}
 
 die() { echo "tap: $*" >&2; exit 125; }
 usage() {
-	echo "usage: $0 [-k KVER] [--icount] [--smp N] [--mem MB] [-o LOGDIR] SCRIPT [ARGS...]" >&2
+	echo "usage: $0 [-k KVER] [--icount] [--smp N] [--mem MB] [--systemd] [-o LOGDIR] SCRIPT [ARGS...]" >&2
 	exit 2
 }
 
@@ -40,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--icount) icount=1; shift ;;
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
+	--systemd) systemd=1; shift ;;
 	-o) logdir=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -51,6 +58,7 @@ done
 script=$(readlink -f "$1"); shift
 [ -f "$script" ] || die "no such script: $script"
 name=$(basename "$script" .sh)
+grep -qx '# guest-init: systemd' "$script" && systemd=1
 
 # The kernel the module is built for (scripts/kver.sh: Debian's stock
 # kernel), unless told otherwise.
@@ -83,7 +91,13 @@ for m in $(cat /modules/order); do
 done
 p9=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o ro,$p9,cache=loose hostroot /lower || die "cannot mount hostroot"
-mount -t tmpfs -o mode=0755 tmpfs /rw
+# run.sh --systemd: a disk keeps the guest's changes across its reboots
+if grep -qw tap_systemd=1 /proc/cmdline; then
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] || sleep 0.5; done
+	mount -t ext4 /dev/vda /rw || die "cannot mount the disk"
+else
+	mount -t tmpfs -o mode=0755 tmpfs /rw
+fi
 mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
 	die "cannot mount overlay"
@@ -95,7 +109,7 @@ umount /proc /sys
 exec switch_root /newroot "$tap_init"
 EOF
 
-mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci)
+mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci virtio_blk ext4)
 hash=$(printf '%s\n' "$init_sh" "${mods[*]}" "$kimage" "$kmodroot" | sha256sum | cut -c1-12)
 initrd=$build/initramfs-$kver-$hash.cpio
 
@@ -112,7 +126,8 @@ build_initramfs() {
 	for m in "${mods[@]}"; do
 		modprobe ${kmodroot:+-d "$kmodroot"} -S "$kver" --show-depends "$m" ||
 			die "modprobe -S $kver cannot resolve $m"
-	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r f; do
+	# (crc32c-intel needs SSE4.2, which TCG lacks; ext4 has crc32c_generic)
+	done | awk '$1 == "insmod" && $2 !~ /crc32c-intel/ && !seen[$2]++ { print $2 }' | while read -r f; do
 		m=$(basename "$f"); m=${m%.xz}; m=${m%.zst}; m=${m%.gz}
 		case $f in
 		*.xz) xz -dc "$f" ;;
@@ -129,6 +144,31 @@ build_initramfs() {
 
 mkdir -p "$build" "$logdir"
 if [ ! -s "$initrd" ]; then build_initramfs; fi
+
+# ---- systemd as PID 1 (--systemd) ---------------------------------------
+
+# systemd_disk: the overlay's upper directory goes on a fresh ext4 image in
+# the run directory; guest-init.sh boots systemd (tap_systemd=1)
+systemd_disk() {
+	truncate -s 4G "$work/disk.img"
+	mkfs.ext4 -q -F -m 0 "$work/disk.img" || die "mkfs.ext4 $work/disk.img"
+	qemu+=(-drive "file=$work/disk.img,if=virtio,format=raw,cache=unsafe")
+	append+=" tap_systemd=1 systemd.show_status=error"
+}
+
+# systemd_boots: boots until the guest reports a status, as long as it asks
+# for the next boot ($work/reboot, tests/guest/lib_sysd.sh) and reboots
+systemd_boots() {
+	local n
+	for ((n = 1; n <= max_boots; n++)); do
+		echo "$n" >"$work/boot"
+		rm -f "$work/reboot"
+		echo "tap: boot $n of $name" | tee -a "$log"
+		boot
+		[ -s "$work/status" ] || [ "$rc" != 0 ] || [ ! -e "$work/reboot" ] && return
+	done
+	echo "tap: $name asked for more than $max_boots boots" | tee -a "$log"
+}
 
 # ---- run ----------------------------------------------------------------
 
@@ -153,15 +193,23 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev local,id=tapwork,path="$work",security_model=none
 	-device virtio-9p-pci,fsdev=tapwork,mount_tag=tapwork
-	-kernel "$kimage" -initrd "$initrd"
-	-append "console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh ${TAP_KAPPEND:-}")
+	-kernel "$kimage" -initrd "$initrd")
+append="console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh"
+[ "$systemd" = 0 ] || systemd_disk
+
+# boot: one run of qemu, its console appended to the log; sets rc
+boot() {
+	set +e
+	timeout --foreground -k 10 "$timeout" "${qemu[@]}" -append "$append ${TAP_KAPPEND:-}" </dev/null 2>&1 |
+		sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee -a "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+}
 
 echo "tap: $name on $kver (log: $log)"
+: >"$log"
 start=$SECONDS
-set +e
-timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$log"
-rc=${PIPESTATUS[0]}
-set -e
+if [ "$systemd" = 1 ]; then systemd_boots; else boot; fi
 secs=$((SECONDS - start))
 
 # isa-debug-exit makes qemu exit with (byte << 1) | 1; the status file in the

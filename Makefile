@@ -286,10 +286,10 @@ $(B)/paper_load: $(call obj,bench/paper_load.c)
 # check-build-sid: xt_tap against the newest kernel headers of Debian sid,
 # warnings as errors, in a minimal sid root (scripts/sid-root.sh; made once
 # in build/sid-root, TAP_SID_ROOT elsewhere; reused after). sid's kernel
-# itself is unpacked into build/k72 (scripts/sid-kernel.sh); when it is
+# itself is unpacked into /var/cache/tap-sid-kernel (scripts/sid-kernel.sh); when it is
 # there, or with SID_KERNEL=1, check-kernels runs every guest test on it
 # too. guest-sid runs SID_TESTS (default: every test) on it alone.
-SID_KERNEL ?= $(if $(wildcard build/k72/usr/lib/modules/*/.tap-ready),1)
+SID_KERNEL ?= $(if $(wildcard /var/cache/tap-sid-kernel/usr/lib/modules/*/.tap-ready),1)
 SID_TESTS ?=
 .PHONY: check-build-sid guest-sid
 check-build-sid:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Unpacks sid's kernel (image and modules, the version of the sid root's
-# newest headers: scripts/sid-root.sh) into build/k72 for the guest tests,
+# newest headers: scripts/sid-root.sh) outside the checkout for the guest tests,
 # without installing it: apt-get download in the sid root, dpkg-deb -x,
 # depmod -b. Then runs CMD with the variables tests/qemu/run.sh boots it
 # with (TAP_KVER, TAP_KIMAGE, TAP_KMODROOT), or without CMD prints them:
@@ -10,12 +10,13 @@
 #   scripts/sid-kernel.sh tests/run-guest-tests.sh smoke
 #   eval "$(scripts/sid-kernel.sh)"
 #
-# TAP_SID_KERNEL_DIR: where (default build/k72). Kept until the sid root's
-# headers change version. Run as root.
+# TAP_SID_KERNEL_DIR: where (default /var/cache/tap-sid-kernel: not under the
+# checkout, whose *.ko* files an external module's `make clean` deletes).
+# Kept until the sid root's headers change version. Run as root.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-dest=${TAP_SID_KERNEL_DIR:-$repo/build/k72}
+dest=${TAP_SID_KERNEL_DIR:-/var/cache/tap-sid-kernel}
 
 die() { echo "sid-kernel: $*" >&2; exit 1; }
 
@@ -23,7 +24,8 @@ kver=$("$repo/scripts/sid-root.sh" root | tail -n 1)
 [ -n "$kver" ] || die "the sid root has no kernel headers"
 moddir=$dest/usr/lib/modules/$kver
 
-if [ ! -e "$moddir/.tap-ready" ]; then
+if [ ! -e "$moddir/.tap-ready" ] ||
+   [ -z "$(find "$moddir/kernel" -name '*.ko*' -print -quit 2>/dev/null)" ]; then
 	echo "sid-kernel: unpacking sid's $kver into $dest" >&2
 	root=${TAP_SID_ROOT:-$repo/build/sid-root}
 	cache=/var/cache/tap-kernel

@@ -209,8 +209,11 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-check
+	$(MAKE) fuzz-smoke
+	$(MAKE) check-build-sid
 	$(MAKE) guest-check
 	tests/anydir.sh
+	$(MAKE) bench QUICK=1
 
 # The benchmarks of bench/README*.md (about 30 minutes). Not timed tests:
 # their figures go into the issues' notes and the READMEs.

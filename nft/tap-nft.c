@@ -334,6 +334,7 @@ static void help_main(void)
 "                                      a complete protection, anti-scan rules\n"
 "                                      included, in a table of its own\n"
 "  unprotect                           remove what protect set up\n"
+"  --version                           show the version\n"
 "\n"
 "'tap-nft COMMAND --help' tells more; see also tap-nft(8), xt_tap(8),\n"
 "tap-keytool(8). The xt_tap module must be loaded (modprobe xt_tap).\n");
@@ -348,6 +349,10 @@ int main(int argc, char **argv)
 		return usage_error("missing command (add, list, delete, protect, unprotect)");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		help_main();
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("tap-nft " TAP_VERSION "\n");
 		return 0;
 	}
 	if (!strcmp(cmd, "add"))

@@ -158,6 +158,7 @@ lint: userspace
 
 unit-check: $(TESTS) tools
 	tests/unit/test_version.sh
+	tests/unit/test_dkms_all_kernels.sh
 	$(B)/test_core
 	$(B)/test_keyfile
 	$(B)/test_packet
@@ -336,3 +337,5 @@ deb:
 	cd $(DEB_DIR)/tap-$(TAP_VERSION) && dpkg-buildpackage -b -us -uc
 	lintian --fail-on error,warning --info $(DEB_DIR)/*.changes
 	tests/deb_files.sh $(DEB_DIR)
+# the programs print VERSION (-DTAP_VERSION)
+$(B)/obj/keytool/tap-keytool.o $(B)/obj/nft/tap-nft.o $(B)/obj/userspace-client/tap-clientd.o: VERSION

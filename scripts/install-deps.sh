@@ -29,6 +29,8 @@ pkgs=(
 	openssh-server openssh-client curl procps
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
+	# make deb: the packages, their check
+	debhelper dh-dkms lintian
 )
 
 all_installed() {

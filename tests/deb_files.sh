@@ -43,3 +43,20 @@ if ! diff -u "$tmp/debs.txt" "$tmp/inst.txt"; then
 	exit 1
 fi
 echo "PASS: make install DESTDIR=... installs the $(wc -l <"$tmp/inst.txt") files of the $n packages, same modes and contents"
+
+make -s uninstall DESTDIR="$tmp/inst" PREFIX=/usr >/dev/null
+left=$(find "$tmp/inst" -type f)
+[ -z "$left" ] || { echo "FAIL: make uninstall left: $left"; exit 1; }
+echo "PASS: make uninstall DESTDIR=... removes every file make install installed"
+
+make -s install DESTDIR="$tmp/local" PREFIX=/usr/local >/dev/null
+for f in usr/local/sbin/tap-keytool usr/local/sbin/tap-nft usr/local/sbin/tap-clientd \
+	usr/local/share/man/man8/tap-nft.8; do
+	[ -e "$tmp/local/$f" ] || { echo "FAIL: PREFIX=/usr/local: no /$f"; exit 1; }
+done
+if [ -e "$tmp/local/usr/sbin" ] || ! grep -q '^ExecStart=/usr/local/sbin/tap-keytool sync' \
+	"$tmp/local/lib/systemd/system/tap-keys.service"; then
+	echo "FAIL: PREFIX=/usr/local: files in /usr/sbin, or the unit does not run /usr/local/sbin's tool"
+	exit 1
+fi
+echo "PASS: PREFIX=/usr/local: the programs and man pages under /usr/local, the units run them from there"

@@ -18,8 +18,9 @@ mapfile -t debs < <(find "$TAP_REPO/build/deb" -maxdepth 1 -name "*_${ver}_*.deb
 
 # DKMS builds for every kernel with headers, and a build takes ~10 minutes
 # in TCG: the guest keeps only its own kernel's headers (in its overlay).
+others=()
 for d in /lib/modules/*/; do
-	[ "$(basename "$d")" = "$k" ] || rm -f "${d}build"
+	[ "$(basename "$d")" = "$k" ] || { rm -f "${d}build"; others+=("$(basename "$d")"); }
 done
 mkdir -p /tmp/debs && cp "${debs[@]}" /tmp/debs/ || fail "copying the packages"
 out=$(dpkg -i /tmp/debs/*.deb 2>&1) || { echo "$out" | tail -n 40; fail "dpkg -i"; }
@@ -29,6 +30,10 @@ for p in xt-tap-dkms tap-server tap-client; do
 		fail "$p: $(dpkg-query -W -f='${Status} ${Version}' "$p")"
 done
 path=$(expect_dkms_module "$k") || exit 1
+# the postinst went over every kernel (tests/unit/test_dkms_all_kernels.sh)
+for o in "${others[@]}"; do
+	grep -q "^xt_tap: no headers for kernel $o " <<<"$out" || fail "the postinst did not look at kernel $o"
+done
 [ "$(modinfo -F version "$path")" = "$ver" ] || fail "the module's version is not $ver"
 pass "dpkg -i: the 3 packages of $ver installed; DKMS built xt_tap $ver for $k ($path)"
 

@@ -41,7 +41,11 @@ pass "dpkg -i: the 3 packages of $ver installed; DKMS built xt_tap $ver for $k (
 id -u tap-clientd >/dev/null || fail "no user tap-clientd"
 [ "$(stat -c '%a %U %G' /etc/tap/clientd)" = "750 root tap-clientd" ] ||
 	fail "/etc/tap/clientd: $(stat -c '%a %U %G' /etc/tap/clientd)"
-pass "postinst: /etc/tap/keys (0700), the user tap-clientd and /etc/tap/clientd (0750, its group)"
+for u in tap-keys tap-clientd; do
+	[ "$(systemctl is-enabled $u.service 2>&1)" = disabled ] ||
+		fail "$u.service: $(systemctl is-enabled $u.service 2>&1), not installed and disabled"
+done
+pass "postinst: /etc/tap/keys (0700), the user tap-clientd and /etc/tap/clientd (0750, its group); the units installed, not enabled"
 
 # Only the installed files from now on: the system PATH, no build/ anywhere,
 # and a tools directory with nothing but the test sender.

@@ -285,15 +285,17 @@ CLIENT_FILES += 0644:userspace-client/tap-clientd.conf.example:$(DOCDIR)/tap-cli
 tools: $(B)/tap-keytool $(B)/tap-nft $(B)/tap-clientd $(B)/libxt_tap.so
 
 # install_list FILES: each file to $(DESTDIR)DESTINATION; the units run
-# the tools from $(SBINDIR)
+# the tools from $(SBINDIR); a file in /etc that exists is the admin's (as
+# a conffile for dpkg) and stays as it is
 define install_list
 	@set -e; for e in $(1); do \
 		m=$${e%%:*} r=$${e#*:}; src=$${r%%:*} dst=$(DESTDIR)$${r#*:}; \
+		case $${r#*:} in /etc/*) [ ! -e $$dst ] || { echo "keeping $$dst"; continue; } ;; esac; \
 		echo "install -m $$m $$src $$dst"; install -D -m $$m $$src $$dst; \
 		case $$dst in *.service) sed -i 's|/usr/sbin/|$(SBINDIR)/|g' $$dst ;; esac; \
 	done
 endef
-uninstall_list = @for e in $(1); do rm -fv "$(DESTDIR)$${e\#\#*:}"; done
+uninstall_list = @for e in $(1); do case $${e\#\#*:} in /etc/*) ;; *) rm -fv "$(DESTDIR)$${e\#\#*:}" ;; esac; done
 
 .PHONY: tools install install-dkms install-server install-client uninstall deb
 install-dkms:

@@ -49,6 +49,16 @@ left=$(find "$tmp/inst" -type f)
 [ -z "$left" ] || { echo "FAIL: make uninstall left: $left"; exit 1; }
 echo "PASS: make uninstall DESTDIR=... removes every file make install installed"
 
+# a configuration file in /etc (as h11apply's protect.conf will be) is the
+# admin's once installed: neither a second install nor uninstall touches it
+conf="0644:VERSION:/etc/tap/test.conf"
+make -s install-server DESTDIR="$tmp/etc" SERVER_FILES="$conf" >/dev/null
+echo edited >"$tmp/etc/etc/tap/test.conf"
+make -s install-server DESTDIR="$tmp/etc" SERVER_FILES="$conf" >/dev/null
+make -s uninstall DESTDIR="$tmp/etc" SERVER_FILES="$conf" >/dev/null
+[ "$(cat "$tmp/etc/etc/tap/test.conf")" = edited ] || { echo "FAIL: make install/uninstall changed a file in /etc"; exit 1; }
+echo "PASS: make install and uninstall leave an existing file in /etc as the admin made it"
+
 make -s install DESTDIR="$tmp/local" PREFIX=/usr/local >/dev/null
 for f in usr/local/sbin/tap-keytool usr/local/sbin/tap-nft usr/local/sbin/tap-clientd \
 	usr/local/share/man/man8/tap-nft.8; do

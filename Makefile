@@ -326,7 +326,7 @@ ifeq ($(DESTDIR),)
 endif
 	$(call uninstall_list,$(DKMS_FILES) $(SERVER_FILES) $(CLIENT_FILES))
 	-rmdir -p --ignore-fail-on-non-empty $(DESTDIR)$(DKMS_SRC)/xt_tap $(DESTDIR)$(DKMS_LIBDIR) \
-		$(DESTDIR)$(DOCDIR)/tap-server/examples $(DESTDIR)$(DOCDIR)/tap-client/examples
+		$(DESTDIR)$(DOCDIR)/tap-server/examples $(DESTDIR)$(DOCDIR)/tap-client/examples 2>/dev/null
 
 # The three .debs in build/deb, built from a copy of the tree (debian/rules
 # clean would empty build/), then checked: lintian, and tests/deb_files.sh

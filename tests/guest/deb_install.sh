@@ -7,6 +7,8 @@
 # only: the tools from /usr/sbin, the plugin from the system's xtables
 # directory, the module from updates/dkms (no build/ in PATH or in the tree
 # they run from; only the test sender, tap-send, is not a packaged tool).
+# The DKMS build alone takes about 10 minutes in TCG:
+# guest-timeout: 1800
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 # shellcheck source=lib_install.sh
 . "$TAP_GUEST_DIR/lib_install.sh"
@@ -58,7 +60,11 @@ for tool in tap-keytool tap-nft tap-clientd; do
 done
 [ -e "/usr/lib/x86_64-linux-gnu/xtables/libxt_tap.so" ] || fail "no system libxt_tap.so"
 iptables -m tap --help 2>&1 | grep -q -- '--key-id' || fail "iptables does not find the installed tap plugin"
-pass "the tools are /usr/sbin's (--version $ver), iptables finds the installed plugin"
+# iptables asked the kernel for the match's revision: the kernel loaded the
+# module (alias ipt_tap) from updates/dkms
+[ "$(cat /sys/module/xt_tap/version 2>/dev/null)" = "$ver" ] || fail "xt_tap $ver not loaded by iptables -m tap"
+rmmod xt_tap || fail "rmmod xt_tap"
+pass "the tools are /usr/sbin's (--version $ver); iptables finds the installed plugin and loads the DKMS module"
 
 src=/tmp/tap-src
 copy_tree "$src"

@@ -73,6 +73,7 @@ for t in e2e_token e2e_scan; do
 	echo "--- $t, installed files (module $path)"
 	TAP_KO=$path "$src/tests/guest/$t.sh" || fail "$t against the installed packages"
 	pass "$t against the installed packages"
+	rmmod xt_tap || fail "rmmod xt_tap after $t"  # each e2e test loads it afresh
 done
 check_dmesg_clean
 pass "deb_install"

@@ -8,8 +8,12 @@ B := build
 CC ?= gcc
 AR ?= ar
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror
-override CPPFLAGS += -Ilib -Ixt_tap -D_GNU_SOURCE
+# WERROR= (the packages' build) keeps the warnings but does not fail on them
+WERROR ?= -Werror
+override CFLAGS += -std=gnu11 -Wall -Wextra $(WERROR)
+TAP_VERSION := $(shell cat VERSION)
+override CPPFLAGS += -Ilib -Ixt_tap -D_GNU_SOURCE -DTAP_VERSION='"$(TAP_VERSION)"'
+
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 pc = $(shell pkg-config --cflags --libs $(1))
@@ -25,7 +29,7 @@ TESTS := $(B)/test_core $(B)/test_keyfile $(B)/test_packet $(B)/test_clientd_con
 BENCH := $(B)/bench_core $(B)/bench_load $(B)/connect_latency
 
 .PHONY: deps all modules modules-all userspace check unit-check guest-check guest-run check-kernels bench demo \
-	install clean dkms-install dkms-check lint
+	clean dkms-install dkms-check lint
 
 all: modules userspace
 
@@ -163,7 +167,9 @@ SHELL_SCRIPTS = $(shell git ls-files '*.sh' 2>/dev/null || find . -name '*.sh' -
 lint: userspace
 	shellcheck -S $(LINT_SEVERITY) -x $(SHELL_SCRIPTS)
 
-unit-check: $(TESTS)
+unit-check: $(TESTS) tools
+	tests/unit/test_version.sh
+	tests/unit/test_dkms_all_kernels.sh
 	$(B)/test_core
 	$(B)/test_keyfile
 	$(B)/test_packet
@@ -209,6 +215,7 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-check
+	$(MAKE) deb
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-build-sid
 	$(MAKE) guest-check
@@ -239,36 +246,12 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
-install: all
-	install -D -m 0644 xt_tap/xt_tap.ko $(DESTDIR)/lib/modules/$(KVER)/extra/xt_tap.ko
-	install -D -m 0755 $(B)/libxt_tap.so $(DESTDIR)$(XTABLES_LIBDIR)/libxt_tap.so
-	install -D -m 0755 $(B)/tap-keytool $(DESTDIR)/usr/sbin/tap-keytool
-	install -D -m 0644 keytool/tap-keytool.8 $(DESTDIR)/usr/share/man/man8/tap-keytool.8
-	install -D -m 0644 keytool/tap-keys.service $(DESTDIR)/lib/systemd/system/tap-keys.service
-	install -d -m 0700 $(DESTDIR)/etc/tap/keys
-	install -D -m 0644 xt_tap/xt_tap.8 $(DESTDIR)/usr/share/man/man8/xt_tap.8
-	install -D -m 0755 $(B)/tap-nft $(DESTDIR)/usr/sbin/tap-nft
-	install -D -m 0644 nft/tap-nft.8 $(DESTDIR)/usr/share/man/man8/tap-nft.8
-	install -D -m 0755 $(B)/tap-clientd $(DESTDIR)/usr/sbin/tap-clientd
-	install -D -m 0644 userspace-client/tap-clientd.8 $(DESTDIR)/usr/share/man/man8/tap-clientd.8
-	install -D -m 0644 userspace-client/tap-clientd.service $(DESTDIR)/lib/systemd/system/tap-clientd.service
-	install -D -m 0644 userspace-client/tap-clientd.conf.example $(DESTDIR)/usr/share/doc/tap/clientd.conf.example
-# tap-clientd runs as its own user, its key files in /etc/tap/clientd
-	[ -n "$(DESTDIR)" ] || id -u tap-clientd >/dev/null 2>&1 || \
-		adduser --system --group --no-create-home tap-clientd
-	install -d -m 0750 $(DESTDIR)/etc/tap/clientd
-	[ -n "$(DESTDIR)" ] || chgrp tap-clientd /etc/tap/clientd
-	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
-
-# DKMS: install the module source so it is rebuilt for every new kernel.
-DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# DKMS for one kernel (KVER), from the files make install puts in /usr/src.
+DKMS_VER := $(TAP_VERSION)
 DKMS_SRC := /usr/src/xt_tap-$(DKMS_VER)
 dkms-install:
 	rm -rf $(DKMS_SRC)
-	install -d $(DKMS_SRC)/xt_tap
-	install -m 0644 dkms.conf Kbuild $(DKMS_SRC)/
-	install -m 0644 xt_tap/Kbuild xt_tap/tap_core.[ch] xt_tap/tap_vectors.h \
-		xt_tap/xt_tap.h xt_tap/xt_tap_*.[ch] $(DKMS_SRC)/xt_tap/
+	$(MAKE) install-dkms DESTDIR=
 	dkms remove -m xt_tap -v $(DKMS_VER) --all >/dev/null 2>&1 || true
 	dkms add -m xt_tap -v $(DKMS_VER)
 	dkms install -m xt_tap -v $(DKMS_VER) -k $(KVER)
@@ -391,3 +374,113 @@ check-forgery: all inject-modules
 check-stress: all inject-modules
 	$(MAKE) modules-all
 	TAP_QEMU_TIMEOUT=$${TAP_QEMU_TIMEOUT:-3600} tests/run-guest-tests.sh lifecycle_load
+
+# ---- install, uninstall and the Debian packages (issue 11) --------------
+# One list per package, one line per file: MODE:SOURCE:DESTINATION.
+# `make install` installs all three lists (DESTDIR and PREFIX honoured),
+# debian/rules installs each into its package, so both install the same
+# files (tests/deb_files.sh compares them). Adding a file is one line here.
+PREFIX ?= /usr
+SBINDIR = $(PREFIX)/sbin
+MAN8DIR = $(PREFIX)/share/man/man8
+DOCDIR = $(PREFIX)/share/doc
+# systemd and DKMS look only here, and iptables only in its own directory
+UNITDIR = /lib/systemd/system
+DKMS_LIBDIR = /usr/libexec/xt-tap-dkms
+
+# xt-tap-dkms: the module's source; DKMS builds it for each kernel
+DKMS_FILES := 0644:dkms.conf:$(DKMS_SRC)/dkms.conf
+DKMS_FILES += 0644:Kbuild:$(DKMS_SRC)/Kbuild
+DKMS_FILES += 0644:VERSION:$(DKMS_SRC)/VERSION
+DKMS_FILES += $(foreach f,xt_tap/Kbuild xt_tap/xt_tap.h $(wildcard xt_tap/xt_tap_*.[ch] xt_tap/tap_core.[ch]) xt_tap/tap_vectors.h,0644:$(f):$(DKMS_SRC)/$(f))
+DKMS_FILES += 0755:scripts/dkms-all-kernels.sh:$(DKMS_LIBDIR)/dkms-all-kernels
+
+# tap-server: the plugin, the key tool, tap-nft, their units and man pages
+SERVER_FILES := 0644:$(B)/libxt_tap.so:$(XTABLES_LIBDIR)/libxt_tap.so
+SERVER_FILES += 0755:$(B)/tap-keytool:$(SBINDIR)/tap-keytool
+SERVER_FILES += 0755:$(B)/tap-nft:$(SBINDIR)/tap-nft
+SERVER_FILES += 0644:keytool/tap-keys.service:$(UNITDIR)/tap-keys.service
+SERVER_FILES += 0644:keytool/tap-keytool.8:$(MAN8DIR)/tap-keytool.8
+SERVER_FILES += 0644:nft/tap-nft.8:$(MAN8DIR)/tap-nft.8
+SERVER_FILES += 0644:xt_tap/xt_tap.8:$(MAN8DIR)/xt_tap.8
+SERVER_FILES += 0644:nft/protect-iptables.rules:$(DOCDIR)/tap-server/examples/protect-iptables.rules
+# tap-nft apply's unit and examples: the admin copies protect.conf to
+# /etc/tap (the unit runs only when it is there)
+SERVER_FILES += 0644:nft/tap-protect.service:$(UNITDIR)/tap-protect.service
+SERVER_FILES += 0644:nft/tap-iptables.service:$(UNITDIR)/tap-iptables.service
+SERVER_FILES += 0644:nft/protect.conf.example:$(DOCDIR)/tap-server/examples/protect.conf
+SERVER_FILES += 0644:nft/iptables-base.rules:$(DOCDIR)/tap-server/examples/iptables-base.rules
+SERVER_FILES += 0644:nft/iptables-tap.rules:$(DOCDIR)/tap-server/examples/iptables-tap.rules
+
+# tap-client: the client daemon
+CLIENT_FILES := 0755:$(B)/tap-clientd:$(SBINDIR)/tap-clientd
+CLIENT_FILES += 0644:userspace-client/tap-clientd.service:$(UNITDIR)/tap-clientd.service
+CLIENT_FILES += 0644:userspace-client/tap-clientd.8:$(MAN8DIR)/tap-clientd.8
+CLIENT_FILES += 0644:userspace-client/tap-clientd.conf.example:$(DOCDIR)/tap-client/examples/tap-clientd.conf
+
+# Only the programs the packages ship (no tests, no benchmarks).
+tools: $(B)/tap-keytool $(B)/tap-nft $(B)/tap-clientd $(B)/libxt_tap.so
+
+# install_list FILES: each file to $(DESTDIR)DESTINATION; the units run
+# the tools from $(SBINDIR); a file in /etc that exists is the admin's (as
+# a conffile for dpkg) and stays as it is
+define install_list
+	@set -e; for e in $(1); do \
+		m=$${e%%:*} r=$${e#*:}; src=$${r%%:*} dst=$(DESTDIR)$${r#*:}; \
+		case $${r#*:} in /etc/*) [ ! -e $$dst ] || { echo "keeping $$dst"; continue; } ;; esac; \
+		echo "install -m $$m $$src $$dst"; install -D -m $$m $$src $$dst; \
+		case $$dst in *.service) sed -i 's|/usr/sbin/|$(SBINDIR)/|g' $$dst ;; esac; \
+	done
+endef
+uninstall_list = @for e in $(1); do case $${e\#\#*:} in /etc/*) ;; *) rm -fv "$(DESTDIR)$${e\#\#*:}" ;; esac; done
+
+.PHONY: tools install install-dkms install-server install-client uninstall deb
+install-dkms:
+	$(call install_list,$(DKMS_FILES))
+install-server: tools
+	$(call install_list,$(SERVER_FILES))
+install-client: tools
+	$(call install_list,$(CLIENT_FILES))
+
+# What the packages' maintainer scripts do, when installing into /: the
+# client's user and key directory, and the module for every kernel that has
+# its headers (the running one included), through DKMS.
+install: install-dkms install-server install-client
+	install -d -m 0700 $(DESTDIR)/etc/tap/keys
+ifeq ($(DESTDIR),)
+	id -u tap-clientd >/dev/null 2>&1 || \
+		adduser --system --group --no-create-home --home /nonexistent tap-clientd
+	install -d -m 0750 -g tap-clientd /etc/tap/clientd
+	$(DKMS_LIBDIR)/dkms-all-kernels $(TAP_VERSION)
+else
+	install -d -m 0750 $(DESTDIR)/etc/tap/clientd
+endif
+
+# Leaves /etc/tap (keys, configuration) and the tap-clientd user.
+uninstall:
+ifeq ($(DESTDIR),)
+	-dkms remove -m xt_tap -v $(TAP_VERSION) --all
+endif
+	$(call uninstall_list,$(DKMS_FILES) $(SERVER_FILES) $(CLIENT_FILES))
+	-rmdir -p --ignore-fail-on-non-empty $(DESTDIR)$(DKMS_SRC)/xt_tap $(DESTDIR)$(DKMS_LIBDIR) \
+		$(DESTDIR)$(DOCDIR)/tap-server/examples $(DESTDIR)$(DOCDIR)/tap-client/examples 2>/dev/null
+
+# The three .debs in build/deb, built from a copy of the tree (debian/rules
+# clean would empty build/), then checked: lintian, and tests/deb_files.sh
+# (make install's files are the packages' files).
+DEB_DIR = $(B)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/tap-$(TAP_VERSION)
+	tar -cf - --exclude=./.git --exclude=./$(B) --exclude='*.ko' --exclude='*.o' . | \
+		tar -C $(DEB_DIR)/tap-$(TAP_VERSION) -xf -
+	cd $(DEB_DIR)/tap-$(TAP_VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --info $(DEB_DIR)/*.changes
+	tests/deb_files.sh $(DEB_DIR)
+# the programs print VERSION (-DTAP_VERSION)
+$(B)/obj/keytool/tap-keytool.o $(B)/obj/nft/tap-nft.o $(B)/obj/userspace-client/tap-clientd.o: VERSION
+
+# The packages installed in a guest, DKMS building the module there, and the
+# e2e checks against the installed files only (about 13 minutes of guest time).
+.PHONY: check-deb
+check-deb: deb
+	tests/run-guest-tests.sh deb_install

@@ -908,6 +908,7 @@ static void main_help(void)
 	       "  sync DIR                make the loaded keys those of DIR/*.key\n"
 	       "  stats                   show the counters and table sizes\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
+	       "  --version               show the version\n"
 	       "\n"
 	       "'" PROG " COMMAND --help' describes each command; see tap-keytool(8).\n"
 	       "Exit status: 0 success, 1 error, 2 usage error.\n");
@@ -936,6 +937,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		main_help();
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf(PROG " " TAP_VERSION "\n");
 		return 0;
 	}
 	if (sodium_init() < 0)

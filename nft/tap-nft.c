@@ -337,6 +337,7 @@ static void help_main(void)
 "  unprotect                           remove what protect set up\n"
 "  apply [-c FILE] [--check|--hold]    make the ruleset match\n"
 "                                      /etc/tap/protect.conf (fail-closed)\n"
+"  --version                           show the version\n"
 "\n"
 "'tap-nft COMMAND --help' tells more; see also tap-nft(8), xt_tap(8),\n"
 "tap-keytool(8). The xt_tap module must be loaded (modprobe xt_tap).\n");
@@ -351,6 +352,10 @@ int main(int argc, char **argv)
 		return usage_error("missing command (add, list, delete, protect, unprotect, apply)");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		help_main();
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("tap-nft " TAP_VERSION "\n");
 		return 0;
 	}
 	if (!strcmp(cmd, "add"))

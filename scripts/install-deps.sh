@@ -32,6 +32,8 @@ pkgs=(
 	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes
 	# make bench: the paper's plots (trafgen, its SYN flood, is netsniff-ng above)
 	gnuplot-nox
+	# make deb: the packages, their check
+	debhelper dh-dkms lintian
 )
 
 all_installed() {

@@ -52,6 +52,11 @@ run_one() {
 	local -x TAP_GUEST_SMP
 	TAP_GUEST_SMP=$(sed -n 's/^# guest-smp: *\([0-9][0-9]*\)$/\1/p' "tests/guest/$name.sh" | head -n 1)
 	TAP_GUEST_SMP=${TAP_GUEST_SMP:-$smp}
+	# a test that needs longer than run.sh's 900 s says so: "# guest-timeout: S"
+	local -x TAP_QEMU_TIMEOUT=${TAP_QEMU_TIMEOUT:-}
+	[ -n "$TAP_QEMU_TIMEOUT" ] ||
+		TAP_QEMU_TIMEOUT=$(sed -n 's/^# guest-timeout: *\([0-9][0-9]*\)$/\1/p' "tests/guest/$name.sh" | head -n 1)
+	TAP_QEMU_TIMEOUT=${TAP_QEMU_TIMEOUT:-900}
 	rm -f "$logs/$name".failed-*.log
 	for run in $(seq 0 "$retries"); do
 		echo "=== guest test: $name$([ "$run" = 0 ] || echo " (retry $run)")"

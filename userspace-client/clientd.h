@@ -28,7 +28,6 @@
 #include "tap_core.h"
 
 #define CD_PROG			"tap-clientd"
-#define CD_VERSION		"1.0"
 #define CD_DEFAULT_CONFIG	"/etc/tap/clientd.conf"
 #define CD_DEFAULT_USER		"tap-clientd"
 #define CD_DEFAULT_QUEUE	5441

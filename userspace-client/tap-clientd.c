@@ -214,7 +214,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, struct args *a)
 		case 'v': cd_verbosity++; break;
 		case 's': a->use_syslog = true; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf(CD_PROG " " CD_VERSION " (TAP protocol 1)\n"); return 0;
+		case 'V': printf(CD_PROG " " TAP_VERSION "\n"); return 0;
 		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: return usage_error("unknown option '%s'", argv[optind - 1]);
 		}

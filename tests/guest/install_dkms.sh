@@ -8,15 +8,14 @@
 #  - tap-keys.service's own commands (modprobe, then tap-keytool sync
 #    /etc/tap/keys) load the module and the keys, and a token passes.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
+# shellcheck source=lib_install.sh
+. "$TAP_GUEST_DIR/lib_install.sh"
 
 k=$(uname -r)
 src=/tmp/tap-src
-mkdir -p "$src" && tar -C "$TAP_REPO" --exclude=./.git --exclude=./build -cf - . |
-	tar -C "$src" -xf - || fail "copying the tree"
+copy_tree "$src"
 out=$(make -C "$src" dkms-install KVER="$k" 2>&1) || { echo "$out" | tail -n 30; fail "make dkms-install"; }
-dkms status xt_tap | grep -q "$k.*installed" || fail "dkms status: $(dkms status xt_tap)"
-path=$(modinfo -n xt_tap) || fail "modinfo xt_tap: the installed module is not found"
-case $path in */updates/dkms/xt_tap.ko*) ;; *) fail "modinfo -n xt_tap: $path" ;; esac
+path=$(expect_dkms_module "$k") || exit 1
 pass "make dkms-install: DKMS built and installed xt_tap for $k ($path)"
 
 topo_start

@@ -9,7 +9,8 @@
 # they run from; only the test sender, tap-send, is not a packaged tool).
 # The DKMS build alone takes about 10 minutes in TCG:
 # guest-timeout: 1800
-# guest-default: no (13 min of guest time: make check-deb)
+# 13 minutes of guest time, so only when named (make check-deb):
+# guest-default: no
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 # shellcheck source=lib_install.sh
 . "$TAP_GUEST_DIR/lib_install.sh"

@@ -45,7 +45,8 @@ topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 # one attacker process for the whole test: Python starts slowly in the guest
-cp "$TAP_REPO/tests/guest/fragsend.py" /tmp/fragsend.py	# tmpfs: 9p reads are slow
+# tmpfs: 9p reads are slow; its checksum module beside it
+cp "$TAP_REPO/tests/guest/fragsend.py" "$TAP_REPO/tests/tools/inet_csum.py" /tmp/
 coproc FRAG { exec ip netns exec attacker python3 /tmp/fragsend.py --dport "$HTTP_PORT" \
 	--shapes "${SHAPES// /,}" --serve 2>&1; }
 # nat1's service starts while start_http waits for the server's

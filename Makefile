@@ -484,3 +484,10 @@ $(B)/obj/keytool/tap-keytool.o $(B)/obj/nft/tap-nft.o $(B)/obj/userspace-client/
 .PHONY: check-deb
 check-deb: deb
 	tests/run-guest-tests.sh deb_install
+
+# systemd as PID 1 in the guest: the units across nftables reloads and
+# restarts, a reboot and a boot without the module (tests/guest/sysd_protect.sh).
+.PHONY: check-systemd
+check-systemd: all
+	$(MAKE) modules-all
+	tests/run-guest-tests.sh sysd_protect

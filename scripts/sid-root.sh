@@ -101,7 +101,7 @@ build() {
 	nice -n 10 "$0" run /bin/sh -euc '
 		rm -rf "$1" && mkdir -p "$1/xt_tap"
 		cd /src
-		cp Kbuild "$1/"
+		cp Kbuild VERSION "$1/"
 		cp xt_tap/Kbuild xt_tap/tap_core.[ch] xt_tap/tap_vectors.h xt_tap/xt_tap.h \
 			xt_tap/xt_tap_*.[ch] "$1/xt_tap/"
 		make -s -C "/lib/modules/$2/build" M="$1" KCFLAGS=-Werror modules

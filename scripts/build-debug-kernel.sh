@@ -2,17 +2,23 @@
 # Builds the debug kernel of `make check-debug` from Debian's linux-source-6.1:
 # x86_64_defconfig + kvm_guest.config + scripts/debug-kernel.config (KASAN,
 # kmemleak, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, debug objects, UBSAN;
-# what the guest harness and tests need). Everything lands outside git, in
-# build/debug-kernel/ (TAP_DEBUG_KERNEL_DIR):
+# what the guest harness and tests need). Everything lands in
+# build/debug-kernel/, a link to a directory outside the checkout
+# (TAP_DEBUG_KERNEL_DIR, default one per checkout under /var/cache/tap-debug-kernel,
+# which keeps it over `make clean`): an external module's `make clean` (make
+# modules-all) deletes every object under the module's directory, and find
+# does not follow the link.
 #   linux-source-6.1/  the source        obj/      the build tree (KDIR)
 #   vmlinuz            the image         modroot/  lib/modules/KVER
-#   kver               the release       ccache/   compiler cache
+#   kver               the release
 # Installs the packages it needs (as root), once. Runs under nice -n 10;
 # the compiler goes through ccache, so a rebuild takes about a minute.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-out=${TAP_DEBUG_KERNEL_DIR:-$repo/build/debug-kernel}
+cache=/var/cache/tap-debug-kernel
+[ -w /var/cache ] || cache=${XDG_CACHE_HOME:-$HOME/.cache}/tap-debug-kernel
+out=${TAP_DEBUG_KERNEL_DIR:-$cache/$(printf %s "$repo" | sha256sum | cut -c1-12)}
 tarball=/usr/src/linux-source-6.1.tar.xz
 fragment=$repo/scripts/debug-kernel.config
 pkgs=(linux-source-6.1 ccache flex bison bc libelf-dev libssl-dev cpio)
@@ -25,7 +31,10 @@ if [ "$installed" != "${#pkgs[@]}" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 fi
 
-mkdir -p "$out"
+[ -L "$repo/build/debug-kernel" ] || [ ! -e "$repo/build/debug-kernel" ] ||
+	die "$repo/build/debug-kernel is not a link: remove it"
+mkdir -p "$out" "$repo/build"
+ln -sfn "$out" "$repo/build/debug-kernel"
 src=$out/linux-source-6.1 obj=$out/obj
 # A new linux-source package: unpack it afresh.
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
@@ -36,7 +45,9 @@ if [ "$(cat "$out/source-version" 2>/dev/null)" != "$srcver" ]; then
 	echo "$srcver" >"$out/source-version"
 fi
 
-export CCACHE_DIR=$out/ccache CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# One cache for every checkout: with CCACHE_BASEDIR the paths it hashes are
+# relative to the build tree.
+export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} CCACHE_BASEDIR=$out CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Fixed build stamps: the same source gives the same objects, which ccache hits.
 export KBUILD_BUILD_TIMESTAMP="linux-source-6.1 $srcver" KBUILD_BUILD_USER=tap KBUILD_BUILD_HOST=tap
 kmake() { nice -n 10 make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }

@@ -270,6 +270,10 @@ clean:
 # the tests (default: every one); they run 4-9 times slower than on 6.1.
 DEBUG_DIR := $(B)/debug-kernel
 DEBUG_TESTS ?=
+# Proposed for CI (make check-debug DEBUG_TESTS="$(DEBUG_CI_TESTS)"): module
+# load/self-test/unload, keys added, replaced and deleted under RCU, the
+# packet path, per-netns tables made and freed under a memory cgroup.
+DEBUG_CI_TESTS = kmod_selftest keytool_sync e2e_token kmod_memcg
 DEBUG_QEMU_TIMEOUT ?= 3600
 .PHONY: debug-kernel debug-module check-debug
 debug-kernel:

@@ -4,10 +4,10 @@
 # kmemleak, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, debug objects, UBSAN;
 # what the guest harness and tests need). Everything lands in
 # build/debug-kernel/, a link to a directory outside the checkout
-# (TAP_DEBUG_KERNEL_DIR, default one per checkout under /var/cache/tap-debug-kernel,
-# which keeps it over `make clean`): an external module's `make clean` (make
-# modules-all) deletes every object under the module's directory, and find
-# does not follow the link.
+# (TAP_DEBUG_KERNEL_DIR, default /var/cache/tap-debug-kernel/tree, shared by
+# every checkout and kept over `make clean`): an external module's `make
+# clean` (make modules-all) deletes every object under the module's
+# directory, and find does not follow the link.
 #   linux-source-6.1/  the source        obj/      the build tree (KDIR)
 #   vmlinuz            the image         modroot/  lib/modules/KVER
 #   kver               the release
@@ -18,7 +18,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cache=/var/cache/tap-debug-kernel
 [ -w /var/cache ] || cache=${XDG_CACHE_HOME:-$HOME/.cache}/tap-debug-kernel
-out=${TAP_DEBUG_KERNEL_DIR:-$cache/$(printf %s "$repo" | sha256sum | cut -c1-12)}
+mkdir -p "$cache/tree"
+# the real path: kbuild compares command lines, which hold it
+out=$(readlink -f "${TAP_DEBUG_KERNEL_DIR:-$cache/tree}")
 tarball=/usr/src/linux-source-6.1.tar.xz
 fragment=$repo/scripts/debug-kernel.config
 pkgs=(linux-source-6.1 ccache flex bison bc libelf-dev libssl-dev cpio)
@@ -31,6 +33,9 @@ if [ "$installed" != "${#pkgs[@]}" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 fi
 
+# One build at a time in the shared tree.
+exec 9>"$cache/lock"
+flock 9
 [ -L "$repo/build/debug-kernel" ] || [ ! -e "$repo/build/debug-kernel" ] ||
 	die "$repo/build/debug-kernel is not a link: remove it"
 mkdir -p "$out" "$repo/build"
@@ -45,8 +50,7 @@ if [ "$(cat "$out/source-version" 2>/dev/null)" != "$srcver" ]; then
 	echo "$srcver" >"$out/source-version"
 fi
 
-# One cache for every checkout: with CCACHE_BASEDIR the paths it hashes are
-# relative to the build tree.
+# With CCACHE_BASEDIR the paths ccache hashes are relative to the build tree.
 export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} CCACHE_BASEDIR=$out CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Fixed build stamps: the same source gives the same objects, which ccache hits.
 export KBUILD_BUILD_TIMESTAMP="linux-source-6.1 $srcver" KBUILD_BUILD_USER=tap KBUILD_BUILD_HOST=tap

@@ -21,8 +21,14 @@ check dkms.conf "$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)"
 for tool in tap-keytool tap-nft tap-clientd; do
 	check "$tool --version" "$(build/$tool --version | sed -n "s/^$tool //p")"
 done
+# modinfo reads a file only by a name ending in .ko: the kept builds are
+# *.bin, so each is read through a .ko-named copy.
+ko_copy=$(mktemp --suffix=.ko)
+trap 'rm -f "$ko_copy"' EXIT
 for ko in xt_tap/xt_tap.ko build/kmod/*/xt_tap.bin; do
-	[ -e "$ko" ] && check "MODULE_VERSION of $ko" "$(modinfo -F version "$ko")"
+	[ -e "$ko" ] || continue
+	cp "$ko" "$ko_copy"
+	check "MODULE_VERSION of $ko" "$(modinfo -F version "$ko_copy")"
 done
 [ $fails = 0 ] || exit 1
 echo "PASS: version $ver everywhere"

@@ -55,19 +55,7 @@
 #define WINDOW_MARGIN	2	/* seconds kept clear of the window's edge */
 
 static const char *prog = "tap-forge";
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
+#include "tool_die.h"
 
 /* ---- a fast seeded generator: millions of draws in a TCG guest ---- */
 

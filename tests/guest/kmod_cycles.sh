@@ -39,12 +39,11 @@ built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
 	fail "$ko is built for $built, the guest runs $(uname -r) (run.sh -k $built)"
 for m in $(modinfo -F depends "$ko" | tr , ' '); do modprobe "$m" || fail "modprobe $m"; done
 
-loaded() { grep -q "^$1 " /proc/modules; }
 cleanup() {
 	stop_sender
 	ip netns del $ns 2>/dev/null
 	ip link del tapc0 2>/dev/null
-	loaded xt_tap && rmmod xt_tap
+	mod_loaded xt_tap && rmmod xt_tap
 }
 trap cleanup EXIT
 
@@ -154,17 +153,6 @@ proc() {
 	[ -n "${P[rules]:-}" ] || fail "cannot read /proc/net/xt_tap in $ns"
 }
 
-# rmmod may have to wait for the netns cleanup work to destroy the rules.
-unload() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		rmmod "$1" 2>/dev/null && return 0
-		loaded "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 one_cycle() {
 	local c=$1 mode=$(($1 % 4)) flavour=nft total st
 	[ $mode -ge 2 ] && flavour=legacy
@@ -211,7 +199,7 @@ one_cycle() {
 	fi
 
 	ip netns del $ns || fail "cycle $c: ip netns del"
-	unload xt_tap || fail "cycle $c: rmmod xt_tap (still used: $(grep '^xt_tap ' /proc/modules))"
+	mod_unload xt_tap 100 || fail "cycle $c: rmmod xt_tap (still used: $(grep '^xt_tap ' /proc/modules))"
 	if [ $mode = 2 ] && ! rmmod ip6table_raw iptable_raw ip6table_filter iptable_filter; then
 		echo "note: cycle $c: legacy tables stay loaded, mode 3 keeps their exit order"
 	fi

@@ -178,3 +178,19 @@ auth_and_syn() {
 		--sport "$sport" || fail "tap-send syn"
 	sleep 0.3
 }
+
+# mod_loaded NAME: the module is in /proc/modules.
+mod_loaded() { grep -q "^$1 " /proc/modules; }
+
+# mod_unload NAME [TRIES]: rmmod NAME, retried every 0.1 s up to TRIES times
+# (default 200): rmmod may have to wait for the netns cleanup work to destroy
+# the module's rules.
+mod_unload() {
+	local i
+	for ((i = 0; i < ${2:-200}; i++)); do
+		rmmod "$1" 2>/dev/null && return 0
+		mod_loaded "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -38,7 +38,6 @@ MPARAMS="pending_buckets=16384"
 LOG=/tmp/lc-log
 mkdir -p $LOG
 
-loaded() { grep -q "^$1 " /proc/modules; }
 
 # ---- modules, keys, the network ----------------------------------------------
 tap_load_module $MPARAMS	# checks and stages /tmp/xt_tap.ko, loads its dependencies
@@ -191,16 +190,6 @@ keyed_connect() {
 	conns=$((conns + 1))
 }
 
-unload() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		rmmod "$1" 2>/dev/null && return 0
-		loaded "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 churners=(churn_iptables churn_nft churn_keys churn_netns)
 declare -A ROUNDS
 # burst: the churn loops beside the flood, a keyed connection over IPv4,
@@ -248,7 +237,7 @@ for ((c = 1; c <= CYCLES; c++)); do
 	[ "${P[rules]}" = 0 ] && [ "${P[memory_bytes]}" = 0 ] ||
 		fail "cycle $c: after the last rule: rules ${P[rules]}, memory_bytes ${P[memory_bytes]}"
 	in_ns server tap-keytool flush >/dev/null || fail "cycle $c: flush keys"
-	unload xt_tap || fail "cycle $c: rmmod xt_tap: $(rmmod xt_tap 2>&1)"
+	mod_unload xt_tap || fail "cycle $c: rmmod xt_tap: $(rmmod xt_tap 2>&1)"
 	[ $c = 1 ] && mem0=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
 	echo "cycle $c: $conns keyed connections so far, flood $(cat $LOG/flood) SYNs, $(($(date +%s) - start)) s"
 done
@@ -258,7 +247,7 @@ sync; echo 3 >/proc/sys/vm/drop_caches
 mem1=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
 echo "MemAvailable after cycle 1: $mem0 kB, at the end: $mem1 kB"
 [ $((mem0 - mem1)) -lt $((64 * 1024)) ] || fail "MemAvailable fell by $((mem0 - mem1)) kB over $CYCLES cycles"
-loaded xt_tap && fail "xt_tap still loaded"
+mod_loaded xt_tap && fail "xt_tap still loaded"
 echo "lifecycle_load: $CYCLES module load/unload cycles, $bursts bursts, $conns keyed connections (all in)," \
 	"$(cat $LOG/flood) flood SYNs; churn rounds: iptables add+del ${ROUNDS[churn_iptables]}," \
 	"tap-nft add+delete ${ROUNDS[churn_nft]}, key load+replace+del ${ROUNDS[churn_keys]}," \

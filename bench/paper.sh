@@ -64,15 +64,7 @@ fi
 csv() { local f=$1; shift; echo "csv $f $*"; }
 progress() { echo "progress: $*"; }
 
-teardown() {
-	local ns pids
-	for ns in $NS_LIST; do
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -n "$pids" ] && kill $pids 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	return 0
-}
+teardown() { topo_teardown $NS_LIST; }
 
 setup() {
 	local ns leaf i

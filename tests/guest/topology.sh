@@ -112,10 +112,11 @@ topo_start() {
 	trap topo_teardown EXIT
 }
 
-# Kills whatever still runs in the namespaces, then deletes them.
+# topo_teardown [NS...]: kills whatever still runs in the namespaces (default:
+# the topology's), then deletes them.
 topo_teardown() {
 	local ns pids
-	for ns in $TOPO_HOSTS lan; do
+	for ns in ${*:-$TOPO_HOSTS lan}; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null

@@ -594,6 +594,22 @@ u64 tap_replay_live(const struct tap_tables *t, u64 now_s)
 	return n;
 }
 
+u64 tap_replay_horizon(const struct tap_tables *t, u64 now_s)
+{
+	u64 last = 0, b;
+	int w;
+
+	for (b = 0; b <= t->replay_mask; b++)
+		for (w = 0; w < TAP_REPLAY_WAYS; w++) {
+			const struct tap_replay_entry *e = &t->replay[b].e[w];
+			s32 left = (s32)(TAP_READ_ONCE(e->expires) - (u32)now_s);
+
+			if (replay_live(e, (u32)now_s) && now_s + left > last)
+				last = now_s + left;
+		}
+	return last;
+}
+
 /* Looks for fp in b; returns a free way in *free_way (or NULL). */
 static bool replay_find(struct tap_replay_bucket *b, u32 fp, u32 now32,
 			struct tap_replay_entry **free_way, int *nfree)
@@ -670,6 +686,42 @@ unsigned int tap_replay_check_insert(const struct tap_ctx *c, u16 key_id,
 		tunlock(c, TAP_TABLE_REPLAY, l2);
 	tunlock(c, TAP_TABLE_REPLAY, l1);
 	return res;
+}
+
+/*
+ * A rule with a wider window accepts tokens for longer than the replay
+ * cache was told to remember them. Every entry alive at now_s moves its
+ * expiry delta_s later; the caller has made sure that no SYN still
+ * inserts with the old width, and refuses the tokens whose entries may
+ * have expired before this pass reached them (tables.replay_floor).
+ */
+void tap_replay_extend(const struct tap_tables *t, void *env, u32 delta_s,
+		       u64 now_s)
+{
+	u32 now32 = (u32)now_s, b;
+	int w;
+
+	for (b = 0; b <= t->replay_mask; b++) {
+		struct tap_replay_bucket *rb = &t->replay[b];
+
+		tap_table_lock(env, TAP_TABLE_REPLAY, b & t->replay_lock_mask);
+		for (w = 0; w < TAP_REPLAY_WAYS; w++) {
+			struct tap_replay_entry *e = &rb->e[w];
+
+			if (replay_live(e, now32))
+				TAP_WRITE_ONCE(e->expires, e->expires + delta_s);
+		}
+		tap_table_unlock(env, TAP_TABLE_REPLAY, b & t->replay_lock_mask);
+	}
+}
+
+/* After tap_replay_extend from an old window: refuse what it could miss. */
+void tap_replay_raise_floor(struct tap_tables *t, u32 old_window, u64 now_s)
+{
+	u64 floor = now_s > old_window ? now_s - old_window : 0;
+
+	if (floor > t->replay_floor)
+		TAP_WRITE_ONCE(t->replay_floor, floor);
 }
 
 /* ---- authorized table ---- */
@@ -789,7 +841,8 @@ static unsigned int verify_token(const struct tap_ctx *c,
 		return TAP_STAT_UNKNOWN_KEY;
 
 	time = tap_time_expand(now_s, tok->t16);
-	if (time > now_s + rule->window || time + rule->window < now_s) {
+	if (time > now_s + rule->window || time + rule->window < now_s ||
+	    time < TAP_READ_ONCE(c->t->replay_floor)) {
 		res = TAP_STAT_STALE;
 		goto out;
 	}

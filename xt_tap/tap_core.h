@@ -198,6 +198,7 @@ struct tap_tables {
 	u32 pend_lifetime_ms;
 	u32 auth_lifetime_ms;
 	u32 window_max;		/* largest --window of the netns's rules */
+	u64 replay_floor;	/* older tokens may be forgotten: refused */
 	tap_prf_key seed;	/* random per netns */
 	tap_hash_key hash_seed;	/* random per netns */
 };
@@ -280,6 +281,8 @@ static inline u64 tap_replay_rated_rate(u64 slots, u32 window)
 
 /* Live entries in the replay cache now: a pass over it, for the counters. */
 u64 tap_replay_live(const struct tap_tables *t, u64 now_s);
+/* The second the last live entry expires at, 0 if none: a pass too. */
+u64 tap_replay_horizon(const struct tap_tables *t, u64 now_s);
 
 /* Building blocks of tap_process_syn, exposed for the unit tests. */
 u32 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn);
@@ -290,5 +293,8 @@ bool tap_pend_insert(struct tap_pend_bucket *b, u8 tag, u32 seq,
 		     u64 now_ms, u32 lifetime_ms);
 unsigned int tap_replay_check_insert(const struct tap_ctx *c, u16 key_id,
 				     u64 tag, u64 expires_s);
+void tap_replay_extend(const struct tap_tables *t, void *env, u32 delta_s,
+		       u64 now_s);
+void tap_replay_raise_floor(struct tap_tables *t, u32 old_window, u64 now_s);
 
 #endif /* _TAP_CORE_H */

@@ -11,6 +11,7 @@
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -84,7 +85,10 @@ struct xt_tap_net {
 	unsigned int nkeys;
 	struct xt_tap_realm __rcu *realm;	/* NULL until a key is loaded */
 	unsigned int rules;		/* tap rules holding @state */
-	struct xt_tap_state *state;
+	struct xt_tap_state *state;	/* kept after the last rule: see put */
+	struct delayed_work park_work;	/* frees a state without rules */
+	u64 park_until;			/* Unix second it may go */
+	bool exiting;			/* pernet exit ran: free at once */
 	struct xt_tap_stats __percpu *stats;
 };
 
@@ -100,6 +104,7 @@ struct xt_tap_info {
 	u64 stats[__TAP_STAT_MAX];
 	u64 bytes;		/* held now */
 	u64 bound;		/* held once a rule exists */
+	u64 kept_s;		/* seconds the tables outlive the last rule */
 	u64 realm_fpr;
 	bool has_realm;
 	u32 rules;

@@ -10,8 +10,10 @@
 #include <linux/mm.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <net/net_namespace.h>
 
 #include "xt_tap_internal.h"
@@ -148,7 +150,28 @@ static void xt_tap_window_update(struct xt_tap_state *st)
 
 	while (w && !st->window_rules[w])
 		w--;
-	WRITE_ONCE(st->tables.window_max, w);
+	/* without rules the entries keep the width they were stored with */
+	if (w)
+		WRITE_ONCE(st->tables.window_max, w);
+}
+
+/*
+ * Caller holds tn->lock; the new rule is not live yet. Every live replay
+ * entry expires at least window_max + 1 s after its token's time. A wider
+ * rule could accept a token after its entry expired: once no SYN still
+ * inserts with the old width (the hooks run under RCU), move the live
+ * entries' expiry, and refuse the tokens whose entries may have expired
+ * before the pass reached them.
+ */
+static void xt_tap_replay_widen(struct xt_tap_state *st, u32 old_window)
+{
+	struct tap_tables *t = &st->tables;
+
+	synchronize_rcu();
+	tap_replay_extend(t, st, t->window_max - old_window,
+			  ktime_get_real_seconds());
+	/* the pass's end: an entry it missed expired before then */
+	tap_replay_raise_floor(t, old_window, ktime_get_real_seconds());
 }
 
 /* checkentry: the first tap rule of a netns creates its tables. */
@@ -156,6 +179,8 @@ struct xt_tap_state *xt_tap_state_get(struct net *net, u16 window)
 {
 	struct xt_tap_net *tn = xt_tap_pernet(net);
 	struct xt_tap_state *st;
+	bool fresh = false;
+	u32 old_window;
 
 	mutex_lock(&tn->lock);
 	if (!tn->state) {
@@ -164,13 +189,48 @@ struct xt_tap_state *xt_tap_state_get(struct net *net, u16 window)
 			mutex_unlock(&tn->lock);
 			return ERR_PTR(-ENOMEM);
 		}
+		fresh = true;
 	}
 	tn->rules++;
 	st = tn->state;
+	old_window = st->tables.window_max;
 	st->window_rules[window]++;
 	xt_tap_window_update(st);
+	/* a new state's cache is empty: nothing to widen */
+	if (!fresh && st->tables.window_max > old_window)
+		xt_tap_replay_widen(st, old_window);
 	mutex_unlock(&tn->lock);
 	return st;
+}
+
+/* Detaches a state without rules whose entries all expired. */
+static struct xt_tap_state *xt_tap_state_unpark(struct xt_tap_net *tn)
+{
+	struct xt_tap_state *st = tn->state;
+
+	lockdep_assert_held(&tn->lock);
+	if (!st || tn->rules)
+		return NULL;
+	tn->state = NULL;
+	return st;
+}
+
+static void xt_tap_park_expire(struct work_struct *work)
+{
+	struct xt_tap_net *tn = container_of(to_delayed_work(work),
+					     struct xt_tap_net, park_work);
+	struct xt_tap_state *st = NULL;
+	u64 now = ktime_get_real_seconds();
+
+	mutex_lock(&tn->lock);
+	if (now >= tn->park_until)
+		st = xt_tap_state_unpark(tn);
+	else if (tn->state && !tn->rules)
+		mod_delayed_work(system_wq, &tn->park_work,
+				 (tn->park_until - now) * HZ);
+	mutex_unlock(&tn->lock);
+	if (st)
+		xt_tap_state_free(st);
 }
 
 /*
@@ -197,6 +257,23 @@ void xt_tap_state_put(struct net *net, struct xt_tap_state *st, u16 window)
 	if (--tn->rules) {
 		mutex_unlock(&tn->lock);
 		return;
+	}
+	/*
+	 * The last rule: a firewall reload (nftables.service's flush, then
+	 * tap-protect) may bring one back at once, and an empty cache would
+	 * take every token of the last window again. Keep the tables until
+	 * the last entry expires; the netns's exit frees them sooner.
+	 */
+	if (!tn->exiting) {
+		u64 now = ktime_get_real_seconds();
+
+		tn->park_until = tap_replay_horizon(&st->tables, now);
+		if (tn->park_until > now) {
+			mod_delayed_work(system_wq, &tn->park_work,
+					 (tn->park_until - now) * HZ);
+			mutex_unlock(&tn->lock);
+			return;
+		}
 	}
 	tn->state = NULL;
 	mutex_unlock(&tn->lock);
@@ -231,6 +308,9 @@ void xt_tap_info_get(struct xt_tap_net *tn, struct xt_tap_info *info)
 	info->rules = tn->rules;
 	info->keys = tn->nkeys;
 	info->bytes = tn->state ? tn->state->bytes : 0;
+	if (tn->state && !tn->rules)
+		info->kept_s = tn->park_until - min(tn->park_until,
+				(u64)ktime_get_real_seconds());
 	if (tn->state) {
 		info->window_max = tn->state->tables.window_max;
 		/* a pass over the whole cache: counters only, never per SYN */
@@ -266,6 +346,7 @@ static int xt_tap_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "replay_rated_rate %llu\n", info.replay_rate);
 	seq_printf(m, "window_max %u\n", info.window_max);
 	seq_printf(m, "memory_bytes %llu\n", info.bytes);
+	seq_printf(m, "tables_kept_s %llu\n", info.kept_s);
 	seq_printf(m, "memory_bound_bytes %llu\n", info.bound);
 	for (i = 0; i < __TAP_STAT_MAX; i++)
 		seq_printf(m, "%s %llu\n", tap_stat_name(i), info.stats[i]);
@@ -277,6 +358,7 @@ static int __net_init xt_tap_net_init(struct net *net)
 	struct xt_tap_net *tn = xt_tap_pernet(net);
 
 	mutex_init(&tn->lock);
+	INIT_DELAYED_WORK(&tn->park_work, xt_tap_park_expire);
 	xt_tap_keys_init(tn);
 	tn->stats = alloc_percpu_gfp(struct xt_tap_stats, GFP_KERNEL_ACCOUNT);
 	if (!tn->stats)
@@ -298,6 +380,16 @@ static int __net_init xt_tap_net_init(struct net *net)
 static void __net_exit xt_tap_net_exit(struct net *net)
 {
 	struct xt_tap_net *tn = xt_tap_pernet(net);
+	struct xt_tap_state *parked;
+
+	/* rules that outlive this free their tables at once */
+	mutex_lock(&tn->lock);
+	tn->exiting = true;
+	parked = xt_tap_state_unpark(tn);
+	mutex_unlock(&tn->lock);
+	cancel_delayed_work_sync(&tn->park_work);
+	if (parked)
+		xt_tap_state_free(parked);
 
 	remove_proc_entry("xt_tap", net->proc_net);
 	xt_tap_keys_flush(tn);

@@ -452,6 +452,18 @@ static void advance_ms(u64 ms)
 	g.clk.now_s += g.clk.now_ms / 1000 - s0;
 }
 
+/* A wider rule comes, as the kernel's xt_tap_replay_widen handles it. */
+static void widen(u16 by)
+{
+	u32 old = g.t.window_max;
+
+	if (old >= 3600)
+		return;
+	g.t.window_max = old + 1 + by % (3600 - old);
+	tap_replay_extend(&g.t, &g, g.t.window_max - old, g.clk.now_s);
+	tap_replay_raise_floor(&g.t, old, g.clk.now_s);
+}
+
 static void make_syn(struct input *in, struct tap_syn *s, u8 family)
 {
 	u8 sel = take8(in);
@@ -670,6 +682,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case 2: {
 			u16 a = take16(&in), b = take16(&in);
 
+			if (op & 0x40)
+				widen(take16(&in));
 			g.rule.key_min = op & 0x80 ? a : a % 8;
 			g.rule.key_max = op & 0x80 ? b : b % 8;
 			g.rule.window = 1 + take16(&in) % g.t.window_max;

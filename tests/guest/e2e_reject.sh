@@ -4,7 +4,8 @@
 # wrong key, unknown key id, key id outside the rule's range, stale
 # timestamp, replay of a captured auth sequence plus real SYN (from the same
 # source and from another one), and a token for another ISN, another port or
-# another address.
+# another address. Last, neither a wider rule added later nor removing the
+# last rule and adding it back opens a window for replays.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start
@@ -40,6 +41,46 @@ dropped() {
 	fi
 	pass "IPv$fam: $name dropped ($counter +1)"
 }
+
+# replay_refused NAME COUNTER PCAP: the attacker replays PCAP; no SYN/ACK,
+# nothing accepted, COUNTER +1 or more
+SYNS="tcp dst port $HTTP_PORT and tcp[tcpflags] & tcp-syn != 0"
+replay_refused() {
+	local name=$1 counter=$2 synack
+	snapshot server
+	synack=$(out_count server synack)
+	in_ns attacker python3 "$TAP_REPO/tests/guest/replay.py" "$3" --src "$ATTACKER4" >/dev/null ||
+		fail "replay.py"
+	sleep 0.3
+	[ "$(out_count server synack)" = "$synack" ] || fail "$name: the replay got a SYN/ACK"
+	expect_stat server accepted "${SNAP[accepted]}" 0
+	expect_stat server "$counter" "${SNAP[$counter]}" +1
+	pass "$name: refused ($counter)"
+}
+# A reload that removes the last tap rule and adds it back (a flush, then
+# the rules again) must not forget what the cache holds: the tables stay
+# until their last entry expires, then go.
+protect server iptables raw PREROUTING 3 --window 20
+capture_start server /tmp/reload.pcap "$SYNS"
+auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$(rand_port)"
+capture_stop
+unprotect server
+[ "$(tap_stat server rules)" = 0 ] || fail "rules left after the flush"
+kept=$(tap_stat server tables_kept_s)
+[ "$kept" -ge 1 ] && [ "$kept" -le 42 ] 2>/dev/null ||
+	fail "tables_kept_s $kept after the last rule went, want 1 to 2 * 20 + 2"
+[ "$(tap_stat server memory_bytes)" -gt 0 ] || fail "the tables went with the last rule"
+protect server iptables raw PREROUTING 3 --window 20
+sleep 1.5	# past the retransmission lifetime
+replay_refused "a token replayed after its last rule was removed and added again" replayed /tmp/reload.pcap
+unprotect server
+for ((i = 0; i < 90; i++)); do
+	[ "$(tap_stat server memory_bytes)" = 0 ] && break
+	sleep 0.5
+done
+[ "$(tap_stat server memory_bytes)" = 0 ] && [ "$(tap_stat server tables_kept_s)" = 0 ] ||
+	fail "the kept tables did not go: memory_bytes $(tap_stat server memory_bytes)"
+pass "the tables without rules went once their last entry expired"
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then
@@ -92,4 +133,34 @@ for fam in 4 6; do
 	unprotect server
 	server_out_counters server
 done
+
+# A wider rule added later must not accept a token the cache was told to
+# remember only for the narrower one: replays after the old window's end,
+# of a token the cache still held when the rule came (replayed) and of one
+# it had already forgotten (stale).
+wide_rule() {
+	in_ns server iptables -t raw -I PREROUTING 1 -p tcp --dport "$HTTP_PORT" --syn \
+		-m tap --key-id 3 --window 300 -j ACCEPT || fail "the 300 s rule"
+}
+protect server iptables raw PREROUTING 3 --window 2
+capture_start server /tmp/forgotten.pcap "$SYNS"
+auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$(rand_port)"
+capture_stop
+sleep 4		# its entry (window 2 s) has expired
+wide_rule
+replay_refused "a token forgotten before a 300 s rule came, replayed" stale /tmp/forgotten.pcap
+unprotect server
+protect server iptables raw PREROUTING 3 --window 2
+capture_start server /tmp/held.pcap "$SYNS"
+auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$(rand_port)"
+capture_stop
+wide_rule	# while its entry lives
+sleep 4		# past the entry's first expiry
+replay_refused "a token held when a 300 s rule came, replayed after its old expiry" replayed /tmp/held.pcap
+in_ns client tap-send connect -q --key "$k3" --dst "$SERVER4" --dport "$HTTP_PORT" \
+	--timeout 10 --send $'GET / HTTP/1.0\r\n\r\n' | grep -q tap-protected-page ||
+	fail "a fresh token through the 300 s rule"
+pass "a fresh token gets in through the 300 s rule"
+unprotect server
+
 check_dmesg_clean

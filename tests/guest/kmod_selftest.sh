@@ -11,7 +11,7 @@
 ko=$(tap_ko "$TAP_REPO")
 params=/sys/module/xt_tap/parameters
 stats="accepted retransmit incomplete key_not_allowed unknown_key stale bad_mac replayed table_full evicted truncated limited"
-fields="rules keys max_keys pending_slots authorized_slots replay_slots replay_live replay_rated_rate window_max memory_bytes memory_bound_bytes"
+fields="rules keys max_keys pending_slots authorized_slots replay_slots replay_live replay_rated_rate window_max memory_bytes memory_bound_bytes tables_kept_s"
 
 [ -r "$ko" ] || fail "$ko missing: run 'make modules' on the host first"
 built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)

@@ -1254,6 +1254,80 @@ TEST(test_replay_lifetime)
 }
 
 /*
+ * A wider rule added later (the kernel's xt_tap_replay_widen): tokens the
+ * cache still holds stay refused for the whole new window, and tokens it
+ * may have forgotten are refused outright; fresh tokens still get in.
+ */
+static void widen(struct ctx *c, u32 new_window)
+{
+	u32 old = c->t.window_max;
+
+	c->t.window_max = new_window;
+	tap_replay_extend(&c->t, &c->env, new_window - old, c->clk.now_s);
+	tap_replay_raise_floor(&c->t, old, c->clk.now_s);
+}
+
+TEST(test_replay_widen)
+{
+	struct tap_rule wide = rule_def;
+	u32 seq_old[TAP_FRAGS], seq_live[TAP_FRAGS], isn_old, isn_live;
+	struct tap_syn real_old, real_live, fresh;
+	struct client cl, other;
+	struct ctx c;
+	u64 t0;
+
+	wide.window = 300;
+	ctx_init(&c, 64, 64, 64);
+	client_init(&cl, 4, 44);
+	client_init(&other, 4, 45);
+	key_load(&c, 3, &key_a);
+	c.t.window_max = rule_def.window;	/* only the 30 s rule */
+	t0 = c.clk.now_s;
+	/* accepted at t0: its entry expires at t0 + 31 */
+	isn_old = rnd32();
+	client_token(&cl, 22, isn_old, t0, seq_old);
+	real_old = mksyn(&cl, rnd_port(), 22, isn_old);
+	send_seqs(&c, &rule_def, &cl, 22, seq_old, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real_old, NULL), TAP_STAT_ACCEPTED,
+		   "first token");
+	/* accepted at t0 + 20: alive when the wide rule comes */
+	c.base_s += 20;
+	ctx_set_clock(&c);
+	isn_live = rnd32();
+	client_token(&cl, 22, isn_live, c.clk.now_s, seq_live);
+	real_live = mksyn(&cl, rnd_port(), 22, isn_live);
+	send_seqs(&c, &rule_def, &cl, 22, seq_live, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real_live, NULL), TAP_STAT_ACCEPTED,
+		   "second token");
+	/* t0 + 40: the first entry has expired; a 300 s rule is added */
+	c.base_s += 20;
+	ctx_set_clock(&c);
+	CHECK(tap_replay_live(&c.t, c.clk.now_s) == 1, "one entry left");
+	widen(&c, wide.window);
+	real_old = mksyn(&other, rnd_port(), 22, isn_old);
+	send_seqs(&c, &wide, &other, 22, seq_old, NULL, 0);
+	CHECK_STAT(process(&c, &wide, &real_old, NULL), TAP_STAT_STALE,
+		   "a forgotten token, replayed to the wider rule");
+	/* the live entry now lasts to t0 + 20 + 300 */
+	c.base_s = t0 + 20 + 300;
+	ctx_set_clock(&c);
+	real_live = mksyn(&other, rnd_port(), 22, isn_live);
+	send_seqs(&c, &wide, &other, 22, seq_live, NULL, 0);
+	CHECK_STAT(process(&c, &wide, &real_live, NULL), TAP_STAT_REPLAYED,
+		   "a remembered token, replayed at the wider rule's edge");
+	/* fresh tokens, and ones up to the old window back, get in */
+	fresh = mksyn(&cl, rnd_port(), 22, rnd32());
+	send_token(&c, &wide, &cl, 22, fresh.seq, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &wide, &fresh, NULL), TAP_STAT_ACCEPTED,
+		   "a fresh token under the wider rule");
+	fresh = mksyn(&cl, rnd_port(), 22, rnd32());
+	send_token(&c, &wide, &cl, 22, fresh.seq, c.clk.now_s - 100, NULL, 0);
+	CHECK_STAT(process(&c, &wide, &fresh, NULL), TAP_STAT_ACCEPTED,
+		   "a token 100 s old, made after the change");
+	ctx_free(&c);
+}
+
+/*
  * Admission limits: a key over its rate is refused as limited (and its
  * tokens are not remembered), the other keys are not touched, and its
  * allowance comes back with time.
@@ -2214,6 +2288,7 @@ int main(void)
 	RUN(test_replay);
 	RUN(test_replay_table_full);
 	RUN(test_replay_lifetime);
+	RUN(test_replay_widen);
 	RUN(test_admission);
 	RUN(test_keys);
 	RUN(test_key_revocation);

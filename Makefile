@@ -444,14 +444,18 @@ install-client: tools
 
 # What the packages' maintainer scripts do, when installing into /: the
 # client's user and key directory, and the module for every kernel that has
-# its headers (the running one included), through DKMS.
+# its headers (the running one included), through DKMS; DKMS=no leaves the
+# module to the admin (one built with `make modules`, say).
+DKMS ?= yes
 install: install-dkms install-server install-client
 	install -d -m 0700 $(DESTDIR)/etc/tap/keys
 ifeq ($(DESTDIR),)
 	id -u tap-clientd >/dev/null 2>&1 || \
 		adduser --system --group --no-create-home --home /nonexistent tap-clientd
 	install -d -m 0750 -g tap-clientd /etc/tap/clientd
+ifneq ($(DKMS),no)
 	$(DKMS_LIBDIR)/dkms-all-kernels $(TAP_VERSION)
+endif
 else
 	install -d -m 0750 $(DESTDIR)/etc/tap/clientd
 endif

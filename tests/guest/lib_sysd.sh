@@ -27,15 +27,14 @@ sysd_reboot() {
 sysd_install() {
 	local kver ko
 	kver=$(uname -r)
-	make -s -C "$TAP_REPO" -o all install KVER="$kver" >/dev/null || fail "make install"
+	# DKMS would build the module for every kernel of the host's root: in
+	# TCG that takes many minutes (tests/guest/deb_install.sh tests it)
+	make -s -C "$TAP_REPO" -o all install DKMS=no KVER="$kver" >/dev/null || fail "make install"
 	# the module of this kernel (make modules-all's copy on 6.12)
 	ko=$(tap_ko "$TAP_REPO")
-	install -m 0644 "$ko" "/lib/modules/$kver/extra/xt_tap.ko" && depmod -a "$kver" ||
+	install -D -m 0644 "$ko" "/lib/modules/$kver/extra/xt_tap.ko" && depmod -a "$kver" ||
 		fail "installing $ko"
-	# (make install does not install tap-protect.service yet)
-	[ -e /lib/systemd/system/tap-protect.service ] ||
-		install -m 0644 "$TAP_REPO/nft/tap-protect.service" /lib/systemd/system/ ||
-		fail "installing tap-protect.service"
+	[ -e /lib/systemd/system/tap-protect.service ] || fail "make install: no tap-protect.service"
 	tap-keytool genkey --id $SYSD_KEY_ID -o /etc/tap/keys/$SYSD_KEY_ID.key >/dev/null ||
 		fail "genkey"
 	printf 'port %s\nkey-id %s\n' "$HTTP_PORT" $SYSD_KEY_ID >/etc/tap/protect.conf

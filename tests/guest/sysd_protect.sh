@@ -33,6 +33,7 @@ case $TAP_BOOT in
 	sysd_reboot
 	;;
 2)
+	sysd_settle	# the test's unit may start before tap-protect finished
 	for u in nftables tap-keys tap-protect; do
 		systemctl is-active -q $u || { sysd_units; fail "after the reboot $u is not active"; }
 	done

@@ -82,7 +82,7 @@ fi
 echo "== building in $obj ($(nproc) jobs, ccache in $CCACHE_DIR)"
 start=$SECONDS
 kmake -j"$(nproc)" bzImage modules
-kver=$(kmake -s kernelrelease)
+kver=$(kmake -s --no-print-directory kernelrelease)
 rm -rf "$out/modroot"
 kmake -s INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
 ln -sfn "$obj" "$out/modroot/lib/modules/$kver/build"

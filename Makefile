@@ -400,6 +400,7 @@ SERVER_FILES := 0644:$(B)/libxt_tap.so:$(XTABLES_LIBDIR)/libxt_tap.so
 SERVER_FILES += 0755:$(B)/tap-keytool:$(SBINDIR)/tap-keytool
 SERVER_FILES += 0755:$(B)/tap-nft:$(SBINDIR)/tap-nft
 SERVER_FILES += 0644:keytool/tap-keys.service:$(UNITDIR)/tap-keys.service
+SERVER_FILES += 0644:keytool/tap-audit.service:$(UNITDIR)/tap-audit.service
 SERVER_FILES += 0644:keytool/tap-keytool.8:$(MAN8DIR)/tap-keytool.8
 SERVER_FILES += 0644:nft/tap-nft.8:$(MAN8DIR)/tap-nft.8
 SERVER_FILES += 0644:xt_tap/xt_tap.8:$(MAN8DIR)/xt_tap.8

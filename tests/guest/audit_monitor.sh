@@ -20,6 +20,7 @@ topo_start
 tap_load_module
 k3=$(tap_genkey 3)
 wrong3=$(tap_genkey 3 wrong3)	# same id, another secret: bad_mac
+k7=$(tap_genkey 7)		# outside the rule's key ids: key_not_allowed
 in_ns server tap-keytool load "$k3" >/dev/null || fail "load key"
 start_http server
 protect server iptables raw PREROUTING 3 --window 30
@@ -79,9 +80,10 @@ settle
 pass "IPv6 HTTP exchange: one accept event [$CLIENT6] -> [$SERVER6]:$HTTP_PORT"
 
 # --- forged and stale tokens: refusal events with their reason ------------
-fsport=$(rand_port) ssport=$(rand_port)
+fsport=$(rand_port) ssport=$(rand_port) nsport=$(rand_port)
 auth_and_syn client "$wrong3" "$SERVER4" "$(rand32)" "$fsport"
 auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$ssport" --time $(( $(date +%s) - 120 ))
+auth_and_syn client "$k7" "$SERVER4" "$(rand32)" "$nsport"
 settle
 [ "$(count human " refuse bad_mac key 3 ${CLIENT4//./\\.}:$fsport -> ")" = 1 ] ||
 	fail "forged token: no bad_mac event for sport $fsport: $(cat /tmp/human.out)"
@@ -90,8 +92,11 @@ settle
 [ "$(count json "\"event\":\"refuse\",\"reason\":\"bad_mac\",\"key_id\":3,.*\"sport\":$fsport,")" = 1 ] &&
 	[ "$(count journal "^<5>.* refuse stale key 3 ")" = 1 ] ||
 	fail "forged/stale: json or journal line missing"
+[ "$(count human " refuse key_not_allowed key - ${CLIENT4//./\\.}:$nsport -> ")" = 1 ] &&
+	[ "$(count json "\"reason\":\"key_not_allowed\",\"key_id\":null,.*\"sport\":$nsport,")" = 1 ] ||
+	fail "key 7: no key_not_allowed event without key id for sport $nsport: $(cat /tmp/human.out)"
 [ "$(count human ' accept ')" = 2 ] || fail "a refused token gave an accept event"
-pass "forged token: refuse bad_mac key 3; stale token: refuse stale key 3 (human, json, journal)"
+pass "forged token: refuse bad_mac key 3; stale token: refuse stale key 3; key 7: refuse key_not_allowed key - (human, json, journal)"
 
 # --- a flood of refusals: at most BUDGET events a second, rest suppressed --
 stat_sum() {	# the refusal counters of the server's netns, summed
@@ -141,7 +146,7 @@ unpriv unpriv_uid "uid 65534" setpriv --reuid=65534 --regid=65534 --clear-groups
 unpriv unpriv_userns "root of a user namespace of its own" unshare --user --map-root-user
 
 # --- no key material anywhere in the output --------------------------------
-for f in "$k3" "$wrong3"; do
+for f in "$k3" "$wrong3" "$k7"; do
 	for field in secret realm; do
 		b64=$(sed -n "s/^$field = //p" "$f")
 		[ -n "$b64" ] || fail "no $field in $f"

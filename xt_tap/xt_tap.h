@@ -86,8 +86,10 @@ struct xt_tap_mtinfo {
  *   without a complete token (incomplete), retransmissions and truncated
  *   headers send none. Refusals are sent at most TAP_EVENT_REFUSALS_PER_SEC
  *   per netns and wall-clock second; the rest are suppressed. Events are
- *   built only while a socket listens, never block the packet path, and
- *   are lost (counted) when they cannot be sent at once. Subscribing needs
+ *   built only while a socket listens (in any netns: the kernel's check is
+ *   host-wide, so suppressed also counts while only another netns
+ *   listens), never block the packet path, and are lost (counted) when
+ *   they cannot be sent at once. Subscribing needs
  *   CAP_NET_ADMIN over the netns (GENL_MCAST_CAP_NET_ADMIN). No event holds
  *   a secret. STATS_GET's TAP_A_EVENT_STATS counts sent, suppressed and
  *   dropped events.

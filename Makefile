@@ -189,6 +189,9 @@ TAP_GUEST_JOBS ?= 2
 export TAP_GUEST_JOBS
 KERNEL_TESTS = smoke kmod_selftest kmod_cycles kmod_memcg frag_no_bypass \
 	nft_interop e2e_hooks e2e_netns client_nat_many client_e2e observer_on_path
+# audit events: genetlink's subscribe permission check (genl_bind) and
+# multicast delivery are the kernel's
+KERNEL_TESTS += audit_monitor
 guest-check: all
 	$(MAKE) modules-all
 	$(MAKE) guest-run OTHER_KERNEL_TESTS="$(KERNEL_TESTS)"

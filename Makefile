@@ -189,6 +189,9 @@ TAP_GUEST_JOBS ?= 2
 export TAP_GUEST_JOBS
 KERNEL_TESTS = smoke kmod_selftest kmod_cycles kmod_memcg frag_no_bypass \
 	nft_interop e2e_hooks e2e_netns client_nat_many client_e2e observer_on_path
+# audit events: genetlink's subscribe permission check (genl_bind) and
+# multicast delivery are the kernel's
+KERNEL_TESTS += audit_monitor
 guest-check: all
 	$(MAKE) modules-all
 	$(MAKE) guest-run OTHER_KERNEL_TESTS="$(KERNEL_TESTS)"
@@ -400,6 +403,7 @@ SERVER_FILES := 0644:$(B)/libxt_tap.so:$(XTABLES_LIBDIR)/libxt_tap.so
 SERVER_FILES += 0755:$(B)/tap-keytool:$(SBINDIR)/tap-keytool
 SERVER_FILES += 0755:$(B)/tap-nft:$(SBINDIR)/tap-nft
 SERVER_FILES += 0644:keytool/tap-keys.service:$(UNITDIR)/tap-keys.service
+SERVER_FILES += 0644:keytool/tap-audit.service:$(UNITDIR)/tap-audit.service
 SERVER_FILES += 0644:keytool/tap-keytool.8:$(MAN8DIR)/tap-keytool.8
 SERVER_FILES += 0644:nft/tap-nft.8:$(MAN8DIR)/tap-nft.8
 SERVER_FILES += 0644:xt_tap/xt_tap.8:$(MAN8DIR)/xt_tap.8

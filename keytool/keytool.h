@@ -73,6 +73,8 @@ struct stats_reply {
 	uint64_t tbl[TAP_TBL_A_MAX + 1];
 	bool have_realm;
 	uint64_t realm_fpr;
+	bool have_ev[TAP_EVS_A_MAX + 1];	/* TAP_A_EVENT_STATS */
+	uint64_t ev[TAP_EVS_A_MAX + 1];
 };
 
 /*
@@ -84,5 +86,31 @@ struct stats_reply {
 int key_msg_cb(const struct nlmsghdr *nlh, void *data);
 int stats_msg_cb(const struct nlmsghdr *nlh, void *data);
 int family_msg_cb(const struct nlmsghdr *nlh, void *data);
+
+/* ---- audit events (keytool_nl.c, cmd_monitor.c) ---- */
+
+/* One TAP_CMD_EVENT; valid only if every field but the key id came. */
+struct tap_event {
+	bool valid, have_key;
+	uint32_t outcome;	/* TAP_STAT_* */
+	uint16_t key_id;
+	uint8_t family;		/* 4 or 6 */
+	uint8_t saddr[16], daddr[16];
+	uint16_t sport, dport;
+	uint32_t window;
+	uint64_t time_ns;
+};
+
+/*
+ * mnl callbacks: the id of the family's "events" multicast group from the
+ * controller's answer to CTRL_CMD_GETFAMILY (a uint32_t, left alone if
+ * there is none); one TAP_CMD_EVENT into a struct tap_event.
+ */
+int events_group_msg_cb(const struct nlmsghdr *nlh, void *data);
+int event_msg_cb(const struct nlmsghdr *nlh, void *data);
+/* The "events" group of the xt_tap family (0: the module has none). */
+uint32_t tap_events_group(struct nl *nl);
+
+int cmd_monitor(int argc, char **argv);
 
 #endif /* TAP_KEYTOOL_H */

@@ -114,6 +114,21 @@ struct nlmsghdr *tap_msg(struct nl *nl, void *buf, uint8_t cmd, uint16_t flags)
 	return nl_msg(nl, buf, nl->family, cmd, TAP_GENL_VERSION, flags);
 }
 
+uint32_t tap_events_group(struct nl *nl)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	uint32_t group = 0;
+	int err;
+
+	nlh = nl_msg(nl, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TAP_GENL_NAME);
+	err = nl_talk(nl, nlh, events_group_msg_cb, &group);
+	if (err)
+		nl_die(nl, err, "cannot look up the " TAP_GENL_NAME " netlink family");
+	return group;
+}
+
 /* ---- replies ---- */
 
 static int stat_cb(const struct nlattr *attr, void *data)
@@ -200,6 +215,19 @@ static int tbl_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int evs_cb(const struct nlattr *attr, void *data)
+{
+	struct stats_reply *s = data;
+	unsigned int type = mnl_attr_get_type(attr);
+
+	if (type >= TAP_EVS_A_SENT && type <= TAP_EVS_A_MAX && type != TAP_EVS_A_PAD &&
+	    mnl_attr_validate(attr, MNL_TYPE_U64) >= 0) {
+		s->have_ev[type] = true;
+		s->ev[type] = mnl_attr_get_u64(attr);
+	}
+	return MNL_CB_OK;
+}
+
 int stats_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
@@ -216,5 +244,129 @@ int stats_msg_cb(const struct nlmsghdr *nlh, void *data)
 		s->have_realm = true;
 		s->realm_fpr = mnl_attr_get_u64(tb[TAP_A_REALM_FPR]);
 	}
+	if (tb[TAP_A_EVENT_STATS] &&
+	    mnl_attr_validate(tb[TAP_A_EVENT_STATS], MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(tb[TAP_A_EVENT_STATS], evs_cb, s);
+	return MNL_CB_OK;
+}
+
+/* ---- audit events ---- */
+
+struct mcgrp {
+	const char *name;
+	uint32_t id;
+};
+
+static int mcgrp_cb(const struct nlattr *attr, void *data)
+{
+	struct mcgrp *g = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_NAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+		g->name = mnl_attr_get_str(attr);
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		g->id = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int mcgrps_cb(const struct nlattr *attr, void *data)
+{
+	struct mcgrp g = { 0 };
+
+	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_OK;
+	mnl_attr_parse_nested(attr, mcgrp_cb, &g);
+	if (g.name && g.id && !strcmp(g.name, TAP_GENL_MCGRP_EVENTS))
+		*(uint32_t *)data = g.id;
+	return MNL_CB_OK;
+}
+
+static int family_groups_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GROUPS &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(attr, mcgrps_cb, data);
+	return MNL_CB_OK;
+}
+
+int events_group_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_groups_cb, data);
+}
+
+struct ev_parse {
+	struct tap_event *ev;
+	unsigned int got;	/* bit per TAP_EV_A_* */
+	uint16_t saddr_len, daddr_len;
+};
+
+static int ev_attr_cb(const struct nlattr *attr, void *data)
+{
+	static const enum mnl_attr_data_type types[TAP_EV_A_MAX + 1] = {
+		[TAP_EV_A_OUTCOME] = MNL_TYPE_U32, [TAP_EV_A_KEY_ID] = MNL_TYPE_U16,
+		[TAP_EV_A_FAMILY] = MNL_TYPE_U8, [TAP_EV_A_SPORT] = MNL_TYPE_U16,
+		[TAP_EV_A_DPORT] = MNL_TYPE_U16, [TAP_EV_A_WINDOW] = MNL_TYPE_U32,
+		[TAP_EV_A_TIME_NS] = MNL_TYPE_U64,
+	};
+	struct ev_parse *p = data;
+	struct tap_event *ev = p->ev;
+	unsigned int type = mnl_attr_get_type(attr);
+	uint16_t len = mnl_attr_get_payload_len(attr);
+
+	if (type == TAP_EV_A_SADDR || type == TAP_EV_A_DADDR) {
+		if (len != 4 && len != 16)
+			return MNL_CB_OK;
+		memcpy(type == TAP_EV_A_SADDR ? ev->saddr : ev->daddr,
+		       mnl_attr_get_payload(attr), len);
+		*(type == TAP_EV_A_SADDR ? &p->saddr_len : &p->daddr_len) = len;
+	} else if (type <= TAP_EV_A_MAX && types[type] &&
+		   mnl_attr_validate(attr, types[type]) >= 0) {
+		switch (type) {
+		case TAP_EV_A_OUTCOME: ev->outcome = mnl_attr_get_u32(attr); break;
+		case TAP_EV_A_KEY_ID: ev->key_id = mnl_attr_get_u16(attr); break;
+		case TAP_EV_A_FAMILY: ev->family = mnl_attr_get_u8(attr); break;
+		case TAP_EV_A_SPORT: ev->sport = mnl_attr_get_u16(attr); break;
+		case TAP_EV_A_DPORT: ev->dport = mnl_attr_get_u16(attr); break;
+		case TAP_EV_A_WINDOW: ev->window = mnl_attr_get_u32(attr); break;
+		case TAP_EV_A_TIME_NS: ev->time_ns = mnl_attr_get_u64(attr); break;
+		}
+	} else {
+		return MNL_CB_OK;
+	}
+	p->got |= 1u << type;
+	return MNL_CB_OK;
+}
+
+static int ev_top_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == TAP_A_EVENT &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(attr, ev_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int event_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const unsigned int need = 1u << TAP_EV_A_OUTCOME | 1u << TAP_EV_A_FAMILY |
+		1u << TAP_EV_A_SADDR | 1u << TAP_EV_A_DADDR | 1u << TAP_EV_A_SPORT |
+		1u << TAP_EV_A_DPORT | 1u << TAP_EV_A_WINDOW | 1u << TAP_EV_A_TIME_NS;
+	const struct genlmsghdr *genl;
+	struct ev_parse p = { .ev = data };
+	uint16_t alen;
+
+	memset(p.ev, 0, sizeof(*p.ev));
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*genl))
+		return MNL_CB_OK;
+	genl = mnl_nlmsg_get_payload(nlh);
+	if (genl->cmd != TAP_CMD_EVENT)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*genl), ev_top_cb, &p) < 0)
+		return MNL_CB_OK;
+	alen = p.ev->family == 4 ? 4 : 16;
+	p.ev->have_key = p.got & 1u << TAP_EV_A_KEY_ID;
+	p.ev->valid = (p.got & need) == need &&
+		(p.ev->family == 4 || p.ev->family == 6) &&
+		p.saddr_len == alen && p.daddr_len == alen;
 	return MNL_CB_OK;
 }

@@ -828,7 +828,29 @@ static void stats_help(void)
 	       "bytes they hold, keys loaded; how many tokens the replay cache\n"
 	       "holds now (replay_live), the largest --window of the rules and the\n"
 	       "new connections per second the cache carries at it; the realm's\n"
-	       "fingerprint. Needs CAP_NET_ADMIN.\n");
+	       "fingerprint; the audit events sent to 'monitor', suppressed (over\n"
+	       "the per-second budget of refusals) and dropped. Needs CAP_NET_ADMIN.\n");
+}
+
+/* The audit event counters (monitor): sent, suppressed, dropped. */
+static void stats_print_events(const struct stats_reply *s)
+{
+	static const struct {
+		unsigned int attr;
+		const char *name;
+	} evs[] = {
+		{ TAP_EVS_A_SENT, "events_sent" },
+		{ TAP_EVS_A_SUPPRESSED, "events_suppressed" },
+		{ TAP_EVS_A_DROPPED, "events_dropped" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (s->have_ev[evs[i].attr])
+			printf("%-18s %" PRIu64 "\n", evs[i].name, s->ev[evs[i].attr]);
+		else
+			printf("%-18s -\n", evs[i].name);
+	}
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -879,6 +901,7 @@ static int cmd_stats(int argc, char **argv)
 		printf("%-18s %016" PRIx64 "\n", "realm", s.realm_fpr);
 	else
 		printf("%-18s -\n", "realm");
+	stats_print_events(&s);
 	return 0;
 }
 
@@ -908,6 +931,7 @@ static void main_help(void)
 	       "  sync DIR                make the loaded keys those of DIR/*.key\n"
 	       "  stats                   show the counters and table sizes\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
+	       "  monitor [--json]        print accepted and refused connections as they happen\n"
 	       "  --version               show the version\n"
 	       "\n"
 	       "'" PROG " COMMAND --help' describes each command; see tap-keytool(8).\n"
@@ -926,6 +950,7 @@ static const struct {
 	{ "sync", cmd_sync },
 	{ "stats", cmd_stats },
 	{ "fingerprint", cmd_fingerprint },
+	{ "monitor", cmd_monitor },
 };
 
 int main(int argc, char **argv)

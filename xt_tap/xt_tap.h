@@ -78,6 +78,22 @@ struct xt_tap_mtinfo {
  *   The netns's counters and tables. No attributes. The reply has
  *   TAP_A_STATS, TAP_A_TABLES and, when a key is loaded, TAP_A_REALM_FPR.
  *
+ * Audit events (multicast group TAP_GENL_MCGRP_EVENTS, "events")
+ *   Each message is TAP_CMD_EVENT with one nested TAP_A_EVENT
+ *   (TAP_EV_A_*): a connection a tap rule accepted (TAP_EV_A_OUTCOME
+ *   TAP_STAT_ACCEPTED), or a token it refused (the reason: key_not_allowed,
+ *   unknown_key, stale, bad_mac, replayed, table_full or limited). SYNs
+ *   without a complete token (incomplete), retransmissions and truncated
+ *   headers send none. Refusals are sent at most TAP_EVENT_REFUSALS_PER_SEC
+ *   per netns and wall-clock second; the rest are suppressed. Events are
+ *   built only while a socket listens (in any netns: the kernel's check is
+ *   host-wide, so suppressed also counts while only another netns
+ *   listens), never block the packet path, and are lost (counted) when
+ *   they cannot be sent at once. Subscribing needs
+ *   CAP_NET_ADMIN over the netns (GENL_MCAST_CAP_NET_ADMIN). No event holds
+ *   a secret. STATS_GET's TAP_A_EVENT_STATS counts sent, suppressed and
+ *   dropped events.
+ *
  * Nested counters (TAP_A_STATS, TAP_A_KEY_STATS) hold one u64 attribute
  * per outcome, of type enum tap_stat + 1; a type above every outcome may
  * appear as padding and is to be skipped, as is any type a client does
@@ -95,6 +111,7 @@ enum tap_genl_cmd {
 	TAP_CMD_KEY_FLUSH,
 	TAP_CMD_KEY_GET,	/* dump: KEY_ID, KEY_FPR, KEY_STATS */
 	TAP_CMD_STATS_GET,	/* STATS, TABLES, REALM_FPR if a realm is set */
+	TAP_CMD_EVENT,		/* multicast only: EVENT */
 	__TAP_CMD_MAX,
 };
 #define TAP_CMD_MAX (__TAP_CMD_MAX - 1)
@@ -112,6 +129,8 @@ enum tap_genl_attr {
 	TAP_A_KEY_REALM,	/* binary, TAP_KEY_LEN; write-only; KEY_ADD */
 	TAP_A_REALM_FPR,	/* u64 fingerprint of the netns's realm */
 	TAP_A_KEY_RATE,		/* u32 new connections/s, 0: no limit */
+	TAP_A_EVENT,		/* nested: TAP_EV_A_*; TAP_CMD_EVENT */
+	TAP_A_EVENT_STATS,	/* nested: TAP_EVS_A_*; STATS_GET */
 	__TAP_A_MAX,
 };
 #define TAP_A_MAX (__TAP_A_MAX - 1)
@@ -132,6 +151,37 @@ enum tap_tables_attr {
 	__TAP_TBL_A_MAX,
 };
 #define TAP_TBL_A_MAX (__TAP_TBL_A_MAX - 1)
+
+#define TAP_GENL_MCGRP_EVENTS		"events"
+#define TAP_EVENT_REFUSALS_PER_SEC	10	/* per netns */
+
+/* Inside TAP_A_EVENT: one accepted connection or refused token. */
+enum tap_event_attr {
+	TAP_EV_A_UNSPEC,
+	TAP_EV_A_OUTCOME,	/* u32: TAP_STAT_* */
+	TAP_EV_A_KEY_ID,	/* u16: the token's key id, when known */
+	TAP_EV_A_FAMILY,	/* u8: 4 or 6 */
+	TAP_EV_A_SADDR,		/* binary: 4 or 16 bytes, network order */
+	TAP_EV_A_DADDR,		/* binary: 4 or 16 bytes, network order */
+	TAP_EV_A_SPORT,		/* u16, host order */
+	TAP_EV_A_DPORT,		/* u16, host order */
+	TAP_EV_A_WINDOW,	/* u32: the rule's --window, seconds */
+	TAP_EV_A_TIME_NS,	/* u64: CLOCK_REALTIME, ns */
+	TAP_EV_A_PAD,
+	__TAP_EV_A_MAX,
+};
+#define TAP_EV_A_MAX (__TAP_EV_A_MAX - 1)
+
+/* Inside TAP_A_EVENT_STATS: the netns's audit event counters (u64). */
+enum tap_event_stats_attr {
+	TAP_EVS_A_UNSPEC,
+	TAP_EVS_A_SENT,		/* delivered to at least one listener */
+	TAP_EVS_A_SUPPRESSED,	/* refusals over the per-second budget */
+	TAP_EVS_A_DROPPED,	/* no memory, or a listener's buffer full */
+	TAP_EVS_A_PAD,
+	__TAP_EVS_A_MAX,
+};
+#define TAP_EVS_A_MAX (__TAP_EVS_A_MAX - 1)
 
 /*
  * Outcome of one SYN through one tap rule. Each has a per-netns counter

@@ -12,6 +12,7 @@
 #include <net/sock.h>
 
 #include "xt_tap_internal.h"
+#include "xt_tap_events.h"
 
 /*
  * Padding inside the nested per-stat attributes. TAP_A_PAD (7) would read
@@ -252,7 +253,8 @@ static int xt_tap_genl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	if (xt_tap_put_stats(msg, TAP_A_STATS, ti.stats) ||
 	    xt_tap_put_tables(msg, &ti) ||
 	    (ti.has_realm &&
-	     nla_put_u64_64bit(msg, TAP_A_REALM_FPR, ti.realm_fpr, TAP_A_PAD)))
+	     nla_put_u64_64bit(msg, TAP_A_REALM_FPR, ti.realm_fpr, TAP_A_PAD)) ||
+	    xt_tap_ev_put_stats(msg, genl_info_net(info)))
 		goto nospace;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
@@ -292,6 +294,17 @@ static const struct genl_small_ops xt_tap_genl_ops[] = {
 	},
 };
 
+/*
+ * Audit events. GENL_MCAST_CAP_NET_ADMIN: genl_bind() refuses to subscribe
+ * a task without CAP_NET_ADMIN over the socket's netns (ns_capable on its
+ * user_ns) with EPERM, on 6.1 as on later kernels, so no subscribe command
+ * of our own is needed. Another netns's events reach a socket only with
+ * NETLINK_LISTEN_ALL_NSID and CAP_NET_BROADCAST over that netns.
+ */
+static const struct genl_multicast_group xt_tap_genl_mcgrps[] = {
+	{ .name = TAP_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
 static struct genl_family xt_tap_genl_family __ro_after_init = {
 	.name		= TAP_GENL_NAME,
 	.version	= TAP_GENL_VERSION,
@@ -302,6 +315,8 @@ static struct genl_family xt_tap_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.small_ops	= xt_tap_genl_ops,
 	.n_small_ops	= ARRAY_SIZE(xt_tap_genl_ops),
+	.mcgrps		= xt_tap_genl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(xt_tap_genl_mcgrps),
 	/*
 	 * Commands from here on get the strict header check, which refuses
 	 * every nlmsg_flags bit but REQUEST, ACK, ECHO and DUMP: KEY_ADD
@@ -319,4 +334,22 @@ int xt_tap_genl_register(void)
 void xt_tap_genl_unregister(void)
 {
 	genl_unregister_family(&xt_tap_genl_family);
+}
+
+/* Someone subscribed to the events (in some netns: the check is global). */
+bool xt_tap_genl_has_listeners(struct net *net)
+{
+	return genl_has_listeners(&xt_tap_genl_family, net, 0);
+}
+
+void *xt_tap_genl_event_put(struct sk_buff *skb)
+{
+	return genlmsg_put(skb, 0, 0, &xt_tap_genl_family, 0, TAP_CMD_EVENT);
+}
+
+/* Consumes skb; -ESRCH if no socket of net listens, -ENOBUFS if one lost it. */
+int xt_tap_genl_event_send(struct net *net, struct sk_buff *skb)
+{
+	return genlmsg_multicast_netns(&xt_tap_genl_family, net, skb, 0, 0,
+				       GFP_ATOMIC);
 }

@@ -24,6 +24,7 @@
 #include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 
 #include "xt_tap_internal.h"
+#include "xt_tap_events.h"
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Xtables: TCP SYN admission by a token in auth SYNs (TAP)");
@@ -270,7 +271,7 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 		return false;
 
 	c.t = &st->tables;
-	c.ops = &xt_tap_ops;
+	c.ops = &xt_tap_ev_ops;	/* xt_tap_ops, noting key ids for events */
 	c.env = st;
 	c.rule = &rule;
 	c.syn = &syn;
@@ -287,9 +288,12 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	 * realm and the keys that key_get hands out alive.
 	 */
 	c.realm = xt_tap_realm_get(st->tn);
+	xt_tap_ev_begin();
 	tap_process_syn(&c, &out);
 
 	xt_tap_count(st->tn, out.stat);
+	if (unlikely(xt_tap_ev_outcome(out.stat)))
+		xt_tap_ev_report(xt_net(par), &syn, info->window, out.stat);
 	if (out.evicted)
 		this_cpu_inc(st->tn->stats->cnt[TAP_STAT_EVICTED]);
 	if (tap_stat_is_match(out.stat))
@@ -461,9 +465,12 @@ static int __init tap_mt_init(void)
 	ret = xt_tap_net_register();
 	if (ret)
 		return ret;
-	ret = xt_tap_genl_register();
+	ret = xt_tap_ev_register();
 	if (ret)
 		goto err_net;
+	ret = xt_tap_genl_register();
+	if (ret)
+		goto err_ev;
 	ret = xt_register_matches(tap_mt_reg, ARRAY_SIZE(tap_mt_reg));
 	if (ret)
 		goto err_genl;
@@ -471,6 +478,8 @@ static int __init tap_mt_init(void)
 
 err_genl:
 	xt_tap_genl_unregister();
+err_ev:
+	xt_tap_ev_unregister();
 err_net:
 	xt_tap_net_unregister();
 	rcu_barrier();	/* keys someone loaded meanwhile */
@@ -481,6 +490,7 @@ static void __exit tap_mt_exit(void)
 {
 	xt_unregister_matches(tap_mt_reg, ARRAY_SIZE(tap_mt_reg));
 	xt_tap_genl_unregister();
+	xt_tap_ev_unregister();
 	xt_tap_net_unregister();
 	rcu_barrier();	/* the call_rcu key frees run our code */
 }

@@ -109,7 +109,9 @@ umount /proc /sys
 exec switch_root /newroot "$tap_init"
 EOF
 
-mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci virtio_blk ext4)
+mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci)
+# the disk of --systemd (a debug kernel built without them boots without it)
+[ "$systemd" = 0 ] || mods+=(virtio_blk ext4)
 hash=$(printf '%s\n' "$init_sh" "${mods[*]}" "$kimage" "$kmodroot" | sha256sum | cut -c1-12)
 initrd=$build/initramfs-$kver-$hash.cpio
 

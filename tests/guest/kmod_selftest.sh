@@ -64,7 +64,8 @@ get() { echo "$proc" | sed -n "s/^$1 //p"; }
 # rated at the default window: 2^20 * 0.6 / 31
 [ "$(get replay_rated_rate)" = 20295 ] || fail "replay_rated_rate at defaults:"$'\n'"$proc"
 bound=$(get memory_bound_bytes)
-[ "$bound" -gt 9300000 ] && [ "$bound" -lt 9500000 ] || fail "memory bound $bound at defaults"
+# 9 MiB of tables plus locks (larger under lockdep: 9,517,264 on the debug kernel)
+[ "$bound" -gt 9300000 ] && [ "$bound" -lt 9600000 ] || fail "memory bound $bound at defaults"
 ip netns add kmodtest || fail "ip netns add"
 check_proc kmodtest >/dev/null
 ip netns del kmodtest

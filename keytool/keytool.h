@@ -85,4 +85,8 @@ int key_msg_cb(const struct nlmsghdr *nlh, void *data);
 int stats_msg_cb(const struct nlmsghdr *nlh, void *data);
 int family_msg_cb(const struct nlmsghdr *nlh, void *data);
 
+/* ---- cmd_export.c ---- */
+
+int cmd_export(int argc, char **argv);
+
 #endif /* TAP_KEYTOOL_H */

@@ -908,6 +908,7 @@ static void main_help(void)
 	       "  sync DIR                make the loaded keys those of DIR/*.key\n"
 	       "  stats                   show the counters and table sizes\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
+	       "  export ID --server ADDR --port PORTS  print a client's config with the key\n"
 	       "  --version               show the version\n"
 	       "\n"
 	       "'" PROG " COMMAND --help' describes each command; see tap-keytool(8).\n"
@@ -926,6 +927,7 @@ static const struct {
 	{ "sync", cmd_sync },
 	{ "stats", cmd_stats },
 	{ "fingerprint", cmd_fingerprint },
+	{ "export", cmd_export },
 };
 
 int main(int argc, char **argv)

@@ -87,7 +87,8 @@ struct cd_server {
 	int nports;
 	uint8_t bind;		/* TAP_BIND_*: what tokens bind */
 	int key;		/* index into cd_config.keys */
-	char name[64];		/* ADDRESS[/PREFIX] as written */
+	char name[64];		/* ADDRESS[/PREFIX] or host name, as written */
+	char addr[46];		/* a host name's address; "" for an address */
 };
 
 struct cd_config {

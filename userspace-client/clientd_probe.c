@@ -10,9 +10,9 @@
  *      guard the port;
  *   2. a token made with this host's time: accepted means path and clock
  *      are fine;
- *   3. tokens whose time is moved by +-60, +-120 ... +-600 s: the server
- *      accepts a time within its rule's window (default 30 s) of its own
- *      clock, so the first one accepted tells the clock skew.
+ *   3. tokens whose time is moved by +-60, +-120 ... +-600 s, each + and -
+ *      pair at once: the server accepts a time within its rule's window
+ *      (default 30 s) of its own clock, so the one accepted tells the skew.
  *
  * Each accepted SYN gets a SYN/ACK, to which this host's kernel answers
  * with a RST (no socket of its own holds the port): no connection is left.
@@ -91,8 +91,54 @@ static int make_syn(const struct probe *pr, uint8_t *buf, size_t len, struct cd_
 	return cd_parse_syn(buf, ihl + 24, pr->family, real, &why);
 }
 
-/* The answer to the SYN from sport with isn, if one came. */
-static enum answer read_answer(struct probe *pr, uint16_t sport, uint32_t isn)
+/* One SYN (real) with or without a token, ready to send. */
+struct try {
+	long offset;			/* of the token's time, s */
+	struct cd_syn real;
+	uint8_t tmpl[128];		/* real points into it */
+	uint8_t pkts[TAP_FRAGS + 1][128];	/* auth SYNs, then the SYN */
+	size_t lens[TAP_FRAGS + 1];
+	int n;
+};
+
+/* Builds t: a SYN, and before it the auth SYNs of a token at now + offset. */
+static int make_try(struct probe *pr, struct try *t, bool token, long offset)
+{
+	const struct cd_key *key = &pr->cfg->keys[pr->srv->key];
+	struct tap_token_params tp;
+	uint32_t seq[TAP_FRAGS], isn;
+	uint16_t sport, ipid;
+	int i;
+
+	t->offset = offset;
+	t->n = 0;
+	if (make_syn(pr, t->tmpl, sizeof(t->tmpl), &t->real) < 0)
+		return -1;
+	sport = cd_random_port(&pr->snd, 0);
+	randombytes_buf(&isn, sizeof(isn));
+	randombytes_buf(&ipid, sizeof(ipid));
+	t->real.syn.sport = sport;
+	t->real.syn.seq = isn;
+	if (token) {
+		tap_params_from_syn(&tp, &t->real.syn, pr->srv->bind, key->id,
+				    (uint64_t)((long)time(NULL) + offset));
+		tap_token_encode(&key->key, &key->realm, &tp, seq);
+		tap_wipe(&tp, sizeof(tp));
+		for (i = 0; i < TAP_FRAGS; i++, t->n++)
+			t->lens[t->n] = cd_build_auth(&t->real, seq[i],
+						      cd_random_port(&pr->snd, sport),
+						      (uint16_t)(ipid + 1 + i), t->pkts[t->n],
+						      sizeof(t->pkts[t->n]));
+	}
+	t->lens[t->n] = cd_build_auth(&t->real, isn, sport, ipid, t->pkts[t->n],
+				      sizeof(t->pkts[t->n]));
+	t->n++;
+	return 0;
+}
+
+/* An answer to the SYN of one of the tries, if one came; *which: its index. */
+static enum answer read_answer(struct probe *pr, const struct try *tries, int ntries,
+			       int *which)
 {
 	struct sockaddr_storage from;
 	socklen_t flen = sizeof(from);
@@ -101,6 +147,7 @@ static enum answer read_answer(struct probe *pr, uint16_t sport, uint32_t isn)
 	ssize_t n;
 	size_t off = 0;
 	uint32_t ack;
+	int k;
 
 	while ((n = recvfrom(pr->rx, buf, sizeof(buf), MSG_DONTWAIT,
 			     (struct sockaddr *)&from, &flen)) > 0) {
@@ -115,36 +162,50 @@ static enum answer read_answer(struct probe *pr, uint16_t sport, uint32_t isn)
 			continue;
 		}
 		tcp = buf + off;
-		if ((tcp[0] << 8 | tcp[1]) != pr->dport || (tcp[2] << 8 | tcp[3]) != sport)
-			continue;
 		ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 |
 		      (uint32_t)tcp[10] << 8 | tcp[11];
-		if (!(tcp[13] & 0x10) || ack != isn + 1)
+		if ((tcp[0] << 8 | tcp[1]) != pr->dport || !(tcp[13] & 0x10))
 			continue;
-		if ((tcp[13] & 0x12) == 0x12)
-			return SYN_ACK;
-		if (tcp[13] & 0x04)
-			return RESET;
+		for (k = 0; k < ntries; k++) {
+			if ((tcp[2] << 8 | tcp[3]) != tries[k].real.syn.sport ||
+			    ack != tries[k].real.syn.seq + 1)
+				continue;
+			*which = k;
+			if ((tcp[13] & 0x12) == 0x12)
+				return SYN_ACK;
+			if (tcp[13] & 0x04)
+				return RESET;
+		}
 	}
 	return NO_ANSWER;
 }
 
-/* Sends the packets and waits for the answer to the last one (the real SYN). */
-static enum answer exchange(struct probe *pr, const struct cd_syn *real,
-			    uint8_t pkts[][128], const size_t *lens, int n)
+static void send_tries(struct probe *pr, const struct try *tries, int ntries)
+{
+	int k, i;
+
+	for (k = 0; k < ntries; k++)
+		for (i = 0; i < tries[k].n; i++)
+			cd_send(&pr->snd, &tries[k].real, tries[k].pkts[i], tries[k].lens[i], 0);
+}
+
+/*
+ * Sends the tries (at most two at once: their pieces and SYNs fit in the
+ * server's pending bucket of sixteen) and waits for an answer to one of
+ * their SYNs; *which is its index.
+ */
+static enum answer exchange(struct probe *pr, const struct try *tries, int ntries, int *which)
 {
 	struct pollfd pfd = { .fd = pr->rx, .events = POLLIN };
 	struct timespec t0, t;
 	bool resent = false;
 	enum answer a;
 	long ms;
-	int i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++)
-		cd_send(&pr->snd, real, pkts[i], lens[i], 0);
+	send_tries(pr, tries, ntries);
 	for (;;) {
-		a = read_answer(pr, real->syn.sport, real->syn.seq);
+		a = read_answer(pr, tries, ntries, which);
 		if (a != NO_ANSWER)
 			return a;
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -153,45 +214,11 @@ static enum answer exchange(struct probe *pr, const struct cd_syn *real,
 			return NO_ANSWER;
 		if (!resent && ms >= PROBE_WAIT_MS / 2) {
 			/* as a retransmission would: pieces lost on the way are filled in */
-			for (i = 0; i < n; i++)
-				cd_send(&pr->snd, real, pkts[i], lens[i], 0);
+			send_tries(pr, tries, ntries);
 			resent = true;
 		}
 		poll(&pfd, 1, (int)(PROBE_WAIT_MS / 2 - ms % (PROBE_WAIT_MS / 2)) + 1);
 	}
-}
-
-/* One SYN with a token whose time is now + offset (or none): its answer. */
-static enum answer attempt(struct probe *pr, bool token, long offset)
-{
-	const struct cd_key *key = &pr->cfg->keys[pr->srv->key];
-	uint8_t tmpl[128], pkts[TAP_FRAGS + 1][128];
-	size_t lens[TAP_FRAGS + 1];
-	struct tap_token_params tp;
-	struct cd_syn real;
-	uint32_t seq[TAP_FRAGS], isn;
-	uint16_t sport, ipid;
-	int i, n = 0;
-
-	if (make_syn(pr, tmpl, sizeof(tmpl), &real) < 0)
-		return NO_ANSWER;
-	sport = cd_random_port(&pr->snd, 0);
-	randombytes_buf(&isn, sizeof(isn));
-	randombytes_buf(&ipid, sizeof(ipid));
-	real.syn.sport = sport;
-	real.syn.seq = isn;
-	if (token) {
-		tap_params_from_syn(&tp, &real.syn, pr->srv->bind, key->id,
-				    (uint64_t)((long)time(NULL) + offset));
-		tap_token_encode(&key->key, &key->realm, &tp, seq);
-		tap_wipe(&tp, sizeof(tp));
-		for (i = 0; i < TAP_FRAGS; i++, n++)
-			lens[n] = cd_build_auth(&real, seq[i], cd_random_port(&pr->snd, sport),
-						(uint16_t)(ipid + 1 + i), pkts[n], sizeof(pkts[n]));
-	}
-	lens[n] = cd_build_auth(&real, isn, sport, ipid, pkts[n], sizeof(pkts[n]));
-	n++;
-	return exchange(pr, &real, pkts, lens, n);
 }
 
 /* HOST PORT into pr, and the server entry that covers them. 0 or -1. */
@@ -314,54 +341,68 @@ static int report_never(const struct probe *pr)
 	return CD_PROBE_NEVER;
 }
 
+/* The verdict on an answer a to the try at offset; the exit status. */
+static int report(const struct probe *pr, enum answer a, long offset)
+{
+	if (a == RESET) {
+		printf("%s port %u answers a keyed SYN (token time %+ld s) with RST: the token "
+		       "passed, but nothing listens on the port\n", pr->dst, pr->dport, offset);
+		return offset ? CD_PROBE_SKEW : CD_PROBE_OK;
+	}
+	if (!offset) {
+		printf("%s port %u: token accepted: the path keeps it intact and the clocks "
+		       "agree\n", pr->dst, pr->dport);
+		return CD_PROBE_OK;
+	}
+	printf("%s port %u: token accepted only with its time moved by %+ld s: the "
+	       "server's clock is about %ld s %s this host's (to within the rule's "
+	       "window, 30 s by default); fix the clocks (NTP)\n", pr->dst, pr->dport,
+	       offset, labs(offset), offset > 0 ? "ahead of" : "behind");
+	return CD_PROBE_SKEW;
+}
+
 int cd_probe(const struct cd_config *cfg, const char *host, const char *port)
 {
 	struct probe pr = { .cfg = cfg, .snd = { .fd4 = -1, .fd6 = -1 }, .rx = -1 };
+	struct try *tries;
 	enum answer a;
+	int status = 1, which = 0, ntries;
 	long off;
-	int status = 1;
 
+	tries = calloc(2, sizeof(*tries));
+	if (!tries) {
+		cd_err("probe: out of memory");
+		return 1;
+	}
 	if (target(&pr, host, port) < 0 || open_sockets(&pr) < 0)
 		goto out;
-	cd_info("probe: %s port %u, key %u (line %d), from %s", pr.dst, pr.dport,
-		cfg->keys[pr.srv->key].id, pr.srv->line, "this host");
-	a = attempt(&pr, false, 0);
+	cd_info("probe: %s port %u, key %u (line %d)", pr.dst, pr.dport,
+		cfg->keys[pr.srv->key].id, pr.srv->line);
+	if (make_try(&pr, &tries[0], false, 0) < 0)
+		goto out;
+	a = exchange(&pr, tries, 1, &which);
 	if (a != NO_ANSWER) {
 		status = report_no_token(&pr, a);
 		goto out;
 	}
+	/* 0 alone, then +off and -off together */
 	for (off = 0; off <= PROBE_MAX; off += PROBE_STEP) {
-		int sign;
-
-		for (sign = 1; sign >= (off ? -1 : 1); sign -= 2) {
-			a = attempt(&pr, true, sign * off);
-			cd_info("probe: token time %+ld s: %s", sign * off,
-				a == SYN_ACK ? "accepted" : a == RESET ? "RST" : "no answer");
-			if (a == RESET) {
-				printf("%s port %u answers a keyed SYN with RST: the token passed, "
-				       "but nothing listens on the port\n", pr.dst, pr.dport);
-				status = off ? CD_PROBE_SKEW : CD_PROBE_OK;
-				goto out;
-			}
-			if (a != SYN_ACK)
-				continue;
-			if (!off) {
-				printf("%s port %u: token accepted: the path keeps it intact and "
-				       "the clocks agree\n", pr.dst, pr.dport);
-				status = CD_PROBE_OK;
-			} else {
-				printf("%s port %u: token accepted only with its time moved by "
-				       "%+ld s: the server's clock is about %ld s %s this host's "
-				       "(to within the rule's window, 30 s by default); fix the "
-				       "clocks (NTP)\n", pr.dst, pr.dport, sign * off, off,
-				       sign > 0 ? "ahead of" : "behind");
-				status = CD_PROBE_SKEW;
-			}
+		ntries = off ? 2 : 1;
+		if (make_try(&pr, &tries[0], true, off) < 0 ||
+		    (off && make_try(&pr, &tries[1], true, -off) < 0))
+			goto out;
+		a = exchange(&pr, tries, ntries, &which);
+		cd_info("probe: token time %+ld s%s: %s", off, off ? " and its opposite" : "",
+			a == SYN_ACK ? "accepted" : a == RESET ? "RST" : "no answer");
+		if (a != NO_ANSWER) {
+			status = report(&pr, a, tries[which].offset);
 			goto out;
 		}
 	}
 	status = report_never(&pr);
 out:
+	sodium_memzero(tries, 2 * sizeof(*tries));
+	free(tries);
 	if (pr.rx >= 0)
 		close(pr.rx);
 	cd_sender_close(&pr.snd);

@@ -8,20 +8,18 @@
 # SIGHUP, changes nothing. tap-clientd --probe: exit 0 against the
 # protected port; exit 3 and the skew when the probe's clock is 120 s
 # behind (libfaketime: the clocks of that one process); exit 5 against a
-# port without TAP; exit 4 when the server has no such key.
+# port without TAP (closed: RST); exit 4 when the port's rule takes another
+# key id.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
 topo_start
 tap_load_module
-OPEN_PORT=8081		# a service without TAP
+OPEN_PORT=8081		# no TAP, no listener: the server answers RST
 NOKEY_PORT=8082		# TAP for key 4 only
 k3=$(tap_genkey 3)
 in_ns server tap-keytool load "$k3" >/dev/null || fail "load key"
 start_http server
-in_ns server python3 -m http.server --bind :: --directory /tmp/www "$OPEN_PORT" \
-	>/dev/null 2>&1 &
-wait_for_port server "$OPEN_PORT"
 protect_ports server 3 "$HTTP_PORT"
 protect_ports server 4 "$NOKEY_PORT"
 
@@ -112,7 +110,7 @@ expect_stat server stale "${SNAP[stale]}" +1
 pass "--probe with the client's clock 120 s behind: exit 3, skew of about 120 s (server: stale +$(( $(tap_stat server stale) - SNAP[stale] )))"
 
 probe -- "$OPEN_PORT"
-[ "$st" = 5 ] && grep -q "answers a SYN without a token (SYN/ACK): TAP does not guard" <<<"$out" ||
+[ "$st" = 5 ] && grep -q "answers a SYN without a token (RST): TAP does not guard" <<<"$out" ||
 	fail "probe of a port without TAP: exit $st"
 pass "--probe against a port without TAP: exit 5, says so"
 

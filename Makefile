@@ -537,3 +537,4 @@ run-test_completion:
 	tests/unit/test_completion.sh
 # host names resolve from a table in the unit test, never through DNS
 $(B)/test_clientd_config: LDLIBS += -Wl,--wrap=getaddrinfo,--wrap=freeaddrinfo
+$(B)/fuzz/fuzz_clientd_config: FUZZ_CFLAGS += -Wl,--wrap=getaddrinfo,--wrap=freeaddrinfo

@@ -9,7 +9,8 @@
 # protected port; exit 3 and the skew when the probe's clock is 120 s
 # behind (libfaketime: the clocks of that one process); exit 5 against a
 # port without TAP (closed: RST); exit 4 when the port's rule takes another
-# key id.
+# key id. The daemon itself, with its clock 120 s behind, fails to connect
+# and logs one warning (for two connections) that suggests --probe.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
@@ -120,5 +121,19 @@ probe -- "$NOKEY_PORT"
 	fail "probe of a port for another key: exit $st"
 expect_stat server key_not_allowed "${SNAP[key_not_allowed]}" +21
 pass "--probe against a port whose rule does not take key 3: exit 4, lists what to check"
+
+# ---- the daemon's hint: its clock 120 s behind, its connections fail ------
+# (only monotonic time is left alone: the daemon's timers stay sane)
+: >"$CD_DIR/client.log"
+CD_WRAP="env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f -120s" clientd_start client "$bundle"
+ip netns exec client curl -s -m 5 "$url" >/dev/null &
+c1=$!
+in_ns client curl -s -m 5 "$url" >/dev/null && fail "a client 120 s behind got in"
+wait "$c1" && fail "a client 120 s behind got in"
+clientd_stop client
+hint="still no answer after 3 sends with tokens; if connections there keep failing, run \"tap-clientd --probe $SERVER4 $HTTP_PORT\""
+n=$(grep -cF "$hint" "$CD_DIR/client.log")
+[ "$n" = 1 ] || fail "two failing connections: $n hints to --probe, want 1: $(cat "$CD_DIR/client.log")"
+pass "the daemon 120 s behind: two connections fail, one warning suggests --probe (rate-limited)"
 
 check_dmesg_clean

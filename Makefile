@@ -387,6 +387,7 @@ PREFIX ?= /usr
 SBINDIR = $(PREFIX)/sbin
 MAN8DIR = $(PREFIX)/share/man/man8
 DOCDIR = $(PREFIX)/share/doc
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 # systemd and DKMS look only here, and iptables only in its own directory
 UNITDIR = /lib/systemd/system
 DKMS_LIBDIR = /usr/libexec/xt-tap-dkms
@@ -415,12 +416,15 @@ SERVER_FILES += 0644:nft/tap-iptables.service:$(UNITDIR)/tap-iptables.service
 SERVER_FILES += 0644:nft/protect.conf.example:$(DOCDIR)/tap-server/examples/protect.conf
 SERVER_FILES += 0644:nft/iptables-base.rules:$(DOCDIR)/tap-server/examples/iptables-base.rules
 SERVER_FILES += 0644:nft/iptables-tap.rules:$(DOCDIR)/tap-server/examples/iptables-tap.rules
+SERVER_FILES += 0644:completions/tap-keytool:$(BASHCOMPDIR)/tap-keytool
+SERVER_FILES += 0644:completions/tap-nft:$(BASHCOMPDIR)/tap-nft
 
 # tap-client: the client daemon
 CLIENT_FILES := 0755:$(B)/tap-clientd:$(SBINDIR)/tap-clientd
 CLIENT_FILES += 0644:userspace-client/tap-clientd.service:$(UNITDIR)/tap-clientd.service
 CLIENT_FILES += 0644:userspace-client/tap-clientd.8:$(MAN8DIR)/tap-clientd.8
 CLIENT_FILES += 0644:userspace-client/tap-clientd.conf.example:$(DOCDIR)/tap-client/examples/tap-clientd.conf
+CLIENT_FILES += 0644:completions/tap-clientd:$(BASHCOMPDIR)/tap-clientd
 
 # Only the programs the packages ship (no tests, no benchmarks).
 tools: $(B)/tap-keytool $(B)/tap-nft $(B)/tap-clientd $(B)/libxt_tap.so
@@ -532,3 +536,13 @@ check-debug: deps
 	TAP_KVER=$$(cat $(DEBUG_DIR)/kver) TAP_KIMAGE=$(CURDIR)/$(DEBUG_DIR)/vmlinuz \
 	TAP_KMODROOT=$(CURDIR)/$(DEBUG_DIR)/modroot TAP_KAPPEND=acpi=noirq \
 	TAP_QEMU_TIMEOUT=$(DEBUG_QEMU_TIMEOUT) tests/run-guest-tests.sh $(DEBUG_TESTS)
+
+# ---- issue 14 (h14cli): the bash completions (completions/, installed
+# with the lists above) complete what the tools take
+unit-check: run-test_completion
+.PHONY: run-test_completion
+run-test_completion:
+	tests/unit/test_completion.sh
+# host names resolve from a table in the unit test, never through DNS
+$(B)/test_clientd_config: LDLIBS += -Wl,--wrap=getaddrinfo,--wrap=freeaddrinfo
+$(B)/fuzz/fuzz_clientd_config: FUZZ_CFLAGS += -Wl,--wrap=getaddrinfo,--wrap=freeaddrinfo

@@ -113,4 +113,8 @@ uint32_t tap_events_group(struct nl *nl);
 
 int cmd_monitor(int argc, char **argv);
 
+/* ---- cmd_export.c ---- */
+
+int cmd_export(int argc, char **argv);
+
 #endif /* TAP_KEYTOOL_H */

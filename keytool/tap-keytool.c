@@ -932,6 +932,7 @@ static void main_help(void)
 	       "  stats                   show the counters and table sizes\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
 	       "  monitor [--json]        print accepted and refused connections as they happen\n"
+	       "  export ID --server ADDR --port PORTS  print a client's config with the key\n"
 	       "  --version               show the version\n"
 	       "\n"
 	       "'" PROG " COMMAND --help' describes each command; see tap-keytool(8).\n"
@@ -951,6 +952,7 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "fingerprint", cmd_fingerprint },
 	{ "monitor", cmd_monitor },
+	{ "export", cmd_export },
 };
 
 int main(int argc, char **argv)

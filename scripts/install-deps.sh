@@ -27,6 +27,8 @@ pkgs=(
 	# tools the tests drive inside the guest
 	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
 	openssh-server openssh-client curl procps
+	faketime	# client_bundle: a client clock off by minutes (libfaketime)
+	bash-completion	# unit-check: the completions are tested with its helpers
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
 	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes

@@ -87,7 +87,8 @@ struct cd_server {
 	int nports;
 	uint8_t bind;		/* TAP_BIND_*: what tokens bind */
 	int key;		/* index into cd_config.keys */
-	char name[64];		/* ADDRESS[/PREFIX] as written */
+	char name[64];		/* ADDRESS[/PREFIX] or host name, as written */
+	char addr[46];		/* a host name's address; "" for an address */
 };
 
 struct cd_config {
@@ -240,5 +241,16 @@ int cd_queue_process(struct cd_queue *q, const struct cd_config *cfg,
 const struct cd_stats *cd_queue_stats(const struct cd_queue *q);
 /* Forgets the tokens sent so far (the keys may have changed). */
 void cd_queue_forget(struct cd_queue *q);
+
+/* ---- clientd_probe.c ------------------------------------------------ */
+
+/* tap-clientd --probe's exit status (also 1: error, 2: usage error). */
+#define CD_PROBE_OK		0	/* token accepted: path and clock fine */
+#define CD_PROBE_SKEW		3	/* accepted only with a time offset */
+#define CD_PROBE_NEVER		4	/* no token accepted */
+#define CD_PROBE_UNPROTECTED	5	/* the port answers without a token */
+
+/* Probes HOST PORT with the key of the entry that covers it; the status. */
+int cd_probe(const struct cd_config *cfg, const char *host, const char *port);
 
 #endif /* TAP_CLIENTD_H */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct parser {
 	int line;
 	int errors;
 	bool seen_queue, seen_mark, seen_priority, seen_reuse, seen_copies;
+	bool private_file;	/* group and others cannot read it: may hold a key */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -102,6 +104,57 @@ static bool parse_ports(struct parser *p, struct cd_server *srv, const char *s)
 	return true;
 }
 
+/* Letters, digits, '-' and '.', as in DNS names; at least one letter. */
+static bool is_host_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 253 || s[0] == '-' || s[0] == '.')
+		return false;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != n)
+		return false;
+	return strpbrk(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL;
+}
+
+/*
+ * A host name, resolved now (at start and on each SIGHUP) with
+ * getaddrinfo: its first address, in the resolver's order of preference.
+ */
+static bool resolve_host(struct parser *p, struct cd_server *srv, const char *name)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL;
+	int r;
+
+	r = getaddrinfo(name, NULL, &hints, &res);
+	if (r || !res) {
+		perr(p, LOG_ERR, "cannot resolve host name \"%.60s\": %s", name,
+		     r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		if (res)
+			freeaddrinfo(res);
+		return false;
+	}
+	if (res->ai_family == AF_INET) {
+		srv->family = 4;
+		srv->prefix = 32;
+		memcpy(srv->net.b, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+	} else if (res->ai_family == AF_INET6) {
+		srv->family = 6;
+		srv->prefix = 128;
+		memcpy(srv->net.b, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
+	} else {
+		perr(p, LOG_ERR, "host name \"%.60s\" resolves to no IPv4 or IPv6 address", name);
+		freeaddrinfo(res);
+		return false;
+	}
+	freeaddrinfo(res);
+	snprintf(srv->name, sizeof(srv->name), "%s", name);
+	inet_ntop(srv->family == 4 ? AF_INET : AF_INET6, srv->net.b, srv->addr,
+		  sizeof(srv->addr));
+	perr(p, LOG_NOTICE, "server %s resolves to %s", name, srv->addr);
+	return true;
+}
+
 static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash;
@@ -124,9 +177,11 @@ static bool parse_addr(struct parser *p, struct cd_server *srv, const char *s)
 	} else if (inet_pton(AF_INET6, buf, srv->net.b) == 1) {
 		srv->family = 6;
 		max = 128;
+	} else if (!slash && is_host_name(buf)) {
+		return resolve_host(p, srv, buf);
 	} else {
-		perr(p, LOG_ERR, "bad address \"%.60s\": expected an IPv4 or IPv6 address or "
-		     "CIDR prefix (host names are not resolved)", buf);
+		perr(p, LOG_ERR, "bad address \"%.60s\": expected an IPv4 or IPv6 address, "
+		     "a CIDR prefix or a host name", buf);
 		return false;
 	}
 	if (slash) {
@@ -169,12 +224,13 @@ static void reader_name(char *buf, size_t len)
 }
 
 /* Reads the key file once per path; returns its index or -1. */
+static int add_key(struct parser *p, const char *path, struct tap_keyfile *kf);
+
 static int load_key(struct parser *p, const char *file)
 {
 	struct cd_config *cfg = p->cfg;
 	struct tap_keyfile kf;
 	char given[PATH_MAX], path[PATH_MAX], err[512], user[64];
-	struct cd_key *keys, *k;
 	int i;
 
 	if (file[0] == '/' || !p->dir)
@@ -204,6 +260,18 @@ static int load_key(struct parser *p, const char *file)
 			perr(p, LOG_ERR, "key file %s: %s%s", path, err, hint);
 		return -1;
 	}
+	return add_key(p, path, &kf);
+}
+
+/*
+ * Appends the key of kf (wiped either way) as cfg->keys[nkeys], named
+ * path; its index or -1.
+ */
+static int add_key(struct parser *p, const char *path, struct tap_keyfile *kf)
+{
+	struct cd_config *cfg = p->cfg;
+	struct cd_key *keys, *k;
+
 	/*
 	 * Never realloc: it would free a copy of the keys without wiping it.
 	 * A new array; the old one is wiped, then freed.
@@ -214,15 +282,15 @@ static int load_key(struct parser *p, const char *file)
 		k->path = strdup(path);
 	if (!k || !k->path) {
 		free(keys);
-		tap_keyfile_wipe(&kf);
+		tap_keyfile_wipe(kf);
 		perr(p, LOG_ERR, "out of memory");
 		return -1;
 	}
-	k->id = kf.id;
-	tap_prf_key_import(&k->key, kf.secret);
-	tap_prf_key_import(&k->realm, kf.realm);
+	k->id = kf->id;
+	tap_prf_key_import(&k->key, kf->secret);
+	tap_prf_key_import(&k->realm, kf->realm);
 	k->fpr = tap_key_fingerprint(&k->key);
-	tap_keyfile_wipe(&kf);
+	tap_keyfile_wipe(kf);
 	if (cfg->nkeys) {
 		memcpy(keys, cfg->keys, (size_t)cfg->nkeys * sizeof(*keys));
 		tap_wipe(cfg->keys, (size_t)cfg->nkeys * sizeof(*keys));
@@ -230,6 +298,47 @@ static int load_key(struct parser *p, const char *file)
 	free(cfg->keys);
 	cfg->keys = keys;
 	return cfg->nkeys++;
+}
+
+/* The words of an inline key: key-id N secret BASE64 realm BASE64. */
+struct inline_key {
+	const char *id, *secret, *realm;
+};
+
+/*
+ * A key written into the configuration (tap-keytool export), read by the
+ * key file reader; the file must then be as private as a key file.
+ * Its index or -1. Messages never show the values.
+ */
+static int load_inline_key(struct parser *p, const struct inline_key *ik)
+{
+	struct tap_keyfile kf;
+	char text[512], err[512], name[64];
+	const char *why;
+	int n;
+
+	if (!p->private_file) {
+		perr(p, LOG_ERR, "the entry carries a key (secret), but group or others may "
+		     "read %s: chmod 600 it", p->path);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "version = %d\nid = %s\nsecret = %s\nrealm = %s\n",
+		     TAP_KEYFILE_VERSION, ik->id, ik->secret, ik->realm);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		tap_wipe(text, sizeof(text));
+		perr(p, LOG_ERR, "inline key: a value is too long");
+		return -1;
+	}
+	if (tap_keyfile_parse("inline", text, (size_t)n, &kf, err, sizeof(err)) < 0) {
+		tap_wipe(text, sizeof(text));
+		/* "inline:LINE: reason": only the reason means something here */
+		why = strchr(err, ' ');
+		perr(p, LOG_ERR, "inline key: %s", why ? why + 1 : err);
+		return -1;
+	}
+	tap_wipe(text, sizeof(text));
+	snprintf(name, sizeof(name), "%s:%d", p->path, p->line);
+	return add_key(p, name, &kf);
 }
 
 static bool ranges_overlap(const struct cd_server *a, const struct cd_server *b)
@@ -262,8 +371,9 @@ static bool prefix_contains(const struct tap_addr *net, int prefix,
  * fine, 0 if not (reported), -1 if the line ends where a value should be.
  */
 static int server_options(struct parser *p, struct cd_server *srv, char **tok, int n,
-			  const char **keyfile, bool *have_ports)
+			  const char **keyfile, struct inline_key *ik, bool *have_ports)
 {
+	const char **slot;
 	bool ok = true, have_bind = false;
 	int i;
 
@@ -299,11 +409,23 @@ static int server_options(struct parser *p, struct cd_server *srv, char **tok, i
 			have_bind = true;
 			if (strcmp(tok[i], "dst-bind"))
 				srv->bind &= (uint8_t)~TAP_BIND_DADDR;
+		} else if ((slot = !strcmp(tok[i], "key-id") ? &ik->id :
+				   !strcmp(tok[i], "secret") ? &ik->secret :
+				   !strcmp(tok[i], "realm") ? &ik->realm : NULL)) {
+			if (i + 1 >= n) {
+				perr(p, LOG_ERR, "\"%s\" needs a value", tok[i]);
+				return -1;
+			}
+			if (*slot) {
+				perr(p, LOG_ERR, "\"%s\" given twice", tok[i]);
+				ok = false;
+			}
+			*slot = tok[++i];
 		} else if (!strcmp(tok[i], "src-bind")) {
 			srv->bind |= TAP_BIND_SADDR;
 		} else {
 			perr(p, LOG_ERR, "unknown server option \"%.40s\" (expected port, key, "
-			     "no-dst-bind, dst-bind or src-bind)", tok[i]);
+			     "key-id, secret, realm, no-dst-bind, dst-bind or src-bind)", tok[i]);
 			ok = false;
 		}
 	}
@@ -339,8 +461,9 @@ static void add_server(struct parser *p, const struct cd_server *srv)
 static void parse_server(struct parser *p, char **tok, int n)
 {
 	struct cd_server srv = { .line = p->line, .bind = TAP_BIND_DADDR, .key = -1 };
+	struct inline_key ik = { NULL, NULL, NULL };
 	const char *keyfile = NULL;
-	bool ok = true, have_ports = false;
+	bool ok = true, have_ports = false, inline_key;
 	int ret;
 
 	if (n < 2) {
@@ -350,7 +473,7 @@ static void parse_server(struct parser *p, char **tok, int n)
 	}
 	if (!parse_addr(p, &srv, tok[1]))
 		ok = false;
-	ret = server_options(p, &srv, tok, n, &keyfile, &have_ports);
+	ret = server_options(p, &srv, tok, n, &keyfile, &ik, &have_ports);
 	if (ret < 0)
 		return;
 	if (!ret)
@@ -359,8 +482,22 @@ static void parse_server(struct parser *p, char **tok, int n)
 		perr(p, LOG_ERR, "server %s: missing \"port PORTS\"", tok[1]);
 		ok = false;
 	}
-	if (!keyfile) {
-		perr(p, LOG_ERR, "server %s: missing \"key FILE\"", tok[1]);
+	inline_key = ik.id || ik.secret || ik.realm;
+	if (inline_key && keyfile) {
+		perr(p, LOG_ERR, "server %s: \"key FILE\" and an inline key (key-id, secret, "
+		     "realm): give one", tok[1]);
+		ok = false;
+	} else if (inline_key && !(ik.id && ik.secret && ik.realm)) {
+		perr(p, LOG_ERR, "server %s: an inline key needs key-id, secret and realm",
+		     tok[1]);
+		ok = false;
+	} else if (inline_key) {
+		srv.key = load_inline_key(p, &ik);
+		if (srv.key < 0)
+			ok = false;
+	} else if (!keyfile) {
+		perr(p, LOG_ERR, "server %s: missing \"key FILE\" (or key-id, secret and "
+		     "realm)", tok[1]);
 		ok = false;
 	} else {
 		srv.key = load_key(p, keyfile);
@@ -488,6 +625,7 @@ static FILE *open_config(struct parser *p)
 		cd_log(LOG_ERR, "%s", err);
 		p->errors++;
 	} else if ((f = fdopen(fd, "r"))) {
+		p->private_file = !(st.st_mode & 077);
 		return f;
 	} else {
 		perr(p, LOG_ERR, "cannot read the configuration file: %s", strerror(errno));
@@ -606,7 +744,8 @@ int cd_config_load(const char *path, struct cd_config *cfg)
 
 int cd_config_parse(const char *path, FILE *f, struct cd_config *cfg)
 {
-	struct parser p = { .cfg = cfg, .path = path };
+	/* the caller has checked the file, as it says */
+	struct parser p = { .cfg = cfg, .path = path, .private_file = true };
 
 	if (config_init(&p, cfg, path) < 0)
 		return p.errors;
@@ -676,8 +815,9 @@ void cd_config_describe(const struct cd_config *cfg, int prio)
 				break;
 			off += (size_t)w;
 		}
-		cd_log(prio, "  line %d: server %s port %s key id %u (fingerprint %016llx)%s%s",
-		       s->line, s->name, ports, k->id, (unsigned long long)k->fpr,
+		cd_log(prio, "  line %d: server %s%s%s%s port %s key id %u (fingerprint "
+		       "%016llx)%s%s", s->line, s->name, s->addr[0] ? " (" : "", s->addr,
+		       s->addr[0] ? ")" : "", ports, k->id, (unsigned long long)k->fpr,
 		       s->bind & TAP_BIND_DADDR ? "" : " no-dst-bind",
 		       s->bind & TAP_BIND_SADDR ? " src-bind" : "");
 	}

@@ -44,6 +44,8 @@
 #define CD_FLOWS	1024		/* remembered SYNs, for retransmissions */
 #define CD_FLOW_TTL	120		/* seconds */
 #define CD_AUTH_MAX	128		/* bytes of an auth SYN we build */
+#define CD_HINT_SENDS	3		/* unanswered sends of a SYN before the hint */
+#define CD_HINT_EVERY	60		/* seconds between two hints, at most one */
 
 struct qsock {
 	struct mnl_socket *nl;
@@ -66,6 +68,8 @@ struct cd_queue {
 	size_t buflen;
 	struct flow *flows;
 	struct cd_stats st;
+	bool hinted;		/* the --probe hint was logged, at last_hint */
+	time_t last_hint;	/* CLOCK_MONOTONIC seconds */
 	/* for the callback */
 	const struct cd_config *cfg;
 	const struct cd_sender *snd;
@@ -369,6 +373,29 @@ static void log_syn(const struct flow *f, const struct cd_syn *real,
 				(t1.tv_nsec - t0->tv_nsec) / 1000));
 }
 
+/*
+ * A real SYN sent sends times with tokens and still unanswered is what a
+ * clock skew, a wrong key or an ISN-rewriting path look like (the server
+ * answers nothing to a bad token): point at --probe, which tells them
+ * apart. At most once every CD_HINT_EVERY seconds.
+ */
+static void probe_hint(struct cd_queue *q, const struct cd_syn *real, uint32_t sends,
+		       time_t now)
+{
+	char dst[INET6_ADDRSTRLEN];
+
+	if (sends != CD_HINT_SENDS || (q->hinted && now - q->last_hint < CD_HINT_EVERY))
+		return;
+	q->hinted = true;
+	q->last_hint = now;
+	cd_addr_str(real->syn.family, &real->syn.daddr, dst, sizeof(dst));
+	cd_warn("SYN to %s port %u: still no answer after %u sends with tokens; if "
+		"connections there keep failing, run \"" CD_PROG " --probe %s %u\": it tells "
+		"a clock skew from a wrong key or a path that rewrites sequence numbers "
+		"(this hint: at most once a minute)", dst, real->syn.dport, sends, dst,
+		real->syn.dport);
+}
+
 static void handle_syn(struct cd_queue *q, const uint8_t *pkt, size_t len,
 		       uint16_t hwproto, uint32_t mark, uint32_t oif)
 {
@@ -416,6 +443,7 @@ static void handle_syn(struct cd_queue *q, const uint8_t *pkt, size_t len,
 			dst, real.syn.dport, sent, want, strerror(err));
 	}
 	log_syn(f, &real, srv, key->id, again, reuse, oif, &t0);
+	probe_hint(q, &real, again + 1, t0.tv_sec);
 }
 
 static int verdict(struct qsock *s, uint32_t id, char *buf)

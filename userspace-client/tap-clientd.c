@@ -11,7 +11,7 @@
  * the steps before it, so nothing is ever left half set up.
  *
  * Exit status: 0 after SIGTERM/SIGINT or a good --check-config, 1 on an
- * error, 2 on a usage error.
+ * error, 2 on a usage error; --probe: CD_PROBE_* (clientd.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +51,9 @@ static void usage(FILE *f)
 		"  -u, --user NAME      the user to run as when started as root\n"
 		"                       (default " CD_DEFAULT_USER "); the files are read\n"
 		"                       as that user, at start and on SIGHUP\n"
+		"  -p, --probe HOST PORT  test whether a token from here reaches HOST PORT\n"
+		"                       intact and the clocks agree, with the key of the\n"
+		"                       configuration; changes nothing (exit status below)\n"
 		"  -v, --verbose        log more: -v each SYN, -vv debug details\n"
 		"  -s, --syslog         log to syslog (default: standard error)\n"
 		"  -h, --help           this help\n"
@@ -58,7 +61,9 @@ static void usage(FILE *f)
 		"\n"
 		"Signals: SIGHUP reloads the configuration (the interception stays in place),\n"
 		"SIGUSR1 logs counters, SIGTERM or SIGINT removes the rules and exits.\n"
-		"Exit status: 0 success, 1 error, 2 usage error. See tap-clientd(8).\n");
+		"Exit status: 0 success, 1 error, 2 usage error; --probe: 0 token accepted,\n"
+		"3 accepted only with a clock offset (skew), 4 never accepted, 5 the port\n"
+		"answers without a token. See tap-clientd(8).\n");
 }
 
 static void log_stats(const struct daemon *d, int prio)
@@ -178,7 +183,8 @@ static int run(struct daemon *d)
 }
 
 struct args {
-	bool check, use_syslog;
+	bool check, use_syslog, probe;
+	const char *probe_host, *probe_port;
 	const char *user;
 };
 
@@ -201,15 +207,17 @@ static int parse_args(int argc, char **argv, struct daemon *d, struct args *a)
 		{ "syslog", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "probe", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:tu:vshV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:tu:vshVp", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d->config_path = optarg; break;
 		case 't': a->check = true; break;
+		case 'p': a->probe = true; break;
 		case 'u': a->user = optarg; break;
 		case 'v': cd_verbosity++; break;
 		case 's': a->use_syslog = true; break;
@@ -221,6 +229,14 @@ static int parse_args(int argc, char **argv, struct daemon *d, struct args *a)
 	}
 	if (!*d->config_path)
 		return usage_error("the configuration file name is empty%s", "");
+	if (a->probe) {
+		if (a->check)
+			return usage_error("--probe and --check-config exclude each other%s", "");
+		if (argc - optind < 2)
+			return usage_error("--probe needs HOST PORT%s", "");
+		a->probe_host = argv[optind++];
+		a->probe_port = argv[optind++];
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	return -1;
@@ -322,6 +338,8 @@ int main(int argc, char **argv)
 		cd_err("%s: %d error%s; %s", d.config_path, errors, errors == 1 ? "" : "s",
 		       a.check ? "the configuration is not valid" : "nothing was set up");
 		status = 1;
+	} else if (a.probe) {
+		status = cd_probe(&d.cfg, a.probe_host, a.probe_port);
 	} else if (a.check) {
 		int v = cd_verbosity;
 

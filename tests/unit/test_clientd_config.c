@@ -5,11 +5,15 @@
  * of the configuration and key files, and that no key is ever freed
  * unwiped. Built with ASan+UBSan, and linked with
  * -Wl,--wrap=free,--wrap=realloc: every block the reader frees or moves is
- * searched for the test keys first.
+ * searched for the test keys first. getaddrinfo is wrapped too
+ * (--wrap=getaddrinfo,--wrap=freeaddrinfo): host names resolve from a
+ * table here, never through DNS.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -357,6 +361,174 @@ static void test_wipe(void)
 	unlink(tpath("b.conf"));
 }
 
+/* ---- host names: getaddrinfo from a table ------------------------------ */
+
+static const char *host_v4 = "192.0.2.7";	/* tap-server.test, changeable */
+static int resolves;				/* calls of getaddrinfo */
+
+int __wrap_getaddrinfo(const char *name, const char *service,
+		       const struct addrinfo *hints, struct addrinfo **res);
+void __wrap_freeaddrinfo(struct addrinfo *ai);
+
+int __wrap_getaddrinfo(const char *name, const char *service,
+		       const struct addrinfo *hints, struct addrinfo **res)
+{
+	struct {
+		struct addrinfo ai;
+		struct sockaddr_in6 sa;	/* room for either family */
+	} *r;
+
+	(void)service;
+	(void)hints;
+	resolves++;
+	if (strcmp(name, "tap-server.test") && strcmp(name, "v6.test"))
+		return EAI_NONAME;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return EAI_MEMORY;
+	r->ai.ai_addr = (struct sockaddr *)&r->sa;
+	if (!strcmp(name, "v6.test")) {
+		r->ai.ai_family = AF_INET6;
+		r->sa.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, "2001:db8::7", &r->sa.sin6_addr);
+		r->ai.ai_addrlen = sizeof(struct sockaddr_in6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&r->sa;
+
+		r->ai.ai_family = AF_INET;
+		sin->sin_family = AF_INET;
+		inet_pton(AF_INET, host_v4, &sin->sin_addr);
+		r->ai.ai_addrlen = sizeof(*sin);
+	}
+	*res = &r->ai;
+	return 0;
+}
+
+void __wrap_freeaddrinfo(struct addrinfo *ai)
+{
+	free(ai);
+}
+
+/* The server of cfg covers ADDR port 22 (and nothing else of the family). */
+static bool covers(const struct cd_config *cfg, int family, const char *addr)
+{
+	struct tap_addr a = { 0 };
+
+	inet_pton(family == 4 ? AF_INET : AF_INET6, addr, a.b);
+	return cd_config_match(cfg, (uint8_t)family, &a, 22) != NULL;
+}
+
+static void test_host_names(void)
+{
+	struct cd_config cfg;
+	char want[600];
+	int before;
+
+	put_key("h.key", 0);
+	put_text(tpath("h.conf"), "server tap-server.test port 22 key h.key\n");
+	snprintf(want, sizeof(want), "%s:1: server tap-server.test resolves to 192.0.2.7",
+		 tpath("h.conf"));
+	expect_load(tpath("h.conf"), 0, &cfg, want, NULL);
+	CHECK(cfg.nservers == 1 && cfg.servers[0].family == 4 && cfg.servers[0].prefix == 32 &&
+	      covers(&cfg, 4, "192.0.2.7") && !covers(&cfg, 4, "192.0.2.8"),
+	      "tap-server.test: not exactly 192.0.2.7/32");
+	log_reset();
+	cd_config_describe(&cfg, LOG_INFO);
+	CHECK(strstr(logbuf, "server tap-server.test (192.0.2.7) port 22"),
+	      "describe does not show the address:\n%s", logbuf);
+	cd_config_free(&cfg);
+
+	/* each load resolves again (a SIGHUP): the new address is used */
+	host_v4 = "198.51.100.9";
+	before = resolves;
+	expect_load(tpath("h.conf"), 0, &cfg, "resolves to 198.51.100.9", NULL);
+	CHECK(resolves == before + 1 && covers(&cfg, 4, "198.51.100.9") &&
+	      !covers(&cfg, 4, "192.0.2.7"), "the reload did not resolve the name again");
+	cd_config_free(&cfg);
+	host_v4 = "192.0.2.7";
+
+	put_text(tpath("h.conf"), "server v6.test port 22 key h.key\n");
+	expect_load(tpath("h.conf"), 0, &cfg, "server v6.test resolves to 2001:db8::7", NULL);
+	CHECK(cfg.servers[0].family == 6 && cfg.servers[0].prefix == 128 &&
+	      covers(&cfg, 6, "2001:db8::7") && cfg.has_v6 && !cfg.has_v4, "v6.test");
+	cd_config_free(&cfg);
+
+	/* a name that does not resolve is an error with the name and reason */
+	put_text(tpath("h.conf"), "queue 9\nserver nosuch.test port 22 key h.key\n");
+	snprintf(want, sizeof(want), "%s:2: cannot resolve host name \"nosuch.test\": %s",
+		 tpath("h.conf"), gai_strerror(EAI_NONAME));
+	expect_load(tpath("h.conf"), 1, NULL, want, NULL);
+
+	/* a prefix needs an address; words that are no name are not looked up */
+	before = resolves;
+	put_text(tpath("h.conf"), "server tap-server.test/24 port 22 key h.key\n"
+		 "server bad_name port 22 key h.key\nserver -x.test port 22 key h.key\n"
+		 "server 10.0.0.300 port 22 key h.key\n");
+	expect_load(tpath("h.conf"), 4, NULL, "h.conf:1: bad address \"tap-server.test\"",
+		    "h.conf:2: bad address \"bad_name\"", "h.conf:3: bad address",
+		    NULL);
+	/* 10.0.0.300 is all digits and dots: a mistyped address, not a name */
+	CHECK(resolves == before, "%d lookups of words that are no host names",
+	      resolves - before);
+	unlink(tpath("h.conf"));
+	unlink(tpath("h.key"));
+}
+
+/* The key written into the config (tap-keytool export). */
+static void test_inline_key(void)
+{
+	char secret[64], realm[64], text[512], want[600];
+	struct cd_config cfg;
+
+	sodium_bin2base64(secret, sizeof(secret), secrets[1], TAP_KEY_LEN,
+			  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(realm, sizeof(realm), REALM, TAP_KEY_LEN,
+			  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text), "server 10.0.0.1 port 22 key-id 11 secret %s realm %s\n",
+		 secret, realm);
+	put_file(tpath("i.conf"), text, strlen(text), 0600);
+	expect_load(tpath("i.conf"), 0, &cfg, NULL);
+	CHECK(cfg.nkeys == 1 && cfg.keys[0].id == 11 && cfg.servers[0].key == 0,
+	      "inline key: %d keys", cfg.nkeys);
+	/* the same key as in a key file: the same fingerprint */
+	put_key("i.key", 1);
+	{
+		struct cd_config kcfg;
+
+		put_file(tpath("k.conf"), "server 10.0.0.1 port 22 key i.key\n", 34, 0644);
+		expect_load(tpath("k.conf"), 0, &kcfg, NULL);
+		CHECK(kcfg.keys[0].fpr == cfg.keys[0].fpr,
+		      "inline key and key file give other fingerprints");
+		cd_config_free(&kcfg);
+		unlink(tpath("k.conf"));
+	}
+	cd_config_free(&cfg);
+	CHECK(!strstr(logbuf, secret) && !strstr(logbuf, realm), "a secret in the log");
+
+	/* others may read it: refused, and the log shows no secret */
+	chmod(tpath("i.conf"), 0640);
+	snprintf(want, sizeof(want), "i.conf:1: the entry carries a key (secret), but group or "
+		 "others may read %s: chmod 600 it", tpath("i.conf"));
+	expect_load(tpath("i.conf"), 1, NULL, want, NULL);
+	CHECK(!strstr(logbuf, secret) && !strstr(logbuf, realm), "a secret in the log");
+
+	snprintf(text, sizeof(text), "server 10.0.0.1 port 22 key-id 11 secret %s\n"
+		 "server 10.0.0.2 port 22 key-id 11 secret %s realm %s key i.key\n"
+		 "server 10.0.0.3 port 22 key-id 11 secret %.20s realm %s\n",
+		 secret, secret, realm, secret, realm);
+	put_file(tpath("i.conf"), text, strlen(text), 0600);
+	expect_load(tpath("i.conf"), 3, NULL,
+		    "i.conf:1: server 10.0.0.1: an inline key needs key-id, secret and realm",
+		    "i.conf:2: server 10.0.0.2: \"key FILE\" and an inline key",
+		    "i.conf:3: inline key: secret is 15 bytes; it must be exactly 16", NULL);
+	CHECK(!strstr(logbuf, secret) && !strstr(logbuf, realm), "a secret in the log");
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(realm, sizeof(realm));
+	sodium_memzero(text, sizeof(text));
+	unlink(tpath("i.conf"));
+	unlink(tpath("i.key"));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -376,6 +548,8 @@ int main(void)
 	test_owner_rule();
 	test_owner_files();
 	test_wipe();
+	test_host_names();
+	test_inline_key();
 	if (rmdir(dir) < 0)
 		fprintf(stderr, "note: %s not empty\n", dir);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -8,6 +8,7 @@
 
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
@@ -28,12 +29,26 @@ static struct lock_class_key xt_tap_lock_class[3];
  * must not spin on a lock its task holds (the match runs in softirq, or in
  * a task with bottom halves off; the self-test and counters in tasks).
  */
+/*
+ * The core holds up to two replay stripes at once (a token's two buckets,
+ * in increasing order, so no deadlock): the second one is lockdep's
+ * subclass 1. Bottom halves are off while one is held, so the depth is
+ * this CPU's.
+ */
+static DEFINE_PER_CPU(unsigned int, xt_tap_replay_depth);
+
 void tap_table_lock(void *env, enum tap_table_id table, u32 bucket)
 	__acquires(env)
 {
 	struct xt_tap_state *st = env;
 
-	spin_lock_bh(&st->locks[table][bucket]);
+	if (table != TAP_TABLE_REPLAY) {
+		spin_lock_bh(&st->locks[table][bucket]);
+		return;
+	}
+	local_bh_disable();
+	spin_lock_nested(&st->locks[table][bucket],
+			 this_cpu_inc_return(xt_tap_replay_depth) - 1);
 }
 
 void tap_table_unlock(void *env, enum tap_table_id table, u32 bucket)
@@ -41,7 +56,13 @@ void tap_table_unlock(void *env, enum tap_table_id table, u32 bucket)
 {
 	struct xt_tap_state *st = env;
 
-	spin_unlock_bh(&st->locks[table][bucket]);
+	if (table != TAP_TABLE_REPLAY) {
+		spin_unlock_bh(&st->locks[table][bucket]);
+		return;
+	}
+	spin_unlock(&st->locks[table][bucket]);
+	this_cpu_dec(xt_tap_replay_depth);
+	local_bh_enable();
 }
 
 const struct tap_ops xt_tap_ops = {

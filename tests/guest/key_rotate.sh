@@ -34,9 +34,9 @@ clientd_start attacker "$CD_DIR/b.conf"
 # "UNIX ok|FAIL" per connection in $CD_DIR/NAME.loop
 loop() {
 	ip netns exec "$1" bash -c '
-		while [ ! -e "$3/stop-$2" ]; do
-			if [ "$(curl -s -m 8 "$4")" = tap-protected-page ]; then r=ok; else r=FAIL; fi
-			echo "$(date +%s) $r" >>"$3/$2.loop"
+		while [ ! -e "$2/stop-$1" ]; do
+			if [ "$(curl -s -m 8 "$3")" = tap-protected-page ]; then r=ok; else r=FAIL; fi
+			echo "$(date +%s) $r" >>"$2/$1.loop"
 			sleep 0.3
 		done' loop "$2" "$CD_DIR" "$(url_of "$SERVER4")" &
 	LOOP_PIDS+=($!)
@@ -53,9 +53,9 @@ loop_ok() {
 # wait_oks NAME N: until NAME has N more successful connections (20 s at most)
 wait_oks() {
 	local want i
-	want=$(( $(grep -c ' ok$' "$CD_DIR/$1.loop" 2>/dev/null) + $2 ))
+	want=$(( $(cat "$CD_DIR/$1.loop" 2>/dev/null | grep -c ' ok$') + $2 ))
 	for ((i = 0; i < 200; i++)); do
-		[ "$(grep -c ' ok$' "$CD_DIR/$1.loop" 2>/dev/null)" -ge "$want" ] && return 0
+		[ "$(cat "$CD_DIR/$1.loop" 2>/dev/null | grep -c ' ok$')" -ge "$want" ] && return 0
 		sleep 0.1
 	done
 	fail "client $1: no $2 more connections in 20 s: $(tail -3 "$CD_DIR/$1.loop")"
@@ -113,6 +113,14 @@ k=$(key3)
 [ "$(jget "$k" 'd["rotation"]["retiring_accepts"]')" -ge 3 ] ||
 	fail "the old key's accepts since the rotation: $k"
 pass "during the grace: client a (old key) and client b (new key, after SIGHUP) both connect; list counts the old key's use"
+
+# tap-keys.service's sync with the new file in place of the old keeps the rotation
+install -d -m 700 /tmp/rot-keys && install -m 600 "$new" /tmp/rot-keys/alice.key || fail "keys dir"
+out=$(in_ns server tap-keytool sync /tmp/rot-keys) || fail "sync: $out"
+grep -q "0 loaded, 0 replaced, 1 unchanged, 0 removed" <<<"$out" || fail "sync: $out"
+[ "$(jget "$(key3)" 'd["rotation"]["retiring_fingerprint"]')" = "$old_fpr" ] ||
+	fail "sync ended the rotation: $(key3)"
+pass "sync of a directory with the new key file: key 3 unchanged, still in its grace"
 
 # the loops end before the grace does (a connection takes a while in TCG)
 while [ $(( $(date +%s) - t_rot )) -lt $((GRACE - 4)) ]; do sleep 0.5; done

@@ -27,6 +27,7 @@ pkgs=(
 	# tools the tests drive inside the guest
 	iptables nftables nmap iproute2 tcpdump python3 netsniff-ng
 	openssh-server openssh-client curl procps
+	jq	# key_rotate reads tap-keytool list --json
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
 	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes

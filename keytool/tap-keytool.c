@@ -639,23 +639,29 @@ static void list_json(const struct key_list *l)
 	printf("%s]}\n", l->n ? "\n" : "");
 }
 
-static const struct option json_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ 0 }
-};
-
-static int cmd_list(int argc, char **argv)
+/* The options of list and stats: --json, --help; no argument. */
+static bool json_arg(int argc, char **argv, void (*help)(void))
 {
-	struct key_list l = { 0 };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
 	bool json = false;
-	struct nl nl;
 	int c;
 
-	while ((c = sub_getopt(argc, argv, ":jh", json_opts, list_help)) != -1)
+	while ((c = sub_getopt(argc, argv, ":jh", opts, help)) != -1)
 		if (c == 'j')
 			json = true;
 	want_args(argc, argv, 0, "");
+	return json;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	bool json = json_arg(argc, argv, list_help);
+	struct key_list l = { 0 };
+	struct nl nl;
 
 	tap_open(&nl);
 	key_dump(&nl, &l);
@@ -955,16 +961,10 @@ static int cmd_stats(int argc, char **argv)
 		{ TAP_TBL_A_WINDOW_MAX, "window_max" },
 		{ TAP_TBL_A_REPLAY_RATE, "replay_rated_rate" },
 	};
+	bool json = json_arg(argc, argv, stats_help);
 	struct stats_reply s;
-	bool json = false;
 	struct nl nl;
 	unsigned int i;
-	int c;
-
-	while ((c = sub_getopt(argc, argv, ":jh", json_opts, stats_help)) != -1)
-		if (c == 'j')
-			json = true;
-	want_args(argc, argv, 0, "");
 
 	tap_open(&nl);
 	stats_get(&nl, &s);

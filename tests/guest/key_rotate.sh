@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Rotation without a cut (issue 14): two tap-clientd clients fetch a page
 # from a protected HTTP server in a loop, both with key 3's file. The key
-# is rotated with `tap-keytool rotate 3 --grace 20s`; one client switches
+# is rotated with `tap-keytool rotate 3 --grace 30s`; one client switches
 # to the new file (SIGHUP), the other keeps the old one. Every connection
 # of both succeeds during the grace, and list shows the grace left and the
 # old key's use. A token accepted before the rotation and replayed after
@@ -13,7 +13,7 @@
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
-GRACE=20
+GRACE=30
 topo_start
 tap_load_module
 k3=$(tap_genkey 3)
@@ -88,6 +88,10 @@ auth_and_syn nat1 "$k3" "$SERVER4" "$risn" "$(rand_port)" --time "$rt"
 expect_stat server replayed "${SNAP[replayed]}" 1
 pass "an old-key token accepted before the rotation and replayed after it: replayed"
 
+# client b switches to the new key file; a keeps the old one
+install -o "$CD_USER" -g "$CD_USER" -m 600 "$new" "$CD_DIR/b.key" || fail "copy new key"
+kill -HUP "${CD_PID[attacker]}"
+
 [ "$(stat -c %a "$new")" = 600 ] || fail "$new has mode $(stat -c %a "$new")"
 new_fpr=$(tap-keytool fingerprint "$new" | awk '{ print $4 }')
 [ "$(tap-keytool fingerprint "$new" | awk '{ print $6 }')" = \
@@ -104,9 +108,6 @@ in_ns server tap-keytool list | grep -q "retiring key $old_fpr: valid [0-9]* s m
 pass "rotate: new key $new_fpr in $new (mode 600, same realm), old key $old_fpr retiring, ${g} s of grace left"
 
 
-# client b switches to the new key file; a keeps the old one
-install -o "$CD_USER" -g "$CD_USER" -m 600 "$new" "$CD_DIR/b.key" || fail "copy new key"
-kill -HUP "${CD_PID[attacker]}"
 wait_oks b 3
 wait_oks a 3
 k=$(key3)
@@ -123,7 +124,7 @@ grep -q "0 loaded, 0 replaced, 1 unchanged, 0 removed" <<<"$out" || fail "sync: 
 pass "sync of a directory with the new key file: key 3 unchanged, still in its grace"
 
 # the loops end before the grace does (a connection takes a while in TCG)
-while [ $(( $(date +%s) - t_rot )) -lt $((GRACE - 4)) ]; do sleep 0.5; done
+while [ $(( $(date +%s) - t_rot )) -lt $((GRACE - 6)) ]; do sleep 0.5; done
 touch "$CD_DIR/stop-a" "$CD_DIR/stop-b"
 wait "${LOOP_PIDS[@]}"
 loop_ok a 6

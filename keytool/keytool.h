@@ -54,6 +54,16 @@ struct key_row {
 	uint32_t rate;
 	bool have[__TAP_STAT_MAX];
 	uint64_t stat[__TAP_STAT_MAX];
+	/* the last accept: Unix time and source (4 or 16 bytes), if any */
+	bool have_last;
+	uint64_t last_time;
+	uint8_t last_saddr[16];
+	int last_family;	/* AF_INET or AF_INET6 */
+	/* a rotation in its grace: seconds left, the retiring key */
+	bool rotating;
+	uint32_t grace_left;
+	uint64_t prev_fpr;
+	uint64_t prev_accepts;
 };
 
 struct key_list {

@@ -10,6 +10,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <sys/socket.h>
 #include <linux/netlink.h>
 
 #include "keytool.h"
@@ -154,6 +155,35 @@ static int attr_table_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static bool attr_u64(const struct nlattr *a, uint64_t *v)
+{
+	if (!a || mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+		return false;
+	*v = mnl_attr_get_u64(a);
+	return true;
+}
+
+/* The last accept and the rotation of a key (absent on older modules). */
+static void key_state_parse(const struct nlattr **tb, struct key_row *r)
+{
+	const struct nlattr *sa = tb[TAP_A_KEY_LAST_SADDR];
+	uint16_t len = sa ? mnl_attr_get_payload_len(sa) : 0;
+
+	if (attr_u64(tb[TAP_A_KEY_LAST_TIME], &r->last_time) &&
+	    (len == 4 || len == 16)) {
+		r->have_last = true;
+		r->last_family = len == 4 ? AF_INET : AF_INET6;
+		memcpy(r->last_saddr, mnl_attr_get_payload(sa), len);
+	}
+	if (tb[TAP_A_KEY_GRACE] &&
+	    mnl_attr_validate(tb[TAP_A_KEY_GRACE], MNL_TYPE_U32) >= 0 &&
+	    attr_u64(tb[TAP_A_KEY_PREV_FPR], &r->prev_fpr) &&
+	    attr_u64(tb[TAP_A_KEY_PREV_ACCEPTS], &r->prev_accepts)) {
+		r->rotating = true;
+		r->grace_left = mnl_attr_get_u32(tb[TAP_A_KEY_GRACE]);
+	}
+}
+
 int key_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[TAP_A_MAX + 1] = { 0 };
@@ -191,6 +221,7 @@ int key_msg_cb(const struct nlmsghdr *nlh, void *data)
 		memcpy(r->have, s.have, sizeof(r->have));
 		memcpy(r->stat, s.val, sizeof(r->stat));
 	}
+	key_state_parse(tb, r);
 	return MNL_CB_OK;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -483,6 +484,7 @@ static int cmd_flush(int argc, char **argv)
 static const unsigned int list_stats[] = {
 	TAP_STAT_ACCEPTED, TAP_STAT_RETRANSMIT, TAP_STAT_BAD_MAC,
 	TAP_STAT_STALE, TAP_STAT_REPLAYED, TAP_STAT_LIMITED,
+	TAP_STAT_TABLE_FULL,
 };
 #define N_LIST_STATS (sizeof(list_stats) / sizeof(list_stats[0]))
 
@@ -495,12 +497,19 @@ static int row_cmp(const void *a, const void *b)
 
 static void list_help(void)
 {
-	printf("Usage: " PROG " list\n"
+	printf("Usage: " PROG " list [--json]\n"
 	       "List the keys loaded in this network namespace: key id, fingerprint,\n"
-	       "admission limit (new connections per second, see load --rate) and\n"
-	       "how often each key's tokens were accepted, retransmitted, or refused\n"
-	       "as bad_mac, stale, replayed or limited (over its limit). Secrets are\n"
-	       "never shown: the kernel does not give them back. Needs CAP_NET_ADMIN.\n");
+	       "admission limit (new connections per second, see load --rate), how\n"
+	       "often each key's tokens were accepted, retransmitted, or refused as\n"
+	       "bad_mac, stale, replayed, limited (over its limit) or table_full,\n"
+	       "and when and from which source address the key last let a connection\n"
+	       "in (UTC). A key in a rotation's grace (see rotate) has a second line:\n"
+	       "the retiring key's fingerprint, the grace left and its accepts since\n"
+	       "the rotation. Secrets are never shown: the kernel does not give them\n"
+	       "back. Needs CAP_NET_ADMIN.\n"
+	       "\n"
+	       "  -j, --json  one JSON document (see tap-keytool(8))\n"
+	       "  -h, --help  show this help\n");
 }
 
 /* The loaded keys, sorted by id; dies on error. */
@@ -518,30 +527,35 @@ static void key_dump(struct nl *nl, struct key_list *l)
 		qsort(l->rows, l->n, sizeof(*l->rows), row_cmp);
 }
 
-static int cmd_list(int argc, char **argv)
+/* Unix seconds as ISO 8601 UTC. */
+static const char *utc_time(uint64_t t, char *buf, size_t len)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct key_list l = { 0 };
-	struct nl nl;
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%" PRIu64, t);
+	return buf;
+}
+
+static const char *row_source(const struct key_row *r, char *buf, size_t len)
+{
+	if (!inet_ntop(r->last_family, r->last_saddr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static void list_text(const struct key_list *l)
+{
+	char tbuf[32], abuf[INET6_ADDRSTRLEN];
 	size_t i, j;
-
-	while (sub_getopt(argc, argv, ":h", opts, list_help) != -1)
-		;
-	want_args(argc, argv, 0, "");
-
-	tap_open(&nl);
-	key_dump(&nl, &l);
-	nl_close(&nl);
 
 	printf("%-5s  %-16s  %10s", "id", "fingerprint", "rate/s");
 	for (j = 0; j < N_LIST_STATS; j++)
 		printf("  %10s", tap_stat_name(list_stats[j]));
-	printf("\n");
-	for (i = 0; i < l.n; i++) {
-		const struct key_row *r = &l.rows[i];
+	printf("  %-20s  %s\n", "last_accept", "last_source");
+	for (i = 0; i < l->n; i++) {
+		const struct key_row *r = &l->rows[i];
 
 		printf("%-5u  ", r->id);
 		if (r->have_fpr)
@@ -558,8 +572,105 @@ static int cmd_list(int argc, char **argv)
 			else
 				printf("  %10s", "-");
 		}
-		printf("\n");
+		if (r->have_last)
+			printf("  %-20s  %s\n", utc_time(r->last_time, tbuf, sizeof(tbuf)),
+			       row_source(r, abuf, sizeof(abuf)));
+		else
+			printf("  %-20s  %s\n", "-", "-");
+		if (r->rotating)
+			printf("       retiring key %016" PRIx64 ": valid %" PRIu32
+			       " s more, %" PRIu64 " accepts since the rotation\n",
+			       r->prev_fpr, r->grace_left, r->prev_accepts);
 	}
+}
+
+/* "name": value pairs of a counter set, for the JSON documents. */
+static void json_stats(const bool *have, const uint64_t *val)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	printf("{");
+	for (i = 0; i < __TAP_STAT_MAX; i++) {
+		if (!have[i])
+			continue;
+		printf("%s\"%s\": %" PRIu64, sep, tap_stat_name(i), val[i]);
+		sep = ", ";
+	}
+	printf("}");
+}
+
+static void list_json(const struct key_list *l)
+{
+	char tbuf[32], abuf[INET6_ADDRSTRLEN];
+	size_t i;
+
+	printf("{\"keys\": [");
+	for (i = 0; i < l->n; i++) {
+		const struct key_row *r = &l->rows[i];
+
+		printf("%s\n  {\"id\": %u, ", i ? "," : "", r->id);
+		if (r->have_fpr)
+			printf("\"fingerprint\": \"%016" PRIx64 "\", ", r->fpr);
+		else
+			printf("\"fingerprint\": null, ");
+		if (r->have_rate && r->rate)
+			printf("\"rate\": %u, ", r->rate);
+		else
+			printf("\"rate\": null, ");
+		printf("\"counters\": ");
+		json_stats(r->have, r->stat);
+		if (r->have_last)
+			printf(", \"last_accept\": {\"time\": %" PRIu64 ", \"utc\": \"%s\", "
+			       "\"source\": \"%s\"}", r->last_time,
+			       utc_time(r->last_time, tbuf, sizeof(tbuf)),
+			       row_source(r, abuf, sizeof(abuf)));
+		else
+			printf(", \"last_accept\": null");
+		if (r->rotating)
+			printf(", \"rotation\": {\"grace_left\": %" PRIu32 ", "
+			       "\"retiring_fingerprint\": \"%016" PRIx64 "\", "
+			       "\"retiring_accepts\": %" PRIu64 "}",
+			       r->grace_left, r->prev_fpr, r->prev_accepts);
+		else
+			printf(", \"rotation\": null");
+		printf("}");
+	}
+	printf("%s]}\n", l->n ? "\n" : "");
+}
+
+/* The options of list and stats: --json, --help; no argument. */
+static bool json_arg(int argc, char **argv, void (*help)(void))
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool json = false;
+	int c;
+
+	while ((c = sub_getopt(argc, argv, ":jh", opts, help)) != -1)
+		if (c == 'j')
+			json = true;
+	want_args(argc, argv, 0, "");
+	return json;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	bool json = json_arg(argc, argv, list_help);
+	struct key_list l = { 0 };
+	struct nl nl;
+
+	tap_open(&nl);
+	key_dump(&nl, &l);
+	nl_close(&nl);
+
+	if (json)
+		list_json(&l);
+	else
+		list_text(&l);
 	free(l.rows);
 	return 0;
 }
@@ -821,7 +932,7 @@ static void stats_get(struct nl *nl, struct stats_reply *s)
 
 static void stats_help(void)
 {
-	printf("Usage: " PROG " stats\n"
+	printf("Usage: " PROG " stats [--json]\n"
 	       "Print this network namespace's counters (one per outcome of a SYN\n"
 	       "through a tap rule, see xt_tap(8)) and the size of its tables:\n"
 	       "tap rules, slots of the pending, authorized and replay tables,\n"
@@ -829,36 +940,55 @@ static void stats_help(void)
 	       "holds now (replay_live), the largest --window of the rules and the\n"
 	       "new connections per second the cache carries at it; the realm's\n"
 	       "fingerprint; the audit events sent to 'monitor', suppressed (over\n"
-	       "the per-second budget of refusals) and dropped. Needs CAP_NET_ADMIN.\n");
+	       "the per-second budget of refusals) and dropped. Needs CAP_NET_ADMIN.\n"
+	       "\n"
+	       "  -j, --json  one JSON document (see tap-keytool(8))\n"
+	       "  -h, --help  show this help\n");
 }
 
 /* The audit event counters (monitor): sent, suppressed, dropped. */
+static const struct {
+	unsigned int attr;
+	const char *name;
+} stats_events[] = {
+	{ TAP_EVS_A_SENT, "events_sent" },
+	{ TAP_EVS_A_SUPPRESSED, "events_suppressed" },
+	{ TAP_EVS_A_DROPPED, "events_dropped" },
+};
+#define N_STATS_EVENTS (sizeof(stats_events) / sizeof(stats_events[0]))
+
 static void stats_print_events(const struct stats_reply *s)
 {
-	static const struct {
-		unsigned int attr;
-		const char *name;
-	} evs[] = {
-		{ TAP_EVS_A_SENT, "events_sent" },
-		{ TAP_EVS_A_SUPPRESSED, "events_suppressed" },
-		{ TAP_EVS_A_DROPPED, "events_dropped" },
-	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
-		if (s->have_ev[evs[i].attr])
-			printf("%-18s %" PRIu64 "\n", evs[i].name, s->ev[evs[i].attr]);
+	for (i = 0; i < N_STATS_EVENTS; i++) {
+		if (s->have_ev[stats_events[i].attr])
+			printf("%-18s %" PRIu64 "\n", stats_events[i].name,
+			       s->ev[stats_events[i].attr]);
 		else
-			printf("%-18s -\n", evs[i].name);
+			printf("%-18s -\n", stats_events[i].name);
 	}
+}
+
+/* The same as a JSON object's members: "events_sent": N, ... */
+static void stats_json_events(const struct stats_reply *s)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	printf(",\n \"events\": {");
+	for (i = 0; i < N_STATS_EVENTS; i++) {
+		if (!s->have_ev[stats_events[i].attr])
+			continue;
+		printf("%s\"%s\": %" PRIu64, sep, stats_events[i].name,
+		       s->ev[stats_events[i].attr]);
+		sep = ", ";
+	}
+	printf("}");
 }
 
 static int cmd_stats(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	static const struct {
 		unsigned int attr;
 		const char *name;
@@ -873,18 +1003,35 @@ static int cmd_stats(int argc, char **argv)
 		{ TAP_TBL_A_WINDOW_MAX, "window_max" },
 		{ TAP_TBL_A_REPLAY_RATE, "replay_rated_rate" },
 	};
+	bool json = json_arg(argc, argv, stats_help);
 	struct stats_reply s;
 	struct nl nl;
 	unsigned int i;
-
-	while (sub_getopt(argc, argv, ":h", opts, stats_help) != -1)
-		;
-	want_args(argc, argv, 0, "");
 
 	tap_open(&nl);
 	stats_get(&nl, &s);
 	nl_close(&nl);
 
+	if (json) {
+		const char *sep = "";
+
+		printf("{\"counters\": ");
+		json_stats(s.stats.have, s.stats.val);
+		printf(",\n \"tables\": {");
+		for (i = 0; i < sizeof(tbls) / sizeof(tbls[0]); i++) {
+			if (!s.have_tbl[tbls[i].attr])
+				continue;
+			printf("%s\"%s\": %" PRIu64, sep, tbls[i].name, s.tbl[tbls[i].attr]);
+			sep = ", ";
+		}
+		printf("}");
+		stats_json_events(&s);
+		if (s.have_realm)
+			printf(",\n \"realm\": \"%016" PRIx64 "\"}\n", s.realm_fpr);
+		else
+			printf(",\n \"realm\": null}\n");
+		return 0;
+	}
 	for (i = 0; i < __TAP_STAT_MAX; i++) {
 		if (s.stats.have[i])
 			printf("%-18s %" PRIu64 "\n", tap_stat_name(i), s.stats.val[i]);
@@ -914,6 +1061,167 @@ static bool kernel_realm(struct nl *nl, uint64_t *fpr)
 	return s.have_realm;
 }
 
+/* ---- rotate ----------------------------------------------------------- */
+
+static void rotate_help(void)
+{
+	printf("Usage: " PROG " rotate ID --grace DURATION -o NEWFILE [--realm-from KEYFILE]\n"
+	       "Give the loaded key ID a new random key without cutting its clients\n"
+	       "off: write the new key to NEWFILE (which must not exist yet; mode\n"
+	       "0600, the same realm) and load it, while the old key stays valid for\n"
+	       "DURATION more. Then the kernel retires the old key by itself. Hand\n"
+	       "NEWFILE to the clients during the grace; 'list' shows the grace left\n"
+	       "and how often the old key was still used. del and flush remove both\n"
+	       "keys at once. Needs CAP_NET_ADMIN.\n"
+	       "DURATION is a number with s, m, h or d (seconds if none), from 1 s\n"
+	       "to 30 d. The realm comes from --realm-from, or else from the key files\n"
+	       "in NEWFILE's directory, as for genkey; it must be the loaded one.\n"
+	       "If the keys' directory is synced (tap-keys.service), put NEWFILE in\n"
+	       "place of the old key file there: sync would load the old key back.\n"
+	       "\n"
+	       "  -g, --grace DURATION     how long the old key stays valid\n"
+	       "  -o, --output NEWFILE     key file to create for the new key\n"
+	       "  -r, --realm-from KEYFILE take the realm of this key file\n"
+	       "  -h, --help               show this help\n");
+}
+
+/* "N[smhd]" to seconds, 1 s .. TAP_KEY_GRACE_MAX; false if it is not. */
+static bool parse_duration(const char *s, uint32_t *secs)
+{
+	static const struct {
+		char unit;
+		unsigned long mult;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	size_t len = strlen(s), i;
+	unsigned long mult = 1, n;
+
+	if (len && (s[len - 1] < '0' || s[len - 1] > '9')) {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (s[len - 1] == units[i].unit)
+				mult = units[i].mult;
+		if (mult == 1 && s[len - 1] != 's')
+			return false;
+		len--;
+	}
+	if (!len || !tap_parse_udec(s, len, TAP_KEY_GRACE_MAX, &n) ||
+	    n * mult < 1 || n * mult > TAP_KEY_GRACE_MAX)
+		return false;
+	*secs = (uint32_t)(n * mult);
+	return true;
+}
+
+/* KEY_ADD as a rotation of kf->id with a grace; 0 or a positive errno. */
+static int key_rotate(struct nl *nl, const struct tap_keyfile *kf, uint32_t grace)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = tap_msg(nl, buf, TAP_CMD_KEY_ADD, NLM_F_ACK | NLM_F_REPLACE);
+	mnl_attr_put_u16(nlh, TAP_A_KEY_ID, kf->id);
+	mnl_attr_put(nlh, TAP_A_KEY_SECRET, TAP_KEY_LEN, kf->secret);
+	mnl_attr_put(nlh, TAP_A_KEY_REALM, TAP_KEY_LEN, kf->realm);
+	mnl_attr_put_u32(nlh, TAP_A_KEY_GRACE, grace);
+	err = nl_talk(nl, nlh, NULL, NULL);
+	sodium_memzero(buf, sizeof(buf));
+	return err;
+}
+
+/* Checks rotate's request against the kernel before anything is written. */
+static const struct key_row *rotate_check(struct nl *nl, struct key_list *l,
+					  uint16_t id, const uint8_t *realm)
+{
+	const struct key_row *r;
+	uint64_t realm_now;
+
+	key_dump(nl, l);
+	r = find_row(l, id);
+	if (!r)
+		die("no key with id %u is loaded: rotate replaces a loaded key "
+		    "(use load for a new one)", id);
+	if (r->rotating)
+		die("key %u is still in the grace of its last rotation (%" PRIu32
+		    " s left, see list); wait for it to end, or delete the key", id,
+		    r->grace_left);
+	if (!kernel_realm(nl, &realm_now) || realm_now != realm_fingerprint(realm))
+		die("the realm (%016" PRIx64 ") is not the loaded one: give the key "
+		    "file of this server with --realm-from", realm_fingerprint(realm));
+	return r;
+}
+
+static int cmd_rotate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grace", required_argument, NULL, 'g' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "realm-from", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *out = NULL, *realm_from = NULL, *grace_arg = NULL;
+	struct tap_keyfile kf = { 0 }, from;
+	struct key_list l = { 0 };
+	uint64_t fpr, old_fpr;
+	char err_s[512], tbuf[32];
+	uint32_t grace = 0;
+	struct nl nl;
+	uint16_t id;
+	int c, err;
+
+	while ((c = sub_getopt(argc, argv, ":g:o:r:h", opts, rotate_help)) != -1) {
+		if (c == 'g')
+			grace_arg = optarg;
+		if (c == 'o')
+			out = optarg;
+		if (c == 'r')
+			realm_from = optarg;
+	}
+	want_args(argc, argv, 1, "key ID");
+	kf.id = key_id_arg(argv[optind]);
+	if (!grace_arg)
+		die_usage("missing --grace DURATION (how long the old key stays valid)");
+	if (!parse_duration(grace_arg, &grace))
+		die_usage("invalid --grace \"%.40s\": a number with s, m, h or d, "
+			  "from 1s to 30d", grace_arg);
+	if (!out)
+		die_usage("missing -o NEWFILE (the new key is only ever written to a file)");
+
+	if (realm_from) {
+		read_keyfile(realm_from, &from);
+		memcpy(kf.realm, from.realm, TAP_KEY_LEN);
+		tap_keyfile_wipe(&from);
+	} else if (!realm_of_dir(out, kf.realm)) {
+		die("no key file next to %s to take the realm from: give the key file "
+		    "of this server with --realm-from", out);
+	}
+	tap_open(&nl);
+	old_fpr = rotate_check(&nl, &l, kf.id, kf.realm)->fpr;
+	free(l.rows);
+
+	randombytes_buf(kf.secret, sizeof(kf.secret));
+	fpr = fingerprint(kf.secret);
+	if (tap_keyfile_write(out, &kf, err_s, sizeof(err_s)) < 0) {
+		tap_keyfile_wipe(&kf);
+		die("%s", err_s);
+	}
+	err = key_rotate(&nl, &kf, grace);
+	id = kf.id;
+	tap_keyfile_wipe(&kf);
+	if (err) {
+		char what[PATH_MAX + 64];
+
+		/* nothing changed in the kernel: leave nothing behind */
+		unlink(out);
+		snprintf(what, sizeof(what), "cannot rotate key %u (%s removed)", id, out);
+		nl_die(&nl, err, what);
+	}
+	nl_close(&nl);
+	printf("rotated key %u: new key %016" PRIx64 " in %s; the old key %016" PRIx64
+	       " stays valid for %" PRIu32 " s (until %s)\n", id, fpr, out, old_fpr,
+	       grace, utc_time((uint64_t)time(NULL) + grace, tbuf, sizeof(tbuf)));
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void main_help(void)
@@ -927,9 +1235,10 @@ static void main_help(void)
 	       "  load FILE [--replace]   load the key in FILE into the kernel\n"
 	       "  del ID                  remove the key with id ID\n"
 	       "  flush                   remove all keys\n"
-	       "  list                    show loaded keys: id, fingerprint, usage counters\n"
+	       "  list [--json]           show loaded keys: id, fingerprint, use, last accept\n"
 	       "  sync DIR                make the loaded keys those of DIR/*.key\n"
-	       "  stats                   show the counters and table sizes\n"
+	       "  stats [--json]          show the counters and table sizes\n"
+	       "  rotate ID --grace D -o F  new key for ID; the old one valid D more\n"
 	       "  fingerprint FILE        show the id and fingerprint of a key file\n"
 	       "  monitor [--json]        print accepted and refused connections as they happen\n"
 	       "  export ID --server ADDR --port PORTS  print a client's config with the key\n"
@@ -953,6 +1262,7 @@ static const struct {
 	{ "fingerprint", cmd_fingerprint },
 	{ "monitor", cmd_monitor },
 	{ "export", cmd_export },
+	{ "rotate", cmd_rotate },
 };
 
 int main(int argc, char **argv)

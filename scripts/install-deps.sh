@@ -29,6 +29,7 @@ pkgs=(
 	openssh-server openssh-client curl procps
 	faketime	# client_bundle: a client clock off by minutes (libfaketime)
 	bash-completion	# unit-check: the completions are tested with its helpers
+	jq	# key_rotate reads tap-keytool list --json
 	# make bench: the flood model counts instructions with callgrind
 	valgrind
 	clang-14 libclang-rt-14-dev	# make fuzz: libFuzzer, ASan, UBSan runtimes

@@ -775,9 +775,11 @@ static bool auth_lookup(const struct tap_ctx *c, u32 bucket, u16 tag,
 			continue;
 		/* A deleted or reloaded key revokes what it authorized. */
 		*key_id_out = key_id;
+		ref.prev = NULL;
 		return key_in_rule(c->rule, key_id) &&
 		       c->ops->key_get(c->env, key_id, &ref) &&
-		       ref.serial == serial;
+		       (ref.serial == serial ||
+			(ref.prev && ref.prev_serial == serial));
 	}
 	return false;
 }
@@ -837,6 +839,8 @@ static unsigned int verify_token(const struct tap_ctx *c,
 
 	if (!key_in_rule(rule, tok->key_id))
 		return TAP_STAT_KEY_NOT_ALLOWED;
+	ref->prev = NULL;
+	ref->by_prev = false;
 	if (!c->ops->key_get(c->env, tok->key_id, ref))
 		return TAP_STAT_UNKNOWN_KEY;
 
@@ -849,8 +853,15 @@ static unsigned int verify_token(const struct tap_ctx *c,
 
 	tap_params_from_syn(&p, c->syn, rule->bind, tok->key_id, time);
 	if (!tap_tag_equal(tap_mac(ref->key, &p), tok->tag)) {
-		res = TAP_STAT_BAD_MAC;
-		goto out;
+		/* a rotation's grace: the id's retiring key, same compare */
+		if (!ref->prev ||
+		    !tap_tag_equal(tap_mac(ref->prev, &p), tok->tag)) {
+			res = TAP_STAT_BAD_MAC;
+			goto out;
+		}
+		ref->key = ref->prev;
+		ref->serial = ref->prev_serial;
+		ref->by_prev = true;
 	}
 
 	/* remembered as long as any rule of the netns could accept it */
@@ -1017,6 +1028,8 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 		out->stat = pend_reassemble(c, b, &ps, &ref, &tok);
 		if (out->stat == TAP_STAT_ACCEPTED) {
 			auth_insert(c, ab, atag, tok.key_id, ref.serial);
+			if (c->ops->accepted)
+				c->ops->accepted(c, tok.key_id, &ref);
 			return;
 		}
 	}

@@ -203,21 +203,36 @@ struct tap_tables {
 	tap_hash_key hash_seed;	/* random per netns */
 };
 
-/* A key as the tables see it; serial tells reloads of one id apart. */
+/*
+ * A key as the tables see it; serial tells reloads of one id apart.
+ * During a rotation's grace key_get also gives the id's retiring key in
+ * prev (the core sets prev to NULL before asking): a token whose MAC fails
+ * with key is tried with prev. When prev let it in, key and serial are
+ * prev's and by_prev is set, so that what it authorized lapses with it.
+ */
 struct tap_keyref {
 	const tap_prf_key *key;
 	u64 serial;
+	const tap_prf_key *prev;
+	u64 prev_serial;
+	bool by_prev;
 };
+
+struct tap_ctx;
 
 /*
  * The environment's keys. key_get runs inside whatever protects the key
  * (RCU in the kernel); admit is the key's admission limit, asked once a
  * token has proven valid and new (NULL: no limit); key_event may be NULL.
+ * accepted (may be NULL) is told of each accepted real SYN, with the key
+ * that let it in, after it is recorded; c->syn is that SYN.
  */
 struct tap_ops {
 	bool (*key_get)(void *env, u16 key_id, struct tap_keyref *ref);
 	void (*key_event)(void *env, u16 key_id, unsigned int stat);
 	bool (*admit)(void *env, u16 key_id, u64 now_ms);
+	void (*accepted)(const struct tap_ctx *c, u16 key_id,
+			 const struct tap_keyref *ref);
 };
 
 /*

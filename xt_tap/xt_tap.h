@@ -62,6 +62,12 @@ struct xt_tap_mtinfo {
  *   ENOSPC: the table holds max_keys keys already. EINVAL: an attribute
  *   is missing, or the realm differs from that of the keys already loaded
  *   (all keys of a netns share one realm; the first key sets it).
+ *   Rotation: with NLM_F_REPLACE and TAP_A_KEY_GRACE (u32 seconds, 1 to
+ *   TAP_KEY_GRACE_MAX) the loaded key of that id gets the new secret and
+ *   its current one stays valid for GRACE seconds more (the retiring key),
+ *   then the kernel drops it; counters, admission limit and rate carry on
+ *   (TAP_A_KEY_RATE is refused). The realm must be the loaded one. ENOENT:
+ *   no key of that id; EBUSY: its last rotation's grace still runs.
  *
  * TAP_CMD_KEY_DEL
  *   Removes the key TAP_A_KEY_ID (required). ENOENT if there is none.
@@ -72,7 +78,11 @@ struct xt_tap_mtinfo {
  * TAP_CMD_KEY_GET
  *   With NLM_F_DUMP: one message per key, in id order. Without: the key
  *   TAP_A_KEY_ID (required; ENOENT if none). Each reply has TAP_A_KEY_ID,
- *   TAP_A_KEY_FPR, TAP_A_KEY_RATE and TAP_A_KEY_STATS.
+ *   TAP_A_KEY_FPR, TAP_A_KEY_RATE and TAP_A_KEY_STATS; once the key let a
+ *   connection in, TAP_A_KEY_LAST_TIME and TAP_A_KEY_LAST_SADDR; during a
+ *   rotation's grace, TAP_A_KEY_GRACE (seconds left, rounded up),
+ *   TAP_A_KEY_PREV_FPR and TAP_A_KEY_PREV_ACCEPTS (its accepts since the
+ *   rotation, which TAP_A_KEY_STATS counts too).
  *
  * TAP_CMD_STATS_GET
  *   The netns's counters and tables. No attributes. The reply has
@@ -102,6 +112,7 @@ struct xt_tap_mtinfo {
 #define TAP_GENL_NAME		"xt_tap"
 #define TAP_GENL_VERSION	1
 #define TAP_KEY_LEN		16
+#define TAP_KEY_GRACE_MAX	2592000	/* s: 30 days */
 
 /* Commands, described above. */
 enum tap_genl_cmd {
@@ -131,6 +142,12 @@ enum tap_genl_attr {
 	TAP_A_KEY_RATE,		/* u32 new connections/s, 0: no limit */
 	TAP_A_EVENT,		/* nested: TAP_EV_A_*; TAP_CMD_EVENT */
 	TAP_A_EVENT_STATS,	/* nested: TAP_EVS_A_*; STATS_GET */
+	/* per-key state and rotation (issue 14) */
+	TAP_A_KEY_LAST_TIME,	/* u64 Unix s of the key's last accept */
+	TAP_A_KEY_LAST_SADDR,	/* binary, 4 or 16: that SYN's source */
+	TAP_A_KEY_GRACE,	/* u32 s: KEY_ADD rotates; dumps: grace left */
+	TAP_A_KEY_PREV_FPR,	/* u64 fingerprint of the retiring key */
+	TAP_A_KEY_PREV_ACCEPTS,	/* u64 accepts by the retiring key */
 	__TAP_A_MAX,
 };
 #define TAP_A_MAX (__TAP_A_MAX - 1)

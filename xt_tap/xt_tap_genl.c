@@ -23,11 +23,18 @@
 
 static struct genl_family xt_tap_genl_family;
 
+static struct netlink_range_validation xt_tap_grace_range __ro_after_init = {
+	.min = 1,
+	.max = TAP_KEY_GRACE_MAX,
+};
+
 static const struct nla_policy xt_tap_genl_policy[TAP_A_MAX + 1] = {
 	[TAP_A_KEY_ID]		= { .type = NLA_U16 },
 	[TAP_A_KEY_SECRET]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
 	[TAP_A_KEY_REALM]	= NLA_POLICY_EXACT_LEN(TAP_KEY_LEN),
 	[TAP_A_KEY_RATE]	= { .type = NLA_U32 },
+	[TAP_A_KEY_GRACE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+						      &xt_tap_grace_range),
 };
 
 static void xt_tap_no_key_msg(struct netlink_ext_ack *extack, u16 id)
@@ -68,30 +75,70 @@ fail:
 	return -EMSGSIZE;
 }
 
+/* The key's last accept and its rotation, when there are. */
+static int xt_tap_put_key_state(struct sk_buff *skb,
+				const struct xt_tap_key_info *ki)
+{
+	if (ki->last_time &&
+	    (nla_put_u64_64bit(skb, TAP_A_KEY_LAST_TIME, ki->last_time,
+			       TAP_A_PAD) ||
+	     nla_put(skb, TAP_A_KEY_LAST_SADDR, ki->last_family == 4 ? 4 : 16,
+		     ki->last_saddr.b)))
+		return -EMSGSIZE;
+	if (ki->rotating &&
+	    (nla_put_u32(skb, TAP_A_KEY_GRACE, ki->grace_left) ||
+	     nla_put_u64_64bit(skb, TAP_A_KEY_PREV_FPR, ki->prev_fingerprint,
+			       TAP_A_PAD) ||
+	     nla_put_u64_64bit(skb, TAP_A_KEY_PREV_ACCEPTS, ki->prev_accepts,
+			       TAP_A_PAD)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /* Caller holds rcu_read_lock() or tn->lock. */
-static int xt_tap_fill_key(struct sk_buff *skb, const struct xt_tap_key *key,
+static int xt_tap_fill_key(struct sk_buff *skb, struct xt_tap_key *key,
 			   u32 portid, u32 seq, int flags)
 {
-	u64 stats[__TAP_STAT_MAX];
+	struct xt_tap_key_info ki;
 	void *hdr;
-	int i;
 
 	hdr = genlmsg_put(skb, portid, seq, &xt_tap_genl_family, flags,
 			  TAP_CMD_KEY_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	for (i = 0; i < __TAP_STAT_MAX; i++)
-		stats[i] = atomic64_read(&key->stats[i]);
+	xt_tap_key_info_get(key, &ki);
 	if (nla_put_u16(skb, TAP_A_KEY_ID, key->id) ||
-	    nla_put_u64_64bit(skb, TAP_A_KEY_FPR, key->fingerprint,
+	    nla_put_u64_64bit(skb, TAP_A_KEY_FPR, ki.fingerprint,
 			      TAP_A_PAD) ||
-	    nla_put_u32(skb, TAP_A_KEY_RATE, key->rate) ||
-	    xt_tap_put_stats(skb, TAP_A_KEY_STATS, stats)) {
+	    nla_put_u32(skb, TAP_A_KEY_RATE, ki.rate) ||
+	    xt_tap_put_stats(skb, TAP_A_KEY_STATS, ki.stats) ||
+	    xt_tap_put_key_state(skb, &ki)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
+}
+
+/* KEY_ADD with TAP_A_KEY_GRACE: a rotation (xt_tap.h). */
+static int xt_tap_genl_rotate(struct xt_tap_net *tn, struct genl_info *info,
+			      u16 id, struct nlattr *secret,
+			      struct nlattr *realm, bool replace)
+{
+	if (!replace) {
+		NL_SET_ERR_MSG(info->extack,
+			       "TAP_A_KEY_GRACE rotates a loaded key: it needs NLM_F_REPLACE");
+		return -EINVAL;
+	}
+	if (info->attrs[TAP_A_KEY_RATE]) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a rotation keeps the key's rate: TAP_A_KEY_RATE refused");
+		NL_SET_BAD_ATTR(info->extack, info->attrs[TAP_A_KEY_RATE]);
+		return -EINVAL;
+	}
+	return xt_tap_key_rotate(tn, id, nla_data(secret), nla_data(realm),
+				 nla_get_u32(info->attrs[TAP_A_KEY_GRACE]),
+				 info->extack);
 }
 
 static int xt_tap_genl_key_add(struct sk_buff *skb, struct genl_info *info)
@@ -118,6 +165,10 @@ static int xt_tap_genl_key_add(struct sk_buff *skb, struct genl_info *info)
 			       "missing attribute TAP_A_KEY_REALM (protocol 1 tools?)");
 		NL_SET_ERR_ATTR_MISS(info->extack, NULL, TAP_A_KEY_REALM);
 		err = -EINVAL;
+		goto out;
+	}
+	if (info->attrs[TAP_A_KEY_GRACE]) {
+		err = xt_tap_genl_rotate(tn, info, id, secret, realm, replace);
 		goto out;
 	}
 	err = xt_tap_key_add(tn, id, nla_data(secret), nla_data(realm),

@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -40,16 +41,50 @@ struct xt_tap_config {
 
 extern struct xt_tap_config xt_tap_cfg;
 
-/* One loaded key. Readers find it under RCU; it is wiped when freed. */
-struct xt_tap_key {
+/* A key's secret. Readers find it under RCU; it is wiped when freed. */
+struct xt_tap_secret {
 	tap_prf_key prf;
 	u64 serial;		/* unique per load: a reload revokes */
 	u64 fingerprint;
+	u64 expires;		/* jiffies64, as a retiring key only */
+	struct rcu_head rcu;
+};
+
+/*
+ * One loaded key id. A rotation swaps @cur and keeps the old secret in
+ * @prev until its grace ends (both under tn->lock); the rest carries on.
+ * The last accept is written under a seqcount whose writers only trylock
+ * @last_lock: an accept that finds another CPU writing skips its record
+ * (that one is as recent), so the packet path never waits on it.
+ */
+struct xt_tap_key {
+	struct xt_tap_secret __rcu *cur;
+	struct xt_tap_secret __rcu *prev;	/* retiring, or NULL */
 	atomic64_t admit_tat;	/* admission limit state, tap_admit_gcra() */
 	u32 rate;		/* new connections/s, 0: no limit */
 	atomic64_t stats[__TAP_STAT_MAX];
+	atomic64_t prev_accepts;	/* by @prev since the rotation */
+	spinlock_t last_lock;
+	seqcount_spinlock_t last_seq;
+	u64 last_time;		/* Unix s, 0: never */
+	struct tap_addr last_saddr;
+	u8 last_family;
 	struct rcu_head rcu;
 	u16 id;
+};
+
+/* What the dump shows of a key: a consistent copy, no secret. */
+struct xt_tap_key_info {
+	u64 fingerprint;
+	u32 rate;
+	u64 stats[__TAP_STAT_MAX];
+	u64 last_time;		/* 0: no accept yet */
+	struct tap_addr last_saddr;
+	u8 last_family;
+	bool rotating;		/* the fields below are set */
+	u32 grace_left;		/* s, rounded up */
+	u64 prev_fingerprint;
+	u64 prev_accepts;
 };
 
 /*
@@ -90,6 +125,7 @@ struct xt_tap_net {
 	u64 park_until;			/* Unix second it may go */
 	bool exiting;			/* pernet exit ran: free at once */
 	struct xt_tap_stats __percpu *stats;
+	struct delayed_work retire_work;	/* drops ended graces' keys */
 };
 
 extern unsigned int xt_tap_net_id;
@@ -137,6 +173,12 @@ void xt_tap_keys_flush(struct xt_tap_net *tn);
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 		   const u8 *realm, u32 rate, bool replace,
 		   struct netlink_ext_ack *extack);
+int xt_tap_key_rotate(struct xt_tap_net *tn, u16 id, const u8 *secret,
+		      const u8 *realm_raw, u32 grace_s,
+		      struct netlink_ext_ack *extack);
+void xt_tap_key_info_get(struct xt_tap_key *key, struct xt_tap_key_info *ki);
+void xt_tap_key_accepted(const struct tap_ctx *c, u16 key_id,
+			 const struct tap_keyref *ref);
 bool xt_tap_key_admit(void *env, u16 key_id, u64 now_ms);
 int xt_tap_key_del(struct xt_tap_net *tn, u16 id);
 

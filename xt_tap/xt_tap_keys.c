@@ -15,11 +15,14 @@
 /* Global, so a serial never repeats in any netns while the module lives. */
 static atomic64_t xt_tap_key_serial = ATOMIC64_INIT(0);
 
+static void xt_tap_retire_work(struct work_struct *work);
+
 void xt_tap_keys_init(struct xt_tap_net *tn)
 {
 	xa_init(&tn->keys);
 	tn->nkeys = 0;
 	RCU_INIT_POINTER(tn->realm, NULL);
+	INIT_DELAYED_WORK(&tn->retire_work, xt_tap_retire_work);
 }
 
 static void xt_tap_realm_free_rcu(struct rcu_head *head)
@@ -64,9 +67,32 @@ static int xt_tap_realm_check(struct xt_tap_net *tn, const tap_prf_key *realm,
 	return 0;
 }
 
+static void xt_tap_secret_free_rcu(struct rcu_head *head)
+{
+	kfree_sensitive(container_of(head, struct xt_tap_secret, rcu));
+}
+
+static struct xt_tap_secret *xt_tap_secret_new(const u8 *raw)
+{
+	struct xt_tap_secret *sec = kzalloc(sizeof(*sec), XT_TAP_GFP);
+
+	if (!sec)
+		return NULL;
+	tap_prf_key_import(&sec->prf, raw);
+	sec->fingerprint = tap_key_fingerprint(&sec->prf);
+	/* a new instance: authorizations of the key it replaces lapse */
+	sec->serial = atomic64_inc_return(&xt_tap_key_serial);
+	return sec;
+}
+
+/* No reader left: the key and its secrets go, wiped. */
 static void xt_tap_key_free_rcu(struct rcu_head *head)
 {
-	kfree_sensitive(container_of(head, struct xt_tap_key, rcu));
+	struct xt_tap_key *key = container_of(head, struct xt_tap_key, rcu);
+
+	kfree_sensitive(rcu_dereference_protected(key->cur, 1));
+	kfree_sensitive(rcu_dereference_protected(key->prev, 1));
+	kfree_sensitive(key);
 }
 
 static void xt_tap_key_release(struct xt_tap_key *key)
@@ -86,14 +112,17 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	key = kzalloc(sizeof(*key), XT_TAP_GFP);
 	if (!key)
 		return -ENOMEM;
-	tap_prf_key_import(&key->prf, secret);
+	RCU_INIT_POINTER(key->cur, xt_tap_secret_new(secret));
+	if (!rcu_access_pointer(key->cur)) {
+		kfree(key);
+		return -ENOMEM;
+	}
 	tap_prf_key_import(&realm, realm_raw);
 	key->id = id;
 	key->rate = rate;
 	atomic64_set(&key->admit_tat, 0);
-	key->fingerprint = tap_key_fingerprint(&key->prf);
-	/* a new instance: authorizations of the key it replaces lapse */
-	key->serial = atomic64_inc_return(&xt_tap_key_serial);
+	spin_lock_init(&key->last_lock);
+	seqcount_spinlock_init(&key->last_seq, &key->last_lock);
 
 	mutex_lock(&tn->lock);
 	old = xa_load(&tn->keys, id);
@@ -129,7 +158,113 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 out:
 	mutex_unlock(&tn->lock);
 	kfree_sensitive(new_realm);
-	kfree_sensitive(key);
+	if (key) {
+		kfree_sensitive(rcu_dereference_protected(key->cur, 1));
+		kfree_sensitive(key);
+	}
+	memzero_explicit(&realm, sizeof(realm));
+	return err;
+}
+
+/* Caller holds tn->lock: drop @key's retiring secret if its grace ended. */
+static bool xt_tap_prev_retire(struct xt_tap_net *tn, struct xt_tap_key *key,
+			       bool force)
+{
+	struct xt_tap_secret *prev;
+
+	prev = rcu_dereference_protected(key->prev, lockdep_is_held(&tn->lock));
+	if (!prev)
+		return false;
+	if (!force && time_before64(get_jiffies_64(), prev->expires))
+		return true;
+	RCU_INIT_POINTER(key->prev, NULL);
+	call_rcu(&prev->rcu, xt_tap_secret_free_rcu);
+	return false;
+}
+
+/*
+ * Wipes the retiring keys whose grace ended and comes back for the next.
+ * Key lookups check the grace themselves: this only frees the memory.
+ */
+static void xt_tap_retire_work(struct work_struct *work)
+{
+	struct xt_tap_net *tn = container_of(to_delayed_work(work),
+					     struct xt_tap_net, retire_work);
+	u64 next = 0, now = get_jiffies_64();
+	struct xt_tap_key *key;
+	unsigned long id;
+
+	mutex_lock(&tn->lock);
+	xa_for_each(&tn->keys, id, key) {
+		struct xt_tap_secret *prev;
+
+		if (!xt_tap_prev_retire(tn, key, false))
+			continue;
+		prev = rcu_dereference_protected(key->prev,
+						 lockdep_is_held(&tn->lock));
+		if (!next || time_before64(prev->expires, next))
+			next = prev->expires;
+	}
+	if (next)
+		mod_delayed_work(system_wq, &tn->retire_work,
+				 time_after64(next, now) ? next - now : 0);
+	mutex_unlock(&tn->lock);
+}
+
+/*
+ * Rotation: @id gets a new secret; the one it had stays valid for @grace_s
+ * seconds (PROTOCOL.md: tried after the new one), then the kernel retires
+ * it with no help from userspace.
+ */
+int xt_tap_key_rotate(struct xt_tap_net *tn, u16 id, const u8 *secret,
+		      const u8 *realm_raw, u32 grace_s,
+		      struct netlink_ext_ack *extack)
+{
+	struct xt_tap_secret *sec, *old;
+	struct xt_tap_realm *cur_realm;
+	struct xt_tap_key *key;
+	tap_prf_key realm;
+	int err = 0;
+
+	sec = xt_tap_secret_new(secret);
+	if (!sec)
+		return -ENOMEM;
+	tap_prf_key_import(&realm, realm_raw);
+
+	mutex_lock(&tn->lock);
+	key = xa_load(&tn->keys, id);
+	if (!key) {
+		NL_SET_ERR_MSG(extack,
+			       "no key with this id to rotate (load it first)");
+		err = -ENOENT;
+		goto out;
+	}
+	cur_realm = rcu_dereference_protected(tn->realm,
+					      lockdep_is_held(&tn->lock));
+	/* the retiring key's clients mask with the realm: it must stay */
+	if (!cur_realm || crypto_memneq(&cur_realm->prf, &realm, sizeof(realm))) {
+		NL_SET_ERR_MSG(extack,
+			       "a rotated key keeps the realm of the keys loaded");
+		err = -EINVAL;
+		goto out;
+	}
+	if (xt_tap_prev_retire(tn, key, false)) {
+		NL_SET_ERR_MSG(extack,
+			       "the key's last rotation is still in its grace period");
+		err = -EBUSY;
+		goto out;
+	}
+	old = rcu_dereference_protected(key->cur, lockdep_is_held(&tn->lock));
+	old->expires = get_jiffies_64() + (u64)grace_s * HZ;
+	atomic64_set(&key->prev_accepts, 0);
+	/* readers see prev before cur changes: never neither key */
+	rcu_assign_pointer(key->prev, old);
+	rcu_assign_pointer(key->cur, sec);
+	sec = NULL;
+	mod_delayed_work(system_wq, &tn->retire_work, 0);
+out:
+	mutex_unlock(&tn->lock);
+	kfree_sensitive(sec);
 	memzero_explicit(&realm, sizeof(realm));
 	return err;
 }
@@ -153,6 +288,8 @@ void xt_tap_keys_flush(struct xt_tap_net *tn)
 	struct xt_tap_key *key;
 	unsigned long id;
 
+	/* the retiring keys go with their keys; at netns exit none may run */
+	cancel_delayed_work_sync(&tn->retire_work);
 	mutex_lock(&tn->lock);
 	xa_for_each(&tn->keys, id, key) {
 		xa_erase(&tn->keys, id);
@@ -169,11 +306,22 @@ bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 {
 	struct xt_tap_state *st = env;
 	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	struct xt_tap_secret *sec, *prev;
 
 	if (!key)
 		return false;
-	ref->key = &key->prf;
-	ref->serial = key->serial;
+	/* prev first: a rotation publishes it before it changes cur */
+	prev = rcu_dereference(key->prev);
+	smp_rmb();
+	sec = rcu_dereference(key->cur);
+	ref->key = &sec->prf;
+	ref->serial = sec->serial;
+	/* the grace is checked here: no timer decides when it ends */
+	if (prev && prev != sec &&
+	    time_before64(get_jiffies_64(), READ_ONCE(prev->expires))) {
+		ref->prev = &prev->prf;
+		ref->prev_serial = prev->serial;
+	}
 	return true;
 }
 
@@ -204,4 +352,57 @@ void xt_tap_key_event(void *env, u16 key_id, unsigned int stat)
 
 	if (key && stat < __TAP_STAT_MAX)
 		atomic64_inc(&key->stats[stat]);
+}
+
+/*
+ * tap_ops.accepted: the key's last accept, for list. Never waits: see
+ * struct xt_tap_key.
+ */
+void xt_tap_key_accepted(const struct tap_ctx *c, u16 key_id,
+			 const struct tap_keyref *ref)
+{
+	struct xt_tap_state *st = c->env;
+	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+
+	if (!key)
+		return;
+	if (ref->by_prev)
+		atomic64_inc(&key->prev_accepts);
+	if (!spin_trylock_bh(&key->last_lock))
+		return;
+	write_seqcount_begin(&key->last_seq);
+	key->last_time = c->clk->now_s;
+	key->last_saddr = c->syn->saddr;
+	key->last_family = c->syn->family;
+	write_seqcount_end(&key->last_seq);
+	spin_unlock_bh(&key->last_lock);
+}
+
+/* Under rcu_read_lock() or tn->lock. */
+void xt_tap_key_info_get(struct xt_tap_key *key, struct xt_tap_key_info *ki)
+{
+	struct xt_tap_secret *sec, *prev;
+	u64 now = get_jiffies_64();
+	unsigned int seq;
+	int i;
+
+	memset(ki, 0, sizeof(*ki));
+	sec = rcu_dereference_check(key->cur, 1);
+	ki->fingerprint = sec->fingerprint;
+	ki->rate = key->rate;
+	for (i = 0; i < __TAP_STAT_MAX; i++)
+		ki->stats[i] = atomic64_read(&key->stats[i]);
+	do {
+		seq = read_seqcount_begin(&key->last_seq);
+		ki->last_time = key->last_time;
+		ki->last_saddr = key->last_saddr;
+		ki->last_family = key->last_family;
+	} while (read_seqcount_retry(&key->last_seq, seq));
+	prev = rcu_dereference_check(key->prev, 1);
+	if (prev && time_before64(now, READ_ONCE(prev->expires))) {
+		ki->rotating = true;
+		ki->grace_left = DIV_ROUND_UP_ULL(prev->expires - now, HZ);
+		ki->prev_fingerprint = prev->fingerprint;
+		ki->prev_accepts = atomic64_read(&key->prev_accepts);
+	}
 }

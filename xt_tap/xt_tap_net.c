@@ -69,6 +69,7 @@ const struct tap_ops xt_tap_ops = {
 	.key_get	= xt_tap_key_get,
 	.key_event	= xt_tap_key_event,
 	.admit		= xt_tap_key_admit,
+	.accepted	= xt_tap_key_accepted,
 };
 
 /* Replay inserts are rare (a valid token each): a few striped locks do. */

@@ -175,6 +175,9 @@ struct kslot {
 	u32 rate;	/* admission limit, 0: none */
 	u64 tat;
 	u64 limited;
+	bool has_prev;	/* a rotation's retiring key, in its grace */
+	tap_prf_key prev;
+	u64 prev_serial;
 };
 
 struct held_lock {
@@ -191,6 +194,12 @@ struct env {
 	u64 events[__TAP_STAT_MAX];
 	const struct tap_tables *t;
 	bool any_key;	/* every key id resolves to keys[0] (fuzzing) */
+	/* what the accepted op was told last, and how often */
+	unsigned int accepts;
+	u16 acc_key_id;
+	bool acc_by_prev;
+	u64 acc_serial;
+	struct tap_syn acc_syn;
 };
 
 static bool env_key_get(void *envp, u16 key_id, struct tap_keyref *ref)
@@ -207,10 +216,26 @@ static bool env_key_get(void *envp, u16 key_id, struct tap_keyref *ref)
 		if (env->keys[i].loaded && env->keys[i].id == key_id) {
 			ref->key = &env->keys[i].key;
 			ref->serial = env->keys[i].serial;
+			if (env->keys[i].has_prev) {
+				ref->prev = &env->keys[i].prev;
+				ref->prev_serial = env->keys[i].prev_serial;
+			}
 			return true;
 		}
 	}
 	return false;
+}
+
+static void env_accepted(const struct tap_ctx *c, u16 key_id,
+			 const struct tap_keyref *ref)
+{
+	struct env *env = c->env;
+
+	env->accepts++;
+	env->acc_key_id = key_id;
+	env->acc_by_prev = ref->by_prev;
+	env->acc_serial = ref->serial;
+	env->acc_syn = *c->syn;
 }
 
 static void env_key_event(void *envp, u16 key_id, unsigned int stat)
@@ -308,6 +333,7 @@ static const struct tap_ops ops_locked = {
 	.key_get = env_key_get,
 	.key_event = env_key_event,
 	.admit = env_admit,
+	.accepted = env_accepted,
 };
 
 static const struct tap_ops ops_nolock = {
@@ -411,6 +437,34 @@ static void key_rate(struct ctx *c, u16 id, u32 rate)
 	for (i = 0; i < MAX_KEYS; i++)
 		if (c->env.keys[i].loaded && c->env.keys[i].id == id)
 			c->env.keys[i].rate = rate;
+}
+
+/* Rotation: id gets key, its current key stays valid as prev until retired. */
+static void key_rotate(struct ctx *c, u16 id, const tap_prf_key *key)
+{
+	int i;
+
+	for (i = 0; i < MAX_KEYS; i++) {
+		struct kslot *k = &c->env.keys[i];
+
+		if (!k->loaded || k->id != id)
+			continue;
+		k->has_prev = true;
+		k->prev = k->key;
+		k->prev_serial = k->serial;
+		k->key = *key;
+		k->serial = c->env.next_serial++;
+	}
+}
+
+/* The end of a rotation's grace. */
+static void key_retire_prev(struct ctx *c, u16 id)
+{
+	int i;
+
+	for (i = 0; i < MAX_KEYS; i++)
+		if (c->env.keys[i].loaded && c->env.keys[i].id == id)
+			c->env.keys[i].has_prev = false;
 }
 
 static void key_del(struct ctx *c, u16 id)
@@ -1481,6 +1535,99 @@ TEST(test_key_revocation)
 	ctx_free(&c);
 }
 
+/*
+ * Rotation: during the grace both the new key and the retiring one are
+ * valid (the new one first), each token still once; what the retiring key
+ * let in, and its tokens, stop with its grace; the accepted op is told
+ * which key and which SYN.
+ */
+TEST(test_rotation)
+{
+	struct client old_cl, new_cl, other;
+	struct tap_syn real, real_old, real_new;
+	u32 seq_old[TAP_FRAGS];
+	struct ctx c;
+	u32 isn;
+
+	ctx_init(&c, 8, 8, 8);
+	client_init(&old_cl, 4, 21);
+	client_init(&new_cl, 6, 22);
+	new_cl.key = key_b;
+	key_load(&c, 3, &key_a);
+
+	/* an old-key token accepted before the rotation, kept for a replay */
+	isn = rnd32();
+	real = mksyn(&old_cl, rnd_port(), 22, isn);
+	client_token(&old_cl, 22, isn, c.clk.now_s, seq_old);
+	send_seqs(&c, &rule_def, &old_cl, 22, seq_old, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "old key before the rotation");
+	CHECK(c.env.accepts == 1 && !c.env.acc_by_prev && c.env.acc_key_id == 3,
+	      "accepted op: %u calls, by_prev %d, id %u", c.env.accepts,
+	      c.env.acc_by_prev, c.env.acc_key_id);
+	CHECK(!memcmp(&c.env.acc_syn, &real, sizeof(real)),
+	      "accepted op was not given the real SYN");
+
+	key_rotate(&c, 3, &key_b);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_RETRANSMIT,
+		   "retransmission of an old-key SYN during the grace");
+	advance_ms(&c, 1000);
+
+	/* the same old-key token replayed across the rotation */
+	real = mksyn(&old_cl, rnd_port(), 22, isn);
+	send_seqs(&c, &rule_def, &old_cl, 22, seq_old, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_REPLAYED,
+		   "old-key token replayed after the rotation");
+
+	/* both keys open new connections during the grace */
+	isn = rnd32();
+	real_old = mksyn(&old_cl, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &old_cl, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real_old, NULL), TAP_STAT_ACCEPTED,
+		   "old key during the grace");
+	CHECK(c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].prev_serial,
+	      "accepted by the old key: by_prev %d, serial %llu",
+	      c.env.acc_by_prev, (unsigned long long)c.env.acc_serial);
+	isn = rnd32();
+	real_new = mksyn(&new_cl, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &new_cl, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real_new, NULL), TAP_STAT_ACCEPTED,
+		   "new key during the grace");
+	CHECK(!c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].serial &&
+	      c.env.acc_syn.family == 6,
+	      "accepted by the new key: by_prev %d", c.env.acc_by_prev);
+
+	/* a third key with the same id is neither */
+	other = old_cl;
+	other.key = realm_a;
+	isn = rnd32();
+	real = mksyn(&other, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &other, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
+		   "another key of the same id during the grace");
+
+	/* the grace ends: the old key's tokens and authorizations lapse */
+	key_retire_prev(&c, 3);
+	CHECK(!tap_stat_is_match(process(&c, &rule_def, &real_old, NULL)),
+	      "retransmission of an old-key SYN after the grace");
+	CHECK_STAT(process(&c, &rule_def, &real_new, NULL), TAP_STAT_RETRANSMIT,
+		   "retransmission of a new-key SYN after the grace");
+	advance_ms(&c, 6000);
+	isn = rnd32();
+	real = mksyn(&old_cl, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &old_cl, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
+		   "old key after the grace");
+	isn = rnd32();
+	real = mksyn(&new_cl, rnd_port(), 22, isn);
+	send_token(&c, &rule_def, &new_cl, 22, isn, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "new key after the grace");
+	CHECK(c.env.accepts == 4, "accepted op called %u times, want 4",
+	      c.env.accepts);
+	ctx_free(&c);
+}
+
 TEST(test_stale)
 {
 	static const struct {
@@ -2308,6 +2455,7 @@ int main(void)
 	RUN(test_no_locks);
 	RUN(test_fuzz_random);
 	RUN(test_fuzz_forged);
+	RUN(test_rotation);
 
 	unit_test_name = "lock discipline";
 	CHECK(total_lock_errors == 0, "%u lock errors", total_lock_errors);

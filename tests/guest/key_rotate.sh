@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# guest-default: no
 # Rotation without a cut (issue 14): two tap-clientd clients fetch a page
 # from a protected HTTP server in a loop, both with key 3's file. The key
 # is rotated with `tap-keytool rotate 3 --grace 45s`; one client switches

@@ -178,6 +178,13 @@ void cd_sender_close(struct cd_sender *s);
 int cd_send(const struct cd_sender *s, const struct cd_syn *real,
 	    const uint8_t *pkt, size_t len, uint32_t oif);
 uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid);
+/*
+ * The first IPv4 or IPv6 address getaddrinfo gives for name: 0, or an
+ * EAI_* code (EAI_FAMILY: neither family) that cd_resolve_error explains.
+ */
+int cd_resolve(const char *name, int ai_flags, uint8_t *family,
+	       struct tap_addr *addr);
+const char *cd_resolve_error(int r);
 void cd_addr_str(uint8_t family, const struct tap_addr *a, char *buf,
 		 size_t len);
 

@@ -120,34 +120,50 @@ static bool is_host_name(const char *s)
  * A host name, resolved now (at start and on each SIGHUP) with
  * getaddrinfo: its first address, in the resolver's order of preference.
  */
-static bool resolve_host(struct parser *p, struct cd_server *srv, const char *name)
+int cd_resolve(const char *name, int ai_flags, uint8_t *family,
+	       struct tap_addr *addr)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = ai_flags };
 	struct addrinfo *res = NULL;
 	int r;
 
 	r = getaddrinfo(name, NULL, &hints, &res);
-	if (r || !res) {
-		perr(p, LOG_ERR, "cannot resolve host name \"%.60s\": %s", name,
-		     r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		if (res)
-			freeaddrinfo(res);
-		return false;
+	if (!r && !res)
+		r = EAI_NONAME;
+	if (!r) {
+		memset(addr, 0, sizeof(*addr));
+		if (res->ai_family == AF_INET) {
+			*family = 4;
+			memcpy(addr->b, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+		} else if (res->ai_family == AF_INET6) {
+			*family = 6;
+			memcpy(addr->b, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
+		} else {
+			r = EAI_FAMILY;
+		}
 	}
-	if (res->ai_family == AF_INET) {
-		srv->family = 4;
-		srv->prefix = 32;
-		memcpy(srv->net.b, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-	} else if (res->ai_family == AF_INET6) {
-		srv->family = 6;
-		srv->prefix = 128;
-		memcpy(srv->net.b, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
-	} else {
-		perr(p, LOG_ERR, "host name \"%.60s\" resolves to no IPv4 or IPv6 address", name);
+	if (res)
 		freeaddrinfo(res);
+	return r;
+}
+
+const char *cd_resolve_error(int r)
+{
+	if (r == EAI_FAMILY)
+		return "no IPv4 or IPv6 address";
+	return r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r);
+}
+
+static bool resolve_host(struct parser *p, struct cd_server *srv, const char *name)
+{
+	int r = cd_resolve(name, AI_ADDRCONFIG, &srv->family, &srv->net);
+
+	if (r) {
+		perr(p, LOG_ERR, "cannot resolve host name \"%.60s\": %s", name,
+		     cd_resolve_error(r));
 		return false;
 	}
-	freeaddrinfo(res);
+	srv->prefix = srv->family == 4 ? 32 : 128;
 	snprintf(srv->name, sizeof(srv->name), "%s", name);
 	inet_ntop(srv->family == 4 ? AF_INET : AF_INET6, srv->net.b, srv->addr,
 		  sizeof(srv->addr));

@@ -224,8 +224,6 @@ static enum answer exchange(struct probe *pr, const struct try *tries, int ntrie
 /* HOST PORT into pr, and the server entry that covers them. 0 or -1. */
 static int target(struct probe *pr, const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
 	unsigned long long p;
 	int r;
 
@@ -234,23 +232,11 @@ static int target(struct probe *pr, const char *host, const char *port)
 		return -1;
 	}
 	pr->dport = (uint16_t)p;
-	r = getaddrinfo(host, NULL, &hints, &res);
-	if (r || !res) {
-		cd_err("probe: cannot resolve \"%.60s\": %s", host,
-		       r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		if (res)
-			freeaddrinfo(res);
+	r = cd_resolve(host, 0, &pr->family, &pr->daddr);
+	if (r) {
+		cd_err("probe: cannot resolve \"%.60s\": %s", host, cd_resolve_error(r));
 		return -1;
 	}
-	memset(&pr->daddr, 0, sizeof(pr->daddr));
-	if (res->ai_family == AF_INET) {
-		pr->family = 4;
-		memcpy(pr->daddr.b, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-	} else {
-		pr->family = 6;
-		memcpy(pr->daddr.b, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
-	}
-	freeaddrinfo(res);
 	cd_addr_str(pr->family, &pr->daddr, pr->dst, sizeof(pr->dst));
 	pr->srv = cd_config_match(pr->cfg, pr->family, &pr->daddr, pr->dport);
 	if (!pr->srv) {

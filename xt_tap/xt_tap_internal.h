@@ -42,12 +42,16 @@ struct xt_tap_config {
 extern struct xt_tap_config xt_tap_cfg;
 
 /* A key's secret. Readers find it under RCU; it is wiped when freed. */
+/*
+ * The key comes last: a debug kernel's kmemleak report of a leaked object
+ * shows its first 32 bytes.
+ */
 struct xt_tap_secret {
-	tap_prf_key prf;
 	u64 serial;		/* unique per load: a reload revokes */
 	u64 fingerprint;
 	u64 expires;		/* jiffies64, as a retiring key only */
 	struct rcu_head rcu;
+	tap_prf_key prf;
 };
 
 /*

@@ -41,7 +41,7 @@ queue 70000
 server 10.77.1.1/33 port 80 key $k3
 server 10.77.1.1 port 0 key $k3
 server 10.77.1.1 port 90-80 key $k3
-server server.example port 80 key $k3
+server srv_1 port 80 key $k3
 server 10.77.1.1 key $k3
 server 10.77.1.1 port 80
 server 10.77.1.1 port 80 key $k3 bind-everything
@@ -57,7 +57,7 @@ for mode in --check-config run; do
 		'bad.conf:3: bad prefix length "/33"' \
 		'bad.conf:4: bad port "0"' \
 		'bad.conf:5: bad port range 90-80' \
-		'bad.conf:6: bad address "server.example".*host names are not resolved' \
+		'bad.conf:6: bad address "srv_1": expected an IPv4 or IPv6 address, a CIDR prefix or a host name' \
 		'bad.conf:7: .*missing "port PORTS"' \
 		'bad.conf:8: .*missing "key FILE"' \
 		'bad.conf:9: unknown server option "bind-everything"' \

@@ -300,9 +300,9 @@ pass "--key-id 100-199 --window 60 --no-dst-bind, --src-bind show in -S/-L and s
 
 run "$KT" list
 echo "$out"
-[ "$(head -n1 <<<"$out")" = "id     fingerprint           rate/s    accepted  retransmit     bad_mac       stale    replayed     limited" ] ||
+[ "$(head -n1 <<<"$out")" = "id     fingerprint           rate/s    accepted  retransmit     bad_mac       stale    replayed     limited  table_full  last_accept           last_source" ] ||
 	fail "list header: $out"
-grep -qE "^7 +$fpr7 +10000 +0 +0 +0 +0 +0 +0$" <<<"$out" || fail "list does not show key 7 with $fpr7 and the default rate: $out"
+grep -qE "^7 +$fpr7 +10000 +0 +0 +0 +0 +0 +0 +0 +- +-$" <<<"$out" || fail "list does not show key 7 with $fpr7 and the default rate: $out"
 grep -qF "$(sed -n 's/^secret = //p' "$W/k7.key")" <<<"$out" && fail "list shows a secret"
 
 # $W holds broken key files by now: genkey must be told the realm

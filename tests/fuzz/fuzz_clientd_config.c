@@ -159,41 +159,20 @@ static void check_server(const struct cd_config *cfg, int idx)
 		fail("server %d: matched an entry without the port", idx);
 }
 
+#include "../unit/fake_getaddrinfo.h"
+
 /*
  * Host names (linked with --wrap=getaddrinfo,--wrap=freeaddrinfo): one
  * name resolves, to 192.0.2.1; no input ever makes a DNS query.
  */
 int __wrap_getaddrinfo(const char *name, const char *service,
-		       const struct addrinfo *hints, struct addrinfo **res);
-void __wrap_freeaddrinfo(struct addrinfo *ai);
-
-int __wrap_getaddrinfo(const char *name, const char *service,
 		       const struct addrinfo *hints, struct addrinfo **res)
 {
-	struct {
-		struct addrinfo ai;
-		struct sockaddr_in sin;
-	} *r;
-
 	(void)service;
 	(void)hints;
 	if (strcmp(name, "tap.test"))
 		return EAI_NONAME;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return EAI_MEMORY;
-	r->ai.ai_family = AF_INET;
-	r->ai.ai_addr = (struct sockaddr *)&r->sin;
-	r->ai.ai_addrlen = sizeof(r->sin);
-	r->sin.sin_family = AF_INET;
-	r->sin.sin_addr.s_addr = htonl(0xc0000201);
-	*res = &r->ai;
-	return 0;
-}
-
-void __wrap_freeaddrinfo(struct addrinfo *ai)
-{
-	free(ai);
+	return fake_addrinfo("192.0.2.1", res);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

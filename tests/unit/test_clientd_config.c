@@ -361,52 +361,24 @@ static void test_wipe(void)
 	unlink(tpath("b.conf"));
 }
 
+#include "fake_getaddrinfo.h"
+
 /* ---- host names: getaddrinfo from a table ------------------------------ */
 
 static const char *host_v4 = "192.0.2.7";	/* tap-server.test, changeable */
 static int resolves;				/* calls of getaddrinfo */
 
 int __wrap_getaddrinfo(const char *name, const char *service,
-		       const struct addrinfo *hints, struct addrinfo **res);
-void __wrap_freeaddrinfo(struct addrinfo *ai);
-
-int __wrap_getaddrinfo(const char *name, const char *service,
 		       const struct addrinfo *hints, struct addrinfo **res)
 {
-	struct {
-		struct addrinfo ai;
-		struct sockaddr_in6 sa;	/* room for either family */
-	} *r;
-
 	(void)service;
 	(void)hints;
 	resolves++;
-	if (strcmp(name, "tap-server.test") && strcmp(name, "v6.test"))
-		return EAI_NONAME;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return EAI_MEMORY;
-	r->ai.ai_addr = (struct sockaddr *)&r->sa;
-	if (!strcmp(name, "v6.test")) {
-		r->ai.ai_family = AF_INET6;
-		r->sa.sin6_family = AF_INET6;
-		inet_pton(AF_INET6, "2001:db8::7", &r->sa.sin6_addr);
-		r->ai.ai_addrlen = sizeof(struct sockaddr_in6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&r->sa;
-
-		r->ai.ai_family = AF_INET;
-		sin->sin_family = AF_INET;
-		inet_pton(AF_INET, host_v4, &sin->sin_addr);
-		r->ai.ai_addrlen = sizeof(*sin);
-	}
-	*res = &r->ai;
-	return 0;
-}
-
-void __wrap_freeaddrinfo(struct addrinfo *ai)
-{
-	free(ai);
+	if (!strcmp(name, "v6.test"))
+		return fake_addrinfo("2001:db8::7", res);
+	if (!strcmp(name, "tap-server.test"))
+		return fake_addrinfo(host_v4, res);
+	return EAI_NONAME;
 }
 
 /* The server of cfg covers ADDR port 22 (and nothing else of the family). */

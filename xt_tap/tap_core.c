@@ -265,6 +265,13 @@ void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
 		mask[2 * c] = m >> 32;
 		mask[2 * c + 1] = (u32)m;
 	}
+	/*
+	 * Four equal check bytes would make each of the token's pieces a
+	 * candidate for all four places, one more than the server keeps.
+	 */
+	if (!((mask[0] ^ mask[1]) >> 24) && !((mask[0] ^ mask[2]) >> 24) &&
+	    !((mask[0] ^ mask[3]) >> 24))
+		mask[3] ^= 0x80000000;
 }
 
 static void token_pack_masked(const struct tap_token *tok,
@@ -871,7 +878,6 @@ static unsigned int verify_token(const struct tap_ctx *c,
 	res = tap_replay_check_insert(c, tok->key_id, tok->tag,
 				      time + wmax + 1);
 out:
-	key_event(c, tok->key_id, res);
 	return res;
 }
 
@@ -962,9 +968,10 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_pend_bucket *b,
 					     const struct pend_scan *ps,
 					     struct tap_keyref *ref,
-					     struct tap_token *tok)
+					     struct tap_token *tok, u8 *macs)
 {
 	unsigned int worst = TAP_STAT_INCOMPLETE;
+	u16 worst_key = 0;
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
 	u32 mask[TAP_FRAGS];
@@ -987,16 +994,25 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 		decoded++;
 		res = verify_token(c, tok, ref);
 		if (outcome_cost_mac(res))
-			tries++;
+			*macs = ++tries;
 		if (res == TAP_STAT_ACCEPTED) {
 			for (i = 0; i < TAP_FRAGS; i++)
 				TAP_WRITE_ONCE(b->tag[w[i]], 0);
+			key_event(c, tok->key_id, res);
 			return res;
 		}
-		if (outcome_rank(res) > outcome_rank(worst))
+		if (outcome_rank(res) > outcome_rank(worst)) {
 			worst = res;
+			worst_key = tok->key_id;
+		}
 	} while (tries < TAP_MAX_TRIES && decoded < TAP_MAX_DECODES &&
 		 next_combo(&pc, idx));
+	/*
+	 * One event per SYN, as the netns counters count it; an id outside
+	 * the rule or not loaded names no key to count for.
+	 */
+	if (outcome_rank(worst) >= outcome_rank(TAP_STAT_STALE))
+		key_event(c, worst_key, worst);
 	return worst;
 }
 
@@ -1011,6 +1027,7 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 	u32 ab;
 
 	out->evicted = false;
+	out->macs = 0;
 	ab = tap_auth_bucket(c->t, syn, h, &atag);
 	if (unlikely(auth_lookup(c, ab, atag, &auth_key))) {
 		out->stat = TAP_STAT_RETRANSMIT;
@@ -1025,7 +1042,7 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 		struct tap_keyref ref;
 		struct tap_token tok;
 
-		out->stat = pend_reassemble(c, b, &ps, &ref, &tok);
+		out->stat = pend_reassemble(c, b, &ps, &ref, &tok, &out->macs);
 		if (out->stat == TAP_STAT_ACCEPTED) {
 			auth_insert(c, ab, atag, tok.key_id, ref.serial);
 			if (c->ops->accepted)

@@ -259,6 +259,7 @@ struct tap_ctx {
 struct tap_outcome {
 	unsigned int stat;	/* TAP_STAT_* */
 	bool evicted;		/* also count TAP_STAT_EVICTED */
+	u8 macs;		/* MACs computed, at most TAP_MAX_TRIES */
 };
 
 static inline bool tap_stat_is_match(unsigned int stat)

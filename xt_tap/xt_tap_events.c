@@ -35,9 +35,9 @@ DEFINE_PER_CPU(struct xt_tap_ev_keys, xt_tap_ev_keys);
 struct tap_ops xt_tap_ev_ops __ro_after_init;
 
 /*
- * The core names the key only through key_event, once per token it
- * checks. The match runs with bottom halves off, so this CPU's note is
- * the current SYN's until tap_mt() reads it.
+ * The core names the key only through key_event, once per SYN that
+ * carried a token. The match runs with bottom halves off, so this CPU's
+ * note is the current SYN's until tap_mt() reads it.
  */
 static void xt_tap_ev_key_event(void *env, u16 key_id, unsigned int stat)
 {

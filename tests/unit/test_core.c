@@ -156,6 +156,11 @@ static void ref_seqs(const u8 realm[16], u16 key_id, u64 t, u64 tag, u32 isn,
 		u32 mi = (u32)(m[i / 2] >> (i % 2 ? 0 : 32));
 		u32 p = (u32)d[3 * i] << 16 | (u32)d[3 * i + 1] << 8 | d[3 * i + 2];
 
+		/* PROTOCOL.md §3: four equal check bytes, the last one flipped */
+		if (i == 3 && (u8)(m[0] >> 56) == (u8)(m[0] >> 24) &&
+		    (u8)(m[0] >> 56) == (u8)(m[1] >> 56) &&
+		    (u8)(m[0] >> 56) == (u8)(m[1] >> 24))
+			mi ^= 0x80000000;
 		seq[i] = p ^ mi;
 	}
 }
@@ -191,7 +196,9 @@ struct env {
 	struct held_lock held[MAX_HELD];
 	int nheld;
 	unsigned int lock_errors;
-	u64 events[__TAP_STAT_MAX];
+	u64 events[__TAP_STAT_MAX], nevents;
+	unsigned int event_errors;	/* SYNs not told once, as counted */
+	u64 macs;
 	const struct tap_tables *t;
 	bool any_key;	/* every key id resolves to keys[0] (fuzzing) */
 	/* what the accepted op was told last, and how often */
@@ -243,6 +250,7 @@ static void env_key_event(void *envp, u16 key_id, unsigned int stat)
 	struct env *env = envp;
 
 	(void)key_id;
+	env->nevents++;
 	if (stat < __TAP_STAT_MAX)
 		env->events[stat]++;
 	else
@@ -396,6 +404,9 @@ static void ctx_free(struct ctx *c)
 	CHECK(c->env.lock_errors == 0 && c->env.nheld == 0,
 	      "lock discipline: %u errors, %d still held",
 	      c->env.lock_errors, c->env.nheld);
+	CHECK(c->env.event_errors == 0,
+	      "%u SYNs told a key other than once with their outcome, or over the MAC budget",
+	      c->env.event_errors);
 	free(c->t.pend);
 	free(c->t.auth);
 	free(c->t.replay);
@@ -479,16 +490,29 @@ static void key_del(struct ctx *c, u16 id)
 static unsigned int process(struct ctx *c, const struct tap_rule *rule,
 			    const struct tap_syn *syn, bool *evicted)
 {
-	struct tap_outcome out = { .stat = 999, .evicted = true };
-
+	struct tap_outcome out = { .stat = 999, .evicted = true, .macs = 99 };
 	struct tap_ctx tc = {
 		.t = &c->t, .ops = c->ops, .env = &c->env, .rule = rule,
 		.syn = syn, .clk = &c->clk, .realm = c->no_realm ? NULL : c->realm,
 	};
+	u64 nev = c->env.nevents, before[__TAP_STAT_MAX];
+	bool keyed;
 
+	memcpy(before, c->env.events, sizeof(before));
 	tap_process_syn(&tc, &out);
 	if (c->env.nheld)
 		c->env.lock_errors++;
+	c->env.macs += out.macs;
+	/* key_event: once per SYN whose token named a loaded key of the rule */
+	keyed = out.stat != TAP_STAT_INCOMPLETE &&
+		out.stat != TAP_STAT_KEY_NOT_ALLOWED &&
+		out.stat != TAP_STAT_UNKNOWN_KEY;
+	if (out.macs > TAP_MAX_TRIES || !c->ops->key_event)
+		c->env.event_errors += out.macs > TAP_MAX_TRIES;
+	else if (c->env.nevents - nev != keyed ||
+		 (keyed && (out.stat >= __TAP_STAT_MAX ||
+			    c->env.events[out.stat] == before[out.stat])))
+		c->env.event_errors++;
 	if (evicted)
 		*evicted = out.evicted;
 	return out.stat;
@@ -1987,14 +2011,13 @@ TEST(test_decoys)
 				  mask[j] ^ (rnd32() & 0xffffff));
 			process(&c, &rule_def, &s, NULL);
 		}
-		macs0 = c.env.events[TAP_STAT_BAD_MAC];
+		macs0 = c.env.macs;
 		CHECK_STAT(process(&c, &rule_def, &real, NULL),
 			   TAP_MAX_TRIES >= 4 ? TAP_STAT_ACCEPTED : TAP_STAT_BAD_MAC,
 			   "decoys for two pieces");
-		CHECK(c.env.events[TAP_STAT_BAD_MAC] - macs0 ==
-		      (TAP_MAX_TRIES >= 4 ? 3 : TAP_MAX_TRIES),
+		CHECK(c.env.macs - macs0 == (TAP_MAX_TRIES >= 4 ? 4 : TAP_MAX_TRIES),
 		      "MACs spent on two pieces' decoys: %llu",
-		      (unsigned long long)(c.env.events[TAP_STAT_BAD_MAC] - macs0));
+		      (unsigned long long)(c.env.macs - macs0));
 		advance_ms(&c, 1000);
 		send_token(&c, &rule_def, &cl, 22, isn, c.clk.now_s, NULL, 0);
 		CHECK_STAT(process(&c, &rule_def, &real, NULL),
@@ -2052,11 +2075,10 @@ TEST(test_decoys)
 					  mask[j] ^ (rnd32() & 0xffffff));
 				process(&c, &rule_def, &s, NULL);
 			}
-			macs0 = c.env.events[TAP_STAT_BAD_MAC];
+			macs0 = c.env.macs;
 			st = process(&c, &rule_def, &real, NULL);
 			acc += st == TAP_STAT_ACCEPTED;
-			CHECK(c.env.events[TAP_STAT_BAD_MAC] - macs0 +
-			      (st == TAP_STAT_ACCEPTED) <= TAP_MAX_TRIES,
+			CHECK(c.env.macs - macs0 <= TAP_MAX_TRIES,
 			      "more than TAP_MAX_TRIES MACs for one SYN");
 			ctx_free(&c);
 		}
@@ -2106,17 +2128,45 @@ TEST(test_shared_check_byte)
 	}
 }
 
+/* Every arrival order of the token for isn (dport 22), pieces tied in age. */
+static void check_all_orders(struct client *cl, u32 isn,
+			     const u32 mask[TAP_FRAGS])
+{
+	struct ctx c;
+	int a, i;
+
+	for (a = 0; a < 24; a++) {
+		struct tap_syn real = mksyn(cl, rnd_port(), 22, isn);
+		int o[4], rest[4] = { 0, 1, 2, 3 }, f = a, j, n, d;
+
+		/* the a-th permutation, factorial number system */
+		for (i = 0, n = 4; i < 4; i++, n--) {
+			for (j = 1, d = 1; j < n; j++)
+				d *= j;
+			o[i] = rest[f / d];
+			for (j = f / d; j < n - 1; j++)
+				rest[j] = rest[j + 1];
+			f %= d;
+		}
+		ctx_init(&c, 4, 4, 4);
+		key_load(&c, 3, &key_a);
+		send_token(&c, &rule_def, cl, 22, isn, c.clk.now_s, o, 0);
+		CHECK(process(&c, &rule_def, &real, NULL) == TAP_STAT_ACCEPTED,
+		      "masks %08x %08x %08x %08x order %d%d%d%d", mask[0],
+		      mask[1], mask[2], mask[3], o[0], o[1], o[2], o[3]);
+		ctx_free(&c);
+	}
+}
+
 /*
  * Three masks sharing their top byte (about 1 ISN in 16000): each of those
  * three pieces passes all three check bytes. Every arrival order, pieces
- * tied in age, must be accepted. (All four sharing, 1 ISN in 16.7 million,
- * is beyond TAP_CANDS_PER_FRAG: that connection fails closed.)
+ * tied in age, must be accepted.
  */
 TEST(test_shared_check_byte_3)
 {
 	struct client cl;
-	struct ctx c;
-	int odd, a;
+	int odd;
 
 	client_init(&cl, 4, 30);
 	for (odd = 0; odd < TAP_FRAGS; odd++) {
@@ -2134,32 +2184,45 @@ TEST(test_shared_check_byte_3)
 				if (i != odd && mask[i] >> 24 != top)
 					ok = false;
 		} while (!ok);
-
-		for (a = 0; a < 24; a++) {
-			struct tap_syn real = mksyn(&cl, rnd_port(), 22, isn);
-			int o[4], rest[4] = { 0, 1, 2, 3 }, f = a, j, n, d;
-
-			/* the a-th permutation, factorial number system */
-			for (i = 0, n = 4; i < 4; i++, n--) {
-				for (j = 1, d = 1; j < n; j++)
-					d *= j;
-				o[i] = rest[f / d];
-				for (j = f / d; j < n - 1; j++)
-					rest[j] = rest[j + 1];
-				f %= d;
-			}
-			ctx_init(&c, 4, 4, 4);
-			key_load(&c, 3, &key_a);
-			send_token(&c, &rule_def, &cl, 22, isn, c.clk.now_s, o,
-				   0);
-			CHECK(process(&c, &rule_def, &real, NULL) ==
-			      TAP_STAT_ACCEPTED,
-			      "masks %08x %08x %08x %08x order %d%d%d%d",
-			      mask[0], mask[1], mask[2], mask[3], o[0], o[1],
-			      o[2], o[3]);
-			ctx_free(&c);
-		}
+		check_all_orders(&cl, isn, mask);
 	}
+}
+
+/*
+ * All four PRF words sharing their top byte (1 ISN in 16.7 million; found
+ * by search for this realm): the last mask's check byte is flipped, so
+ * the token is three shared pieces and one apart, and passes in any order.
+ * The fuzzer found this case failing before the flip.
+ */
+TEST(test_shared_check_byte_4)
+{
+	static const u8 raw[16] = { 0, 1, 2, 3, 4, 5, 6, 7,
+				    8, 9, 10, 11, 12, 13, 14, 15 };
+	const u32 isn = 0x0176fdf7;
+	u8 msg[11] = "TAPm";
+	tap_prf_key saved = realm_a;
+	struct client cl;
+	u32 mask[TAP_FRAGS];
+	u64 m0, m1;
+
+	ref_be(msg + 4, isn, 4);
+	ref_be(msg + 8, 22, 2);
+	m0 = ref_siphash(raw, msg, 11);
+	msg[10] = 1;
+	m1 = ref_siphash(raw, msg, 11);
+	CHECK((u8)(m0 >> 56) == (u8)(m0 >> 24) &&
+	      (u8)(m0 >> 56) == (u8)(m1 >> 56) &&
+	      (u8)(m0 >> 56) == (u8)(m1 >> 24),
+	      "isn %08x: PRF words %016" PRIx64 " %016" PRIx64
+	      " do not share a top byte", isn, m0, m1);
+	tap_prf_key_import(&realm_a, raw);
+	tap_frag_masks(&realm_a, isn, 22, mask);
+	CHECK(mask[0] >> 24 == mask[1] >> 24 && mask[0] >> 24 == mask[2] >> 24 &&
+	      mask[3] >> 24 == (mask[0] >> 24 ^ 0x80),
+	      "masks %08x %08x %08x %08x", mask[0], mask[1], mask[2], mask[3]);
+	client_init(&cl, 4, 30);
+	check_all_orders(&cl, isn, mask);
+	realm_a = saved;
 }
 
 /* Each accepted vector also passes the server path. */
@@ -2448,6 +2511,7 @@ int main(void)
 	RUN(test_decoys);
 	RUN(test_shared_check_byte);
 	RUN(test_shared_check_byte_3);
+	RUN(test_shared_check_byte_4);
 	RUN(test_vectors_server);
 	RUN(test_auth_table);
 	RUN(test_auth_one_source);

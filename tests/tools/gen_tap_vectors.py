@@ -39,6 +39,8 @@ VECTORS = [
     ("v4 source bound", 0x78, 0xc4, 9, 4, BIND_DADDR | BIND_SADDR, "192.0.2.1", "198.51.100.7", 22, 0x0BADF00D, 1764115200),
     ("v4 source bound only", 0x89, 0xc4, 9, 4, BIND_SADDR, "192.0.2.1", "198.51.100.7", 22, 0x0BADF00D, 1764115200),
     ("v6 source bound", 0x9a, 0xd5, 11, 6, BIND_DADDR | BIND_SADDR, "2001:db8::1", "2001:db8:ffff::7", 443, 0x7FFFFFFF, 1764115200),
+    # the four PRF words share their top byte (0xec): the last mask's is flipped
+    ("v4 four equal check bytes", 0xab, 0x80, 3, 4, BIND_DADDR, "192.0.2.1", "198.51.100.7", 22, 0x001DAF41, 1764115200),
 ]
 
 

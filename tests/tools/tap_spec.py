@@ -51,7 +51,10 @@ def masks(realm, isn, dport):
     """§3: the four 32-bit masks of the pieces for a real SYN."""
     m = b"".join(struct.pack(">Q", siphash24(realm, b"TAPm" + struct.pack(">IHB", isn, dport, c)))
                  for c in (0, 1))
-    return [int.from_bytes(m[4 * i:4 * i + 4], "big") for i in range(4)]
+    mask = [int.from_bytes(m[4 * i:4 * i + 4], "big") for i in range(4)]
+    if len({x >> 24 for x in mask}) == 1:
+        mask[3] ^= 0x80000000   # four equal check bytes: the last one flipped
+    return mask
 
 
 def seqs(realm, key_id, t, tg, isn, dport):

@@ -153,6 +153,12 @@ static struct xt_tap_state *xt_tap_state_alloc(struct xt_tap_net *tn)
 	t->replay_lock_mask = n[TAP_TABLE_REPLAY] - 1;
 	t->pend_lifetime_ms = cfg->pend_lifetime_ms;
 	t->auth_lifetime_ms = cfg->auth_lifetime_ms;
+	/*
+	 * Fresh tables know no token accepted before them (a reboot, the
+	 * module's unload, tables freed with their last entry): refuse the
+	 * tokens made before this second.
+	 */
+	t->replay_floor = ktime_get_real_seconds();
 	/* secret bucket choice: a flooder cannot aim at one client's bucket */
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	get_random_bytes(&t->hash_seed, sizeof(t->hash_seed));

@@ -4,8 +4,9 @@
 # wrong key, unknown key id, key id outside the rule's range, stale
 # timestamp, replay of a captured auth sequence plus real SYN (from the same
 # source and from another one), and a token for another ISN, another port or
-# another address. Last, neither a wider rule added later nor removing the
-# last rule and adding it back opens a window for replays.
+# another address. Last, neither a wider rule added later, nor removing the
+# last rule and adding it back, nor unloading the module and loading it
+# again opens a window for replays.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start
@@ -161,6 +162,28 @@ in_ns client tap-send connect -q --key "$k3" --dst "$SERVER4" --dport "$HTTP_POR
 	--timeout 10 --send $'GET / HTTP/1.0\r\n\r\n' | grep -q tap-protected-page ||
 	fail "a fresh token through the 300 s rule"
 pass "a fresh token gets in through the 300 s rule"
+unprotect server
+
+# The module unloaded and loaded again (an upgrade; a reboot is the same)
+# forgets its cache: the new tables refuse the tokens made before them.
+protect server iptables raw PREROUTING 3 --window 30
+capture_start server /tmp/unload.pcap "$SYNS"
+auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$(rand_port)"
+capture_stop
+unprotect server
+mod_unload xt_tap || fail "rmmod xt_tap"
+sleep 1		# the token's second is over
+tap_load_module retransmit_lifetime_ms=1000
+in_ns server tap-keytool load "$k3" >/dev/null || fail "load key 3 again"
+protect server iptables raw PREROUTING 3 --window 30
+replay_refused "a token replayed after the module was unloaded and loaded again" stale /tmp/unload.pcap
+# a client whose clock lags by 20 s (inside the window) waits those 20 s
+addr=$SERVER4 fam=4 KEY=$k3 dropped "a token 20 s old, from before the new tables" stale \
+	"$(rand32)" "$(rand_port)" --time $(( $(date +%s) - 20 ))
+in_ns client tap-send connect -q --key "$k3" --dst "$SERVER4" --dport "$HTTP_PORT" \
+	--timeout 10 --send $'GET / HTTP/1.0\r\n\r\n' | grep -q tap-protected-page ||
+	fail "a fresh token after the reload"
+pass "a fresh token gets in after the reload"
 unprotect server
 
 check_dmesg_clean

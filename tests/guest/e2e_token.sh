@@ -16,10 +16,11 @@ for fam in 4 6; do
 	[ $fam = 4 ] && { addr=$SERVER4; cmd=iptables; } || { addr=$SERVER6; cmd=ip6tables; }
 	protect server $cmd raw PREROUTING 3
 
-	# The OS's own SYN, with a token: a real HTTP exchange.
+	# The OS's own SYN, with a token: a real HTTP exchange (a generous
+	# timeout: it ends with the reply, and a debug kernel is slow).
 	snapshot server
 	out=$(in_ns client tap-send connect --key "$k3" --dst "$addr" --dport "$HTTP_PORT" \
-		--timeout 10 --send $'GET /index.html HTTP/1.0\r\n\r\n') ||
+		--timeout 30 --send $'GET /index.html HTTP/1.0\r\n\r\n') ||
 		fail "IPv$fam: tap-send connect failed: $out"
 	grep -q tap-protected-page <<<"$out" || fail "IPv$fam: no page in: $out"
 	expect_stat server accepted "${SNAP[accepted]}" 1

@@ -669,9 +669,14 @@ static void send_all(int fd, const char *str)
 	}
 }
 
-/* Prints the reply: until EOF, 1 s of silence, or the deadline. */
+/*
+ * Prints the reply: until EOF, the deadline, or 1 s of silence once it
+ * began (a slow server, or a debug kernel, may take longer to start it).
+ */
 static void print_reply(int fd, int64_t deadline)
 {
+	bool began = false;
+
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - now_ms64();
@@ -680,13 +685,14 @@ static void print_reply(int fd, int64_t deadline)
 
 		if (left <= 0)
 			break;
-		if (poll(&pfd, 1, left < 1000 ? (int)left : 1000) <= 0)
+		if (poll(&pfd, 1, began && left > 1000 ? 1000 : (int)left) <= 0)
 			break;
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
 			break;
+		began = true;
 		fwrite(buf, 1, (size_t)n, stdout);
 		fflush(stdout);
 	}

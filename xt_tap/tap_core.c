@@ -746,23 +746,28 @@ static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
 	return key_id >= rule->key_min && key_id <= rule->key_max;
 }
 
+/* The flood path, inline: four tags in one word, none of them ours. */
+static __always_inline bool auth_tag_seen(const struct tap_ctx *c,
+					  u32 bucket, u16 tag)
+{
+	u64 word;
+
+	memcpy(&word, c->t->auth[bucket].tag, sizeof(word));
+	return lanes_zero16(word ^ tag * 0x0001000100010001ULL);
+}
+
 /*
  * §4 step 1: a retransmission of a SYN this rule's keys let in. No lock:
  * a way whose tag changes while it is read does not count, so a race can
  * only miss a retransmission, never let anything else in.
  */
-static bool auth_lookup(const struct tap_ctx *c, u32 bucket, u16 tag,
-			u16 *key_id_out)
+static noinline bool auth_lookup(const struct tap_ctx *c, u32 bucket,
+				 u16 tag, u16 *key_id_out)
 {
 	const struct tap_auth_bucket *b = &c->t->auth[bucket];
 	struct tap_keyref ref;
-	u64 word;
 	int w;
 
-	/* the flood path: four tags in one word, none of them ours */
-	memcpy(&word, b->tag, sizeof(word));
-	if (!lanes_zero16(word ^ tag * 0x0001000100010001ULL))
-		return false;
 	for (w = 0; w < TAP_AUTH_WAYS; w++) {
 		const struct tap_auth_entry *e = &b->e[w];
 		bool same;
@@ -1029,7 +1034,8 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 	out->evicted = false;
 	out->macs = 0;
 	ab = tap_auth_bucket(c->t, syn, h, &atag);
-	if (unlikely(auth_lookup(c, ab, atag, &auth_key))) {
+	if (unlikely(auth_tag_seen(c, ab, atag)) &&
+	    auth_lookup(c, ab, atag, &auth_key)) {
 		out->stat = TAP_STAT_RETRANSMIT;
 		key_event(c, auth_key, TAP_STAT_RETRANSMIT);
 		return;

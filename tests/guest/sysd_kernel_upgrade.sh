@@ -67,7 +67,8 @@ case $TAP_BOOT in
 	ln -s "$new_build" "/lib/modules/$new/build" || fail "the headers of $new"
 	if [ $kernel_hook = 1 ]; then
 		echo "--- /etc/kernel/postinst.d/dkms $new"
-		/etc/kernel/postinst.d/dkms "$new" 2>&1 | tail -n 5 | sed 's/^/    /'
+		out=$(/etc/kernel/postinst.d/dkms "$new" 2>&1)
+		echo "$out" | tail -n 5 | sed 's/^/    /'
 		path=$(expect_dkms_module "$new") || exit 1
 		[ "$(modinfo -F vermagic "$path" | cut -d' ' -f1)" = "$new" ] ||
 			fail "$path: vermagic $(modinfo -F vermagic "$path")"
@@ -75,6 +76,9 @@ case $TAP_BOOT in
 	else
 		echo "--- the kernel's postinst hook skipped (--no-kernel-hook)"
 	fi
+	# the reboot does not sync the disk under the overlay: depmod's index
+	# for $new, written just now, came back broken without this
+	sync
 	echo "$new" >"$TAP_WORK/next-kver"
 	sysd_reboot
 	;;

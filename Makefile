@@ -504,6 +504,13 @@ check-systemd: all
 	$(MAKE) modules-all
 	tests/run-guest-tests.sh sysd_protect
 
+# A kernel upgrade with DKMS, systemd as PID 1: the packages installed on
+# 6.1, the kernel's DKMS hook for 6.12, a boot into 6.12
+# (tests/guest/sysd_kernel_upgrade.sh).
+.PHONY: check-upgrade
+check-upgrade: deb
+	tests/run-guest-tests.sh sysd_kernel_upgrade
+
 # ---- check-debug (issue 12): the guest tests on a debug kernel (KASAN,
 # kmemleak, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, debug objects, UBSAN)
 # that scripts/build-debug-kernel.sh builds from Debian's linux-source-6.1

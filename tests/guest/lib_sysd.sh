@@ -35,6 +35,13 @@ sysd_install() {
 	install -D -m 0644 "$ko" "/lib/modules/$kver/extra/xt_tap.ko" && depmod -a "$kver" ||
 		fail "installing $ko"
 	[ -e /lib/systemd/system/tap-protect.service ] || fail "make install: no tap-protect.service"
+	sysd_configure
+}
+
+# sysd_configure: with TAP installed (make install, the packages), the
+# admin's part: a key, /etc/tap/protect.conf, the server's units enabled and
+# started, the client's key, configuration and namespace
+sysd_configure() {
 	tap-keytool genkey --id $SYSD_KEY_ID -o /etc/tap/keys/$SYSD_KEY_ID.key >/dev/null ||
 		fail "genkey"
 	printf 'port %s\nkey-id %s\n' "$HTTP_PORT" $SYSD_KEY_ID >/etc/tap/protect.conf

@@ -21,6 +21,9 @@
 # PID 1 instead, with the overlay's upper directory on an ext4 disk image of
 # the run, so that the test may reboot the guest (tests/guest/lib_sysd.sh):
 # run.sh then boots it again, on the same disk, up to $TAP_GUEST_BOOTS times.
+# A test that writes a kernel release into $TAP_WORK/next-kver before asking
+# for the reboot gets the next boot on that kernel (/boot/vmlinuz-KVER, its
+# own initramfs; TAP_KVER follows): a kernel upgrade.
 #
 # Exit status: the script's own exit status, or non-zero with a "tap:" message
 # if the guest died, timed out or never reported. See tests/qemu/README.md.
@@ -69,8 +72,6 @@ log=$logdir/$name.log
 kimage=${TAP_KIMAGE:-/boot/vmlinuz-$kver}
 kmodroot=${TAP_KMODROOT:-}
 [ -z "$kmodroot" ] || kmodroot=$(readlink -f "$kmodroot")
-[ -r "$kimage" ] || die "cannot read the kernel image $kimage"
-[ -d "$kmodroot/lib/modules/$kver" ] || die "no modules for $kver in $kmodroot/lib/modules/$kver"
 
 # ---- initramfs: busybox + the modules needed to mount the root ----------
 
@@ -112,8 +113,6 @@ EOF
 mods=(9p 9pnet_virtio virtio_pci overlay pvpanic_pci)
 # the disk of --systemd (a debug kernel built without them boots without it)
 [ "$systemd" = 0 ] || mods+=(virtio_blk ext4)
-hash=$(printf '%s\n' "$init_sh" "${mods[*]}" "$kimage" "$kmodroot" | sha256sum | cut -c1-12)
-initrd=$build/initramfs-$kver-$hash.cpio
 
 build_initramfs() {
 	local tmp m f
@@ -144,8 +143,19 @@ build_initramfs() {
 	rm -rf "$tmp"
 }
 
+# use_kernel: checks $kver, $kimage and $kmodroot, and sets $initrd to their
+# initramfs, built once per hash of what goes into it
+use_kernel() {
+	local hash
+	[ -r "$kimage" ] || die "cannot read the kernel image $kimage"
+	[ -d "$kmodroot/lib/modules/$kver" ] || die "no modules for $kver in $kmodroot/lib/modules/$kver"
+	hash=$(printf '%s\n' "$init_sh" "${mods[*]}" "$kimage" "$kmodroot" | sha256sum | cut -c1-12)
+	initrd=$build/initramfs-$kver-$hash.cpio
+	[ -s "$initrd" ] || build_initramfs
+}
+
 mkdir -p "$build" "$logdir"
-if [ ! -s "$initrd" ]; then build_initramfs; fi
+use_kernel
 
 # ---- systemd as PID 1 (--systemd) ---------------------------------------
 
@@ -159,15 +169,24 @@ systemd_disk() {
 }
 
 # systemd_boots: boots until the guest reports a status, as long as it asks
-# for the next boot ($work/reboot, tests/guest/lib_sysd.sh) and reboots
+# for the next boot ($work/reboot, tests/guest/lib_sysd.sh) and reboots; on
+# the kernel it names in $work/next-kver, if it wrote one
 systemd_boots() {
-	local n
+	local n next
 	for ((n = 1; n <= max_boots; n++)); do
 		echo "$n" >"$work/boot"
-		rm -f "$work/reboot"
-		echo "tap: boot $n of $name" | tee -a "$log"
+		rm -f "$work/reboot" "$work/next-kver"
+		echo "tap: boot $n of $name on $kver" | tee -a "$log"
 		boot
 		[ -s "$work/status" ] || [ "$rc" != 0 ] || [ ! -e "$work/reboot" ] && return
+		[ -s "$work/next-kver" ] || continue
+		next=$(<"$work/next-kver")
+		case $next in
+		*/* | .* | *[!A-Za-z0-9.+_~-]*) die "$name asked for the kernel '$next'" ;;
+		esac
+		kver=$next kimage=/boot/vmlinuz-$next kmodroot=''
+		use_kernel
+		write_cmd
 	done
 	echo "tap: $name asked for more than $max_boots boots" | tee -a "$log"
 }
@@ -177,10 +196,15 @@ systemd_boots() {
 work=$(mktemp -d "$build/run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp "$script" "$work/script"
-{
-	printf 'TAP_ARGV=(%s)\n' "$(printf '%q ' "$script" "$@")"
-	printf 'TAP_CWD=%q\nTAP_REPO=%q\nTAP_KVER=%q\nTAP_KMODROOT=%q\n' "$PWD" "$repo" "$kver" "$kmodroot"
-} >"$work/cmd"
+argv=("$script" "$@")
+# write_cmd: what the guest runs, and on which kernel
+write_cmd() {
+	{
+		printf 'TAP_ARGV=(%s)\n' "$(printf '%q ' "${argv[@]}")"
+		printf 'TAP_CWD=%q\nTAP_REPO=%q\nTAP_KVER=%q\nTAP_KMODROOT=%q\n' "$PWD" "$repo" "$kver" "$kmodroot"
+	} >"$work/cmd"
+}
+write_cmd
 
 if [ "$icount" = 1 ]; then
 	accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
@@ -194,15 +218,14 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem"
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev local,id=tapwork,path="$work",security_model=none
-	-device virtio-9p-pci,fsdev=tapwork,mount_tag=tapwork
-	-kernel "$kimage" -initrd "$initrd")
+	-device virtio-9p-pci,fsdev=tapwork,mount_tag=tapwork)
 append="console=ttyS0 quiet loglevel=4 tap_init=$repo/tests/qemu/guest-init.sh"
 [ "$systemd" = 0 ] || systemd_disk
 
 # boot: one run of qemu, its console appended to the log; sets rc
 boot() {
 	set +e
-	timeout --foreground -k 10 "$timeout" "${qemu[@]}" -append "$append ${TAP_KAPPEND:-}" </dev/null 2>&1 |
+	timeout --foreground -k 10 "$timeout" "${qemu[@]}" -kernel "$kimage" -initrd "$initrd" -append "$append ${TAP_KAPPEND:-}" </dev/null 2>&1 |
 		sed -u -e 's/\r$//' -e 's/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee -a "$log"
 	rc=${PIPESTATUS[0]}
 	set -e

@@ -126,6 +126,9 @@ if [ "${1:-}" = --run-test ]; then
 	run_test
 	if [ "$status" = 0 ] && [ -e /tapwork/reboot ]; then
 		echo "tap: rebooting, as the test asked"
+		# what the test wrote last (a depmod before a kernel switch)
+		# was seen lost across the reboot without it
+		sync
 		systemctl --no-block reboot
 		exit 0
 	fi

@@ -18,9 +18,9 @@
 # With the argument --no-kernel-hook (tests/qemu/run.sh SCRIPT
 # --no-kernel-hook) boot 1 skips the hook: 6.12 boots without the module,
 # the port is dropped for everyone, and the test must fail on boot 2.
-# Two DKMS builds of about 10 minutes each in TCG, in one boot:
+# Two DKMS builds in TCG in one boot (6-7 minutes each here):
 # guest-timeout: 3600
-# About 30 minutes, so only when named (make check-upgrade):
+# About 17 minutes (985 s here), so only when named (make check-upgrade):
 # guest-default: no
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 # shellcheck source=lib_sysd.sh

@@ -7,11 +7,8 @@
 # had already let in, and tap-clientd re-sends the same token before it: the
 # server must know that retransmission (its authorized table is indexed per
 # connection), never answer it "replayed", and every connection must be
-# established within the client's SYN retry schedule. The server's listen
-# backlog is large: with Python's 5, a final ACK dropped for a full accept
-# queue left the client established while the server relied on its own
-# SYN/ACK retransmissions, which netem drops too: TCP's failure, not TAP's
-# (about one run in ten, a connection stuck "reading").
+# established within the client's SYN retry schedule. A small listen backlog
+# drops more of the accepted SYNs and makes the same retransmissions.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
@@ -22,7 +19,7 @@ modprobe sch_netem && modprobe sch_prio && modprobe cls_u32 ||
 	fail "the guest kernel lacks sch_netem, sch_prio or cls_u32"
 k3=$(clientd_key 3)
 in_ns server tap-keytool load "$TAP_KEYS/3.key" >/dev/null || fail "load key"
-start_http server 128
+start_http server
 protect_ports server 3 "$HTTP_PORT"
 
 # netem on the router's LAN port (towards nat1): 30% of the TCP packets with

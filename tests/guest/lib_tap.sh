@@ -75,14 +75,11 @@ snapshot() {
 	done < <(in_ns "$1" cat /proc/net/xt_tap)
 }
 
-# start_http NS [BACKLOG]: a real service on $HTTP_PORT, v4 and v6; its
-# listen backlog is Python's 5 unless BACKLOG is given
+# start_http NS: a real service on $HTTP_PORT, v4 and v6
 start_http() {
 	mkdir -p /tmp/www && echo "tap-protected-page" > /tmp/www/index.html
-	in_ns "$1" python3 -c 'import runpy, socketserver, sys
-socketserver.TCPServer.request_queue_size = int(sys.argv.pop(1))
-runpy.run_module("http.server", run_name="__main__", alter_sys=True)' \
-		"${2:-5}" --bind :: --directory /tmp/www "$HTTP_PORT" >/dev/null 2>&1 &
+	in_ns "$1" python3 -m http.server --bind :: --directory /tmp/www "$HTTP_PORT" \
+		>/dev/null 2>&1 &
 	wait_for_port "$1" "$HTTP_PORT"
 }
 

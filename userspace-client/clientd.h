@@ -153,10 +153,16 @@ struct cd_syn {
 	uint16_t window;
 };
 
+/* At most this many source ports for auth SYNs, held bound (see cd_random_port). */
+#define CD_AUTH_PORTS_MAX 256
+
 struct cd_sender {
 	int fd4, fd6;		/* raw IPPROTO_RAW sockets, -1 if not open */
 	uint32_t mark;
 	uint16_t port_lo, port_hi;	/* ephemeral range for auth SYN ports */
+	unsigned int nports;	/* the pool: 0 until cd_sender_open */
+	uint16_t port[CD_AUTH_PORTS_MAX];
+	int port_fd[CD_AUTH_PORTS_MAX];
 };
 
 /* 0, or -1 with a reason (the packet is then released untouched). */
@@ -177,6 +183,11 @@ void cd_sender_close(struct cd_sender *s);
 /* Sends one packet built by cd_build_auth; oif 0: let routing choose. */
 int cd_send(const struct cd_sender *s, const struct cd_syn *real,
 	    const uint8_t *pkt, size_t len, uint32_t oif);
+/*
+ * A random port of the sender's pool other than avoid. The pool is a random
+ * part of the ephemeral range that the sender holds bound, so the kernel
+ * never gives one of its ports to a real connection.
+ */
 uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid);
 /*
  * The first IPv4 or IPv6 address getaddrinfo gives for name: 0, or an

@@ -8,7 +8,8 @@
  * (ECE/CWR included) and TCP options in their order, with their values.
  * Only these differ, as they differ between any two SYNs of this OS:
  *   - the sequence number (one token piece);
- *   - the source port: random, from this host's ephemeral port range;
+ *   - the source port: random, from a pool in this host's ephemeral port
+ *     range that the sender holds bound (cd_random_port);
  *   - the IPv4 ID: random (Linux gives each connection a random one), one
  *     more on each re-send, as for a retransmission;
  *   - the IPv6 flow label: random if the real SYN has one (Linux derives it
@@ -222,6 +223,68 @@ static int open_raw(int af, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * A stateful firewall or NAT on the path (the client's own conntrack
+ * included) keeps an entry for each auth SYN's ports for minutes, with the
+ * piece as its sequence number. Were the kernel to give that source port to
+ * a real connection to the same server port, its packets would fall outside
+ * the window that entry expects: conntrack marks them invalid, a NAT passes
+ * them untranslated and the connection hangs. So auth SYNs come from a pool
+ * of ports held bound here: connect() never picks a port that a socket
+ * holds with bind(). One socket per port; a dual-stack IPv6 one holds the
+ * port for IPv4 as well.
+ */
+static int hold_port(uint16_t port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				     .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int zero = 0, fd;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == 0 &&
+		    bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0)
+			return fd;
+		if (errno != EADDRNOTAVAIL) {
+			close(fd);
+			return -1;
+		}
+		close(fd);	/* IPv6 without addresses: an IPv4 socket holds it */
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+static int hold_port_pool(struct cd_sender *s, char *err, size_t errlen)
+{
+	uint32_t span = (uint32_t)s->port_hi - s->port_lo + 1;
+	unsigned int want = span / 8, tries;
+
+	if (want > CD_AUTH_PORTS_MAX)
+		want = CD_AUTH_PORTS_MAX;
+	for (tries = 0; s->nports < want && tries < 16 * want; tries++) {
+		uint16_t p = (uint16_t)(s->port_lo + randombytes_uniform(span));
+		int fd = hold_port(p);
+
+		if (fd >= 0) {
+			s->port[s->nports] = p;
+			s->port_fd[s->nports++] = fd;
+		}
+	}
+	if (s->nports >= 2)
+		return 0;
+	snprintf(err, errlen,
+		 "cannot hold source ports for auth SYNs in the ephemeral range %u-%u: %s",
+		 s->port_lo, s->port_hi, strerror(errno));
+	return -1;
+}
+
 int cd_sender_open(struct cd_sender *s, bool v4, bool v6, uint32_t mark,
 		   char *err, size_t errlen)
 {
@@ -229,7 +292,11 @@ int cd_sender_open(struct cd_sender *s, bool v4, bool v6, uint32_t mark,
 		return -1;
 	if (v6 && s->fd6 < 0 && (s->fd6 = open_raw(AF_INET6, err, errlen)) < 0)
 		return -1;
-	read_port_range(s);
+	if (!s->nports) {
+		read_port_range(s);
+		if (hold_port_pool(s, err, errlen) < 0)
+			return -1;
+	}
 	return cd_sender_set_mark(s, mark, err, errlen);
 }
 
@@ -240,15 +307,18 @@ void cd_sender_close(struct cd_sender *s)
 	if (s->fd6 >= 0)
 		close(s->fd6);
 	s->fd4 = s->fd6 = -1;
+	while (s->nports)
+		close(s->port_fd[--s->nports]);
 }
 
 uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid)
 {
-	uint32_t span = (uint32_t)s->port_hi - s->port_lo + 1;
 	uint16_t p;
 
+	if (s->nports < 2)	/* not open: a port no connection can have */
+		return avoid ? 0 : 1;
 	do
-		p = (uint16_t)(s->port_lo + randombytes_uniform(span));
+		p = s->port[randombytes_uniform(s->nports)];
 	while (p == avoid);
 	return p;
 }

@@ -9,6 +9,12 @@
 # connection), never answer it "replayed", and every connection must be
 # established within the client's SYN retry schedule. A small listen backlog
 # drops more of the accepted SYNs and makes the same retransmissions.
+# nat1's ephemeral range is cut to 512 ports, so that auth SYNs would often
+# come from a port that a later real connection gets: the router's conntrack
+# then holds the auth SYN's sequence number for that connection, marks its
+# packets invalid, and its masquerade lets them out untranslated (the
+# connection hangs). tap-clientd's auth ports are held bound, so the kernel
+# never gives them out.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
@@ -37,9 +43,31 @@ netem_drops() { in_ns router tc -s qdisc show dev eth1 | awk '/netem/ { f = 1 } 
 conf=$CD_DIR/clientd.conf
 printf 'server %s port %s key %s\nserver %s port %s key %s\n' \
 	"$SERVER4" "$HTTP_PORT" "$k3" "$SERVER6" "$HTTP_PORT" "$k3" >"$conf"
+in_ns nat1 sysctl -qw net.ipv4.ip_local_port_range="40000 40511" || fail "port range"
 clientd_start nat1 "$conf"
+# packet captures, read only when a connection fails
+cap_start() {
+	local ns
+	for ns in nat1 router server; do
+		ip netns exec $ns tcpdump -q -i any -s 96 -U -w /tmp/nat_many-$ns.pcap \
+			"tcp port $HTTP_PORT" >/dev/null 2>&1 &
+	done
+	sleep 1
+}
+# cap_show PORT: what each namespace saw of the client's connection from
+# PORT (the router's masquerade keeps the port unless two clash)
+cap_show() {
+	local ns
+	pkill -INT tcpdump; sleep 1
+	for ns in nat1 router server; do
+		echo "  $ns, port $1:"
+		tcpdump -nn -tt -r /tmp/nat_many-$ns.pcap "tcp port $1" 2>/dev/null | head -n 30 | sed "s/^/    /"
+	done
+	in_ns nat1 ss -tnoi "sport = :$1" | sed "s/^/    /"
+}
 for addr in $SERVER4 $SERVER6; do
 	snapshot server
+	cap_start
 	d0=$(netem_drops)
 	# Linux retries a SYN 6 times (1, 3, 7, 15, 31, 63 s): 127 s in all
 	out=$(in_ns nat1 python3 "$TAP_REPO/tests/guest/many_conns.py" "$addr" "$HTTP_PORT" "$N" 127 \
@@ -49,13 +77,17 @@ for addr in $SERVER4 $SERVER6; do
 	# the failed connections last, where a failure's summary shows them
 	grep -v ' s$' <<<"$out"
 	if [ $rc != 0 ]; then
-		# what each side's TCP says about it (a flake seen on 6.12 only)
+		# what each side's TCP says about it
 		for ns in server nat1; do
 			echo "  $ns: $(in_ns $ns nstat -az 2>/dev/null | awk '/ListenOverflows|ListenDrops|ReqQFullDrop|TCPTimeouts|TCPSynRetrans|TCPAbortOn|OutRsts|InErrs/ { printf "%s=%s ", $1, $2 }')"
 			in_ns $ns ss -tnoi "( sport = :$HTTP_PORT or dport = :$HTTP_PORT )" | sed "s/^/    /" | head -n 6
 		done
+		for p in $(sed -n 's/.*FAIL.* port \([0-9]*\)$/\1/p' <<<"$out" | head -n 2); do
+			cap_show "$p"
+		done
 		fail "$addr: not every connection got through (the lines above)"
 	fi
+	pkill -INT tcpdump; sleep 1
 	[ "$drops" -gt 0 ] || fail "$addr: netem dropped no SYN/ACK"
 	retr=$(( $(tap_stat server retransmit) - SNAP[retransmit] ))
 	[ "$retr" -gt 0 ] || fail "$addr: no retransmission of an accepted SYN reached the server"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Opens N TCP connections to ADDR PORT at the same moment, sends an HTTP
 GET on each once it is established, and reads the reply. Prints one line
-per connection (seconds to connect, or FAIL) and a summary
+per connection (seconds to connect, or FAIL, its state and local port) and a summary
 "ok K of N, slowest S s". Exit 0 if all N got a reply containing MATCH.
 
     many_conns.py ADDR PORT N TIMEOUT MATCH
@@ -24,7 +24,8 @@ def main():
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.setblocking(False)
         s.connect_ex((addr, port))
-        c = {"i": i, "s": s, "state": "connecting", "t": None, "buf": b""}
+        c = {"i": i, "s": s, "state": "connecting", "t": None, "buf": b"",
+             "port": s.getsockname()[1]}
         conns.append(c)
         sel.register(s, selectors.EVENT_WRITE, c)
     left = n
@@ -57,7 +58,7 @@ def main():
         ok += good
         if good:
             slowest = max(slowest, c["t"])
-        print("conn %d: %s" % (c["i"], "%.2f s" % c["t"] if good else "FAIL (%s)" % c["state"]))
+        print("conn %d: %s" % (c["i"], "%.2f s" % c["t"] if good else "FAIL (%s) port %d" % (c["state"], c["port"])))
         c["s"].close()
     print("ok %d of %d, slowest %.2f s" % (ok, n, slowest))
     sys.exit(0 if ok == n else 1)

@@ -17,6 +17,7 @@ the key id it decodes) and a summary "exchanges N key_ids LIST".
 mask key, an all-zero key, or a random one.
 """
 import argparse
+import itertools
 import os
 import struct
 import sys
@@ -58,22 +59,30 @@ def syns(path):
 
 
 def exchanges(pkts, realm):
+    """Like the server: every SYN whose mask check bytes an earlier SYN of
+    the flow passes is a candidate for that piece (a piece of the same set
+    can pass another piece's check byte too), and any combination whose
+    time field is near the capture's makes an exchange."""
     found = []
     for i, (t, src, dport, isn) in enumerate(pkts):
         m = tap_spec.masks(realm, isn, dport)
-        pieces = [None] * 4
+        cands = [[] for _ in range(4)]
         for (t2, src2, dport2, seq) in pkts[:i]:
             if src2 != src or dport2 != dport or seq == isn or t - t2 > WINDOW_S:
                 continue
             for k in range(4):
                 if (seq ^ m[k]) >> 24 == 0:
-                    pieces[k] = (seq ^ m[k]) & 0xFFFFFF
-        if all(p is not None for p in pieces):
+                    cands[k].append(seq)
+        for combo in itertools.product(*cands):
+            if len(set(combo)) < 4:
+                continue
+            pieces = [(seq ^ m[k]) & 0xFFFFFF for k, seq in enumerate(combo)]
             # the time field must be near the capture's (the client's
             # clock): else this is a chance match of random ISNs
             t16 = (pieces[0] & 0xFF) << 8 | pieces[1] >> 16
             if (int(t) - t16 + TIME_SLACK_S) % 65536 <= 2 * TIME_SLACK_S:
                 found.append((t, isn, dport, pieces[0] >> 8))
+                break
     return found
 
 

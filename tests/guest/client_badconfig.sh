@@ -8,7 +8,7 @@
 # one stays); an empty or directory config name, a NUL byte in a line,
 # config files others could change, files the daemon's user cannot read (at
 # start, with --check-config, and on SIGHUP), a missing user or one with
-# uid 0.
+# uid 0, and no ephemeral port free to send auth SYNs from.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
@@ -137,6 +137,25 @@ expect_error "without CAP_NET_ADMIN / CAP_NET_RAW" 1 'CAP_NET_ADMIN' -- \
 expect_error "root without CAP_SETUID / CAP_SETGID" 1 'needs CAP_SETUID and CAP_SETGID' -- \
 	in_ns client setpriv --bounding-set -setuid,-setgid --inh-caps -all \
 	tap-clientd -c "$good"
+
+# auth SYN ports come from ports the daemon holds; with every port of the
+# ephemeral range held by another program it cannot start
+in_ns client sysctl -qw net.ipv4.ip_local_port_range="50000 50016" || fail "port range"
+ip netns exec client python3 -c '
+import socket, sys, time
+held = [socket.socket(socket.AF_INET6) for _ in range(17)]
+for i, s in enumerate(held):
+    s.bind(("::", 50000 + i))
+print("held", flush=True)
+time.sleep(120)' >"$C/held.out" &
+holder=$!
+for _ in $(seq 50); do grep -q held "$C/held.out" && break; sleep 0.1; done
+grep -q held "$C/held.out" || fail "could not hold the ports"
+expect_error "no free port for auth SYNs" 1 \
+	'cannot hold source ports for auth SYNs in the ephemeral range 50000-50016: Address already in use' \
+	'nothing was set up' -- in_ns client tap-clientd -c "$good"
+kill $holder; wait $holder 2>/dev/null
+in_ns client sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
 
 # Never root: a missing user is an error that says how to create it
 for mode in --check-config run; do

@@ -287,8 +287,9 @@ static int serve(struct daemon *d)
 	}
 	installed = true;
 	cd_config_describe(&d->cfg, LOG_INFO);
-	cd_notice("started: %d server entr%s, queue %u", d->cfg.nservers,
-		  d->cfg.nservers == 1 ? "y" : "ies", d->cfg.queue);
+	cd_notice("started: %d server entr%s, queue %u, %u ports held for auth SYNs (%u-%u)",
+		  d->cfg.nservers, d->cfg.nservers == 1 ? "y" : "ies", d->cfg.queue,
+		  d->snd.nports, d->snd.port_lo, d->snd.port_hi);
 	cd_notify("READY=1");
 
 	status = run(d);

@@ -45,6 +45,10 @@ printf 'server %s port %s key %s\nserver %s port %s key %s\n' \
 	"$SERVER4" "$HTTP_PORT" "$k3" "$SERVER6" "$HTTP_PORT" "$k3" >"$conf"
 in_ns nat1 sysctl -qw net.ipv4.ip_local_port_range="40000 40511" || fail "port range"
 clientd_start nat1 "$conf"
+# one port in eight of the range
+for _ in $(seq 50); do grep -q "started: " "$CD_DIR/nat1.log" && break; sleep 0.1; done
+grep -q "started: .* 64 ports held for auth SYNs (40000-40511)" "$CD_DIR/nat1.log" ||
+	fail "tap-clientd does not say that it holds 64 ports: $(cat "$CD_DIR/nat1.log")"
 # packet captures, read only when a connection fails
 cap_start() {
 	local ns

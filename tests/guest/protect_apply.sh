@@ -17,10 +17,10 @@
 #  4. --hold: on 6.9 and later the held table survives "nft flush ruleset",
 #     a plain apply leaves it alone, SIGHUP re-applies, and it stays after
 #     the holder ends; on older kernels --hold applies and says it cannot hold;
-#  5. the iptables path (nft/iptables-base.rules, then iptables-tap.rules):
-#     without the module the tap file loads nothing, with iptables-legacy-
-#     restore and iptables-nft-restore, and the base keeps the port
-#     dropped; with the module the two files protect the port.
+#  5. the iptables path (nft/iptables-base.rules, then iptables-tap.rules),
+#     for iptables and ip6tables: without the module the tap file loads
+#     nothing, with the legacy and the nft restore, and the base keeps the
+#     port dropped; with the module the two files protect the port.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 
 topo_start
@@ -65,8 +65,9 @@ protected() {
 # dropped_closed_ipt WHAT: filtered, no connection even with a key
 dropped_closed_ipt() {
 	local st out
-	st=$(scan) && [ "$st" = filtered ] || fail "$1: nmap -sS says '$st', not filtered"
-	out=$(keyed "$SERVER4" 3) && fail "$1: the keyed client connected: $out"
+	st=$(scan_port attacker "$2" -sS "$HTTP_PORT") && [ "$st" = filtered ] ||
+		fail "$1: nmap -sS says '$st', not filtered"
+	out=$(keyed "$2" 3) && fail "$1: the keyed client connected: $out"
 	pass "$1: nmap -sS filtered, the keyed client cannot connect"
 }
 # dropped_closed WHAT: filtered, and no connection even with a key
@@ -97,20 +98,27 @@ modprobe -n xt_tap 2>/dev/null && fail "modprobe still finds an xt_tap module"
 
 # ipt_file NAME: nft/NAME for $HTTP_PORT instead of 22
 ipt_file() { sed "s/--dport 22 /--dport $HTTP_PORT /" "$TAP_REPO/nft/$1"; }
-# ipt_load V: both files with iptables-V-restore -n; 0 if the tap file loaded
+# ipt_load CMD: both files with CMD-restore -n (CMD: ip[6]tables-legacy or
+# -nft, as tap-iptables.service runs both); 0 if the tap file loaded
 ipt_load() {
-	ipt_file iptables-base.rules | S "iptables-$1-restore" -n || fail "$1: base file"
-	ipt_file iptables-tap.rules | S "iptables-$1-restore" -n
+	ipt_file iptables-base.rules | S "$1-restore" -n || fail "$1: base file"
+	ipt_file iptables-tap.rules | S "$1-restore" -n
 }
-ipt_flush() { S "iptables-$1" -t raw -F && S "iptables-$1" -t mangle -F; }
-for v in legacy nft; do
-	ipt_load $v 2>&1 && fail "iptables-$v-restore loaded the tap file without the module"
-	rules=$(S "iptables-$v" -t raw -S PREROUTING)
-	echo "$rules" | sed 's/^/    /'
-	grep -q -- '-m tap' <<<"$rules" && fail "$v: a tap rule got in"
-	grep -q -- "--dport $HTTP_PORT .*-j DROP" <<<"$rules" || fail "$v: the base drop is missing"
-	dropped_closed_ipt "iptables-$v-restore, no module: the tap file fails, the base drops the port"
-	ipt_flush $v
+ipt_flush() { S "$1" -t raw -F && S "$1" -t mangle -F; }
+for fam in 4 6; do
+	addr=$SERVER4 ipt=iptables
+	[ $fam = 4 ] || addr=$SERVER6 ipt=ip6tables
+	for v in legacy nft; do
+		ipt_load $ipt-$v 2>&1 && fail "$ipt-$v-restore loaded the tap file without the module"
+		rules=$(S "$ipt-$v" -t raw -S PREROUTING)
+		echo "$rules" | sed 's/^/    /'
+		grep -q -- '-m tap' <<<"$rules" && fail "$ipt-$v: a tap rule got in"
+		grep -q -- "--dport $HTTP_PORT .*-j DROP" <<<"$rules" ||
+			fail "$ipt-$v: the base drop is missing"
+		dropped_closed_ipt "$ipt-$v-restore, no module: the tap file fails, the base drops the port" \
+			"$addr"
+		ipt_flush $ipt-$v
+	done
 done
 conf
 apply_expect 3 "module missing"
@@ -258,13 +266,18 @@ fi
 
 # ---- 5. the iptables path with the module ----
 S nft list tables | grep -q ' tap$' && fail "table tap still there"
-ipt_load legacy || fail "iptables-legacy-restore of the tap file failed with the module"
-S iptables-legacy -t raw -S PREROUTING | head -n 3 | sed 's/^/    /'
-S iptables-legacy -t raw -S PREROUTING | sed -n 2p | grep -q -- '-m tap' ||
-	fail "the tap rule is not first in raw PREROUTING"
-st=$(scan) && [ "$st" = filtered ] || fail "iptables path: nmap -sS says '$st'"
-out=$(keyed "$SERVER4") || fail "iptables path: keyed client failed: $out"
-pass "iptables-base.rules then iptables-tap.rules, module loaded: tap rule first, filtered, the keyed client connects"
-ipt_flush legacy
+for fam in 4 6; do
+	addr=$SERVER4 ipt=iptables
+	[ $fam = 4 ] || addr=$SERVER6 ipt=ip6tables
+	ipt_load $ipt-legacy || fail "$ipt-legacy-restore of the tap file failed with the module"
+	S $ipt-legacy -t raw -S PREROUTING | head -n 3 | sed 's/^/    /'
+	S $ipt-legacy -t raw -S PREROUTING | sed -n 2p | grep -q -- '-m tap' ||
+		fail "$ipt: the tap rule is not first in raw PREROUTING"
+	st=$(scan_port attacker "$addr" -sS "$HTTP_PORT") && [ "$st" = filtered ] ||
+		fail "$ipt path: nmap -sS says '$st'"
+	out=$(keyed "$addr") || fail "$ipt path: keyed client failed: $out"
+	pass "$ipt: iptables-base.rules then iptables-tap.rules, module loaded: tap rule first, filtered, the keyed client connects"
+	ipt_flush $ipt-legacy
+done
 check_dmesg_clean
 pass "protect_apply"

@@ -282,6 +282,8 @@ static int hold_port_pool(struct cd_sender *s, char *err, size_t errlen)
 	snprintf(err, errlen,
 		 "cannot hold source ports for auth SYNs in the ephemeral range %u-%u: %s",
 		 s->port_lo, s->port_hi, strerror(errno));
+	while (s->nports)	/* a later open starts afresh */
+		close(s->port_fd[--s->nports]);
 	return -1;
 }
 

@@ -64,7 +64,7 @@ struct apply {
 	bool holding;		/* this process owns the tables */
 	struct protect_conf conf;
 	char why_closed[PATH_MAX + 96];	/* "" unless failing closed */
-	char names[64], desc[160];
+	char names[64], desc[PLAN_PORTS_MAX * 14 + 160];
 };
 
 /* "" if dir has a *.key regular file we can read; else why not, in why. */
@@ -111,18 +111,21 @@ static void check_fail_closed(struct apply *a)
 /* Fail-closed plan: a plain drop of every SYN to the ports, no tap match. */
 static void plan_fail_closed(struct plan *p)
 {
-	int i;
+	int i, k;
 
 	for (i = 0; i < p->n; i++) {
-		struct nftnl_rule *r = tn_rule_new(p->fam[i].family, p->table, CHAIN_SYN);
+		for (k = 0; k < p->nports; k++) {
+			struct nftnl_rule *r = tn_rule_new(p->fam[i].family, p->table,
+							   CHAIN_SYN);
 
-		tn_put_tcp_dport(r, p->m.port_lo, p->m.port_hi);
-		tn_put_syn(r, true);
-		tn_put_counter(r);
-		tn_put_verdict(r, TN_DROP);
-		tn_put_comment(r, "TAP FAIL-CLOSED: no module or no keys: every SYN dropped");
-		nftnl_rule_free(p->fam[i].rule[0]);
-		p->fam[i].rule[0] = r;
+			tn_put_tcp_dport(r, p->port_lo[k], p->port_hi[k]);
+			tn_put_syn(r, true);
+			tn_put_counter(r);
+			tn_put_verdict(r, TN_DROP);
+			tn_put_comment(r, "TAP FAIL-CLOSED: no module or no keys: every SYN dropped");
+			nftnl_rule_free(p->fam[i].rule[2 * k]);
+			p->fam[i].rule[2 * k] = r;
+		}
 	}
 }
 
@@ -223,7 +226,7 @@ static void apply_plan(struct apply *a)
 	for (i = 0; i < p->n; i++)
 		if (a->hold)
 			nftnl_table_set_u32(p->fam[i].table, NFTNL_TABLE_FLAGS, HOLD_FLAGS);
-	describe_match(a->desc, sizeof(a->desc), &p->m);
+	describe_plan(a->desc, sizeof(a->desc), p);
 	a->names[0] = '\0';
 	for (i = 0; i < p->n; i++)
 		snprintf(a->names + strlen(a->names), sizeof(a->names) - strlen(a->names),
@@ -234,7 +237,7 @@ static void apply_plan(struct apply *a)
 /* Reads the file, then makes the ruleset match it. The exit status. */
 static int apply_once(struct tn_sock *s, struct apply *a)
 {
-	char port[16];
+	char port[PLAN_PORTS_MAX * 14];
 	int ret;
 
 	ret = protect_conf_read(a->path, &a->conf);
@@ -251,11 +254,12 @@ static int apply_once(struct tn_sock *s, struct apply *a)
 		ret = 0;
 	}
 	if (ret == 0 && a->why_closed[0]) {
-		fmt_range(port, sizeof(port), a->conf.p.m.port_lo, a->conf.p.m.port_hi);
-		fprintf(stderr, "tap-nft: FAIL-CLOSED: %s. TCP port %s is DROPPED for "
+		fmt_plan_ports(port, sizeof(port), &a->conf.p);
+		fprintf(stderr, "tap-nft: FAIL-CLOSED: %s. TCP port%s %s %s DROPPED for "
 			"everyone, keyed clients included, until that is fixed and tap-nft "
 			"apply runs again (systemctl restart tap-protect)\n",
-			a->why_closed, port);
+			a->why_closed, a->conf.p.nports > 1 ? "s" : "", port,
+			a->conf.p.nports > 1 ? "are" : "is");
 		ret = EXIT_FAIL_CLOSED;
 	}
 	return ret;

@@ -207,10 +207,12 @@ void protect_batch(struct tn_batch *b, const struct plan *p,
 			tn_batch_chain(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 				       f->chain[j], what);
 		}
-		for (j = 0; j < 3; j++) {
+		for (j = 0; j < 3 * p->nports; j++) {
+			bool scan = j >= 2 * p->nports;
+
 			snprintf(what, sizeof(what), "adding %s rule to %s %s %s",
-				 j == 0 ? "the tap" : j == 1 ? "the SYN drop" : "the anti-scan",
-				 fn, p->table, j == 2 ? CHAIN_SCAN : CHAIN_SYN);
+				 scan ? "the anti-scan" : j % 2 ? "the SYN drop" : "the tap",
+				 fn, p->table, scan ? CHAIN_SCAN : CHAIN_SYN);
 			tn_batch_rule(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
 				      f->rule[j], what);
 		}

@@ -61,51 +61,90 @@ static struct nftnl_chain *mk_chain(uint16_t family, const char *table, const ch
 	return c;
 }
 
+void fmt_plan_ports(char *buf, size_t len, const struct plan *p)
+{
+	size_t used = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < p->nports && used < len; k++) {
+		char one[16];
+
+		fmt_range(one, sizeof(one), p->port_lo[k], p->port_hi[k]);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? ", " : "", one);
+	}
+}
+
+void describe_plan(char *buf, size_t len, const struct plan *p)
+{
+	char ports[PLAN_PORTS_MAX * 14];
+
+	fmt_plan_ports(ports, sizeof(ports), p);
+	describe_match_ports(buf, len, &p->m, ports);
+}
+
+/* The three rules of port k in family f. */
+static void plan_port(struct plan *p, struct plan_fam *f, int k)
+{
+	struct tn_match m = p->m;
+	struct nftnl_rule *r;
+
+	m.port_lo = p->port_lo[k];
+	m.port_hi = p->port_hi[k];
+
+	/* 1. a SYN with a valid token: accept (before conntrack) */
+	r = tap_rule(f->family, p->table, CHAIN_SYN, &m, TN_ACCEPT,
+		     chain_sees_fragments(f->chain[0]));
+	tn_put_comment(r, "TAP: SYN with a valid token");
+	f->rule[2 * k] = r;
+
+	/*
+	 * 2. every other SYN to the protected ports: drop. The match's
+	 * --drop-invalid has done so already; this backstop is never
+	 * reached by a SYN and costs a flood nothing.
+	 */
+	r = tn_rule_new(f->family, p->table, CHAIN_SYN);
+	tn_put_tcp_dport(r, m.port_lo, m.port_hi);
+	tn_put_syn(r, true);
+	tn_put_counter(r);
+	tn_put_verdict(r, TN_DROP);
+	tn_put_comment(r, "TAP: any other SYN");
+	f->rule[2 * k + 1] = r;
+
+	/*
+	 * 3. anti-scan, after conntrack: whatever is not a SYN and does
+	 * not belong to a connection conntrack knows (established or
+	 * related). ACK and Window scan probes are "new" (conntrack picks
+	 * connections up mid-stream), FIN, Null, Xmas and Maimon probes
+	 * are "invalid". Dropped, they get no RST, as a filtered port.
+	 */
+	r = tn_rule_new(f->family, p->table, CHAIN_SCAN);
+	tn_put_tcp_dport(r, m.port_lo, m.port_hi);
+	tn_put_syn(r, false);
+	tn_put_ct_state(r, NF_CT_STATE_INVALID_BIT | NF_CT_STATE_BIT(IP_CT_NEW));
+	tn_put_counter(r);
+	tn_put_verdict(r, TN_DROP);
+	tn_put_comment(r, "TAP anti-scan: not a SYN and not part of a connection");
+	f->rule[2 * p->nports + k] = r;
+}
+
 void plan_build(struct plan *p)
 {
-	int i;
+	int i, k;
 
+	if (!p->nports) {	/* tap-nft protect: the match's one port */
+		p->nports = 1;
+		p->port_lo[0] = p->m.port_lo;
+		p->port_hi[0] = p->m.port_hi;
+	}
 	for (i = 0; i < p->n; i++) {
 		struct plan_fam *f = &p->fam[i];
-		struct nftnl_rule *r;
 
 		f->table = mk_table(f->family, p->table, true);
 		f->chain[0] = mk_chain(f->family, p->table, CHAIN_SYN, p->hook, PRIO_SYN);
 		f->chain[1] = mk_chain(f->family, p->table, CHAIN_SCAN, p->hook, PRIO_SCAN);
-
-		/* 1. a SYN with a valid token: accept (before conntrack) */
-		f->rule[0] = tap_rule(f->family, p->table, CHAIN_SYN, &p->m, TN_ACCEPT,
-				      chain_sees_fragments(f->chain[0]));
-		tn_put_comment(f->rule[0], "TAP: SYN with a valid token");
-
-		/*
-		 * 2. every other SYN to the protected ports: drop. The match's
-		 * --drop-invalid has done so already; this backstop is never
-		 * reached by a SYN and costs a flood nothing.
-		 */
-		r = tn_rule_new(f->family, p->table, CHAIN_SYN);
-		tn_put_tcp_dport(r, p->m.port_lo, p->m.port_hi);
-		tn_put_syn(r, true);
-		tn_put_counter(r);
-		tn_put_verdict(r, TN_DROP);
-		tn_put_comment(r, "TAP: any other SYN");
-		f->rule[1] = r;
-
-		/*
-		 * 3. anti-scan, after conntrack: whatever is not a SYN and does
-		 * not belong to a connection conntrack knows (established or
-		 * related). ACK and Window scan probes are "new" (conntrack picks
-		 * connections up mid-stream), FIN, Null, Xmas and Maimon probes
-		 * are "invalid". Dropped, they get no RST, as a filtered port.
-		 */
-		r = tn_rule_new(f->family, p->table, CHAIN_SCAN);
-		tn_put_tcp_dport(r, p->m.port_lo, p->m.port_hi);
-		tn_put_syn(r, false);
-		tn_put_ct_state(r, NF_CT_STATE_INVALID_BIT | NF_CT_STATE_BIT(IP_CT_NEW));
-		tn_put_counter(r);
-		tn_put_verdict(r, TN_DROP);
-		tn_put_comment(r, "TAP anti-scan: not a SYN and not part of a connection");
-		f->rule[2] = r;
+		for (k = 0; k < p->nports; k++)
+			plan_port(p, f, k);
 	}
 }
 
@@ -117,7 +156,7 @@ void plan_free(struct plan *p)
 		nftnl_table_free(p->fam[i].table);
 		for (j = 0; j < 2; j++)
 			nftnl_chain_free(p->fam[i].chain[j]);
-		for (j = 0; j < 3; j++)
+		for (j = 0; j < 3 * p->nports; j++)
 			nftnl_rule_free(p->fam[i].rule[j]);
 	}
 }
@@ -163,7 +202,8 @@ int table_matches(struct tn_sock *s, const struct plan *p, const struct plan_fam
 	struct nftnl_chain *c;
 	struct nftnl_rule *r;
 	char have[2048], want[2048];
-	int ret, nchains = 0, next[2] = { 0, 2 }, end[2] = { 2, 3 };
+	int ret, nchains = 0;
+	int next[2] = { 0, 2 * p->nports }, end[2] = { 2 * p->nports, 3 * p->nports };
 
 	if (!chains || !rules)
 		exit(fail("out of memory"));

@@ -19,21 +19,35 @@
 #define NALLFAM		3
 extern const uint16_t all_families[NALLFAM];	/* ip, ip6, inet */
 
-/* What protect sets up: per family a table, two chains, three rules. */
+/* Ports (or ranges) one protection covers: protect.conf's port list. */
+#define PLAN_PORTS_MAX	16
+
+/*
+ * What protect sets up: per family a table, two chains, three rules per
+ * port i: 2i (the tap match) and 2i + 1 (any other SYN) in CHAIN_SYN, then
+ * 2 * nports + i (anti-scan) in CHAIN_SCAN.
+ */
 struct plan_fam {
 	uint16_t family;
 	struct nftnl_table *table;
 	struct nftnl_chain *chain[2];
-	struct nftnl_rule *rule[3];	/* 0, 1 in CHAIN_SYN; 2 in CHAIN_SCAN */
+	struct nftnl_rule *rule[3 * PLAN_PORTS_MAX];
 };
 
 struct plan {
 	const char *table;
 	uint32_t hook;
-	struct tn_match m;
+	struct tn_match m;	/* its port: the first of the list */
+	int nports;
+	uint16_t port_lo[PLAN_PORTS_MAX], port_hi[PLAN_PORTS_MAX];
 	int n;
 	struct plan_fam fam[2];
 };
+
+/* The plan's ports as "22, 443, 8000-8010". */
+void fmt_plan_ports(char *buf, size_t len, const struct plan *p);
+/* describe_match of the plan's match, with all its ports. */
+void describe_plan(char *buf, size_t len, const struct plan *p);
 
 /* Table name in family; with mark, the comment that says tap-nft made it. */
 struct nftnl_table *mk_table(uint16_t family, const char *name, bool mark);

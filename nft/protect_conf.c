@@ -48,9 +48,35 @@ static void conf_error(struct conf_ctx *x, const char *fmt, ...)
 	x->errors++;
 }
 
+/* P, P-Q, or a comma-separated list of them that do not overlap */
 static bool set_port(struct conf_ctx *x, const char *v)
 {
-	return tap_parse_urange(v, 65535, &x->c->p.m.port_lo, &x->c->p.m.port_hi);
+	struct plan *p = &x->c->p;
+	char item[16];
+	int k;
+
+	for (;;) {
+		size_t len = strcspn(v, ",");
+		uint16_t lo, hi;
+
+		if (!len || len >= sizeof(item) || p->nports == PLAN_PORTS_MAX)
+			return false;
+		memcpy(item, v, len);
+		item[len] = '\0';
+		if (!tap_parse_urange(item, 65535, &lo, &hi))
+			return false;
+		for (k = 0; k < p->nports; k++)
+			if (lo <= p->port_hi[k] && p->port_lo[k] <= hi)
+				return false;
+		p->port_lo[p->nports] = lo;
+		p->port_hi[p->nports++] = hi;
+		if (!v[len])
+			break;
+		v += len + 1;
+	}
+	p->m.port_lo = p->port_lo[0];
+	p->m.port_hi = p->port_hi[0];
+	return true;
 }
 
 static bool set_key_id(struct conf_ctx *x, const char *v)
@@ -150,7 +176,9 @@ static const struct keyword {
 	bool (*set)(struct conf_ctx *x, const char *v);
 	const char *expect;	/* what a good value is, for the error */
 } keywords[] = {
-	{ "port", true, set_port, "a TCP port P or a range P-Q, 0 to 65535" },
+	{ "port", true, set_port, "a TCP port P or a range P-Q, 0 to 65535, or a "
+	  "list of at most 16 of them that do not overlap, separated by commas "
+	  "(22,443,8000-8010)" },
 	{ "key-id", true, set_key_id, "a key id N or a range N-M, 0 to 65535" },
 	{ "window", true, set_window, "1 to 3600 (seconds)" },
 	{ "family", true, set_family, "inet, ip, ip6 or ip,ip6" },

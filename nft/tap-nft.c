@@ -217,9 +217,17 @@ void fmt_range(char *buf, size_t len, uint16_t lo, uint16_t hi)
 
 void describe_match(char *buf, size_t len, const struct tn_match *m)
 {
-	char port[16], key[16];
+	char port[16];
 
 	fmt_range(port, sizeof(port), m->port_lo, m->port_hi);
+	describe_match_ports(buf, len, m, port);
+}
+
+void describe_match_ports(char *buf, size_t len, const struct tn_match *m,
+			  const char *port)
+{
+	char key[16];
+
 	fmt_range(key, sizeof(key), m->mt.key_id_min, m->mt.key_id_max);
 	snprintf(buf, len, "tcp dport %s, key id %s, window %u s, %s%s%s", port,
 		 key, m->mt.window, (m->mt.flags & XT_TAP_F_NO_DST_BIND) ?

@@ -125,6 +125,9 @@ int match_opts_check(const struct match_opts *o);
 int bad_option(int c, char **argv);
 void fmt_range(char *buf, size_t len, uint16_t lo, uint16_t hi);
 void describe_match(char *buf, size_t len, const struct tn_match *m);
+/* The same with the ports given as text (a list of them). */
+void describe_match_ports(char *buf, size_t len, const struct tn_match *m,
+			  const char *ports);
 
 struct nftnl_rule *tap_rule(uint16_t family, const char *table, const char *chain,
 			    const struct tn_match *m, enum tn_verdict v,

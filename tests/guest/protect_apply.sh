@@ -9,8 +9,9 @@
 #     port filtered and the keyed client cannot connect either; so does
 #     the iptables path's base file (5.) when its tap file cannot load;
 #  2. apply twice gives the identical ruleset (handles too); a changed port
-#     changes exactly the port; bad files fail with status 2, ruleset
-#     unchanged; --check changes nothing;
+#     changes exactly the port; two ports in one file are both protected,
+#     and both dropped when failing closed; bad files fail with status 2,
+#     ruleset unchanged; --check changes nothing;
 #  3. "nft -f" of a file that begins with "flush ruleset" removes the
 #     protection (the port is open), "tap-nft apply" puts it back: filtered
 #     to nmap, the keyed client connects;
@@ -48,7 +49,7 @@ ruleset() { S nft -a -s list ruleset 2>/dev/null; }
 scan() { scan_port attacker "$SERVER4" -sS "$HTTP_PORT"; }
 # keyed ADDR: a real connection with a token and an HTTP exchange
 keyed() {
-	in_ns client tap-send connect --key "$k3" --dst "$1" --dport "$HTTP_PORT" \
+	in_ns client tap-send connect --key "$k3" --dst "$1" --dport "${KPORT:-$HTTP_PORT}" \
 		--timeout "${2:-10}" --send $'GET /index.html HTTP/1.0\r\n\r\n' 2>&1
 }
 # protected WHAT: filtered to nmap, the keyed client connects (v4 and v6)
@@ -158,6 +159,39 @@ after=$(S nft -s list ruleset 2>/dev/null)
 }
 [ "$(grep -c 'dport 8080 ' <<<"$after")" = 3 ] || fail "port 8080: not in the 3 rules"
 pass "port $HTTP_PORT -> 8080 in protect.conf: apply changes exactly the port of the 3 rules"
+conf
+apply_expect 0 "back to port $HTTP_PORT"
+[ "$(S nft -s list ruleset 2>/dev/null)" = "$before" ] || fail "back to $HTTP_PORT: ruleset differs"
+
+# several ports: three rules each, every port protected, and failing closed
+# drops them all
+ip netns exec server python3 -m http.server --bind :: --directory /tmp/www 8443 \
+	>/dev/null 2>&1 &
+wait_for_port server 8443
+PORT=$HTTP_PORT,8443 conf
+apply_expect 0 "ports $HTTP_PORT,8443"
+after=$(S nft -s list ruleset 2>/dev/null)
+[ "$(grep -c "dport $HTTP_PORT " <<<"$after")" = 3 ] && [ "$(grep -c 'dport 8443 ' <<<"$after")" = 3 ] ||
+	{ echo "$after"; fail "ports $HTTP_PORT,8443: not 3 rules each"; }
+for port in "$HTTP_PORT" 8443; do
+	for a in "$SERVER4" "$SERVER6"; do
+		st=$(scan_port attacker "$a" -sS "$port") && [ "$st" = filtered ] ||
+			fail "ports $HTTP_PORT,8443: nmap -sS $a port $port says '$st'"
+		out=$(KPORT=$port keyed "$a") && grep -q tap-protected-page <<<"$out" ||
+			fail "ports $HTTP_PORT,8443: keyed client to $a port $port failed: $out"
+	done
+done
+http_get client "$SERVER4" 3 >/dev/null && fail "ports $HTTP_PORT,8443: curl without a token got through"
+pass "port $HTTP_PORT,8443 in protect.conf: 3 rules per port; both filtered to nmap, the keyed client connects to both (IPv4, IPv6)"
+KEYS=/tmp/empty-keys PORT=$HTTP_PORT,8443 conf
+apply_expect 3 "ports $HTTP_PORT,8443, no keys"
+grep -q "TCP ports $HTTP_PORT, 8443 are DROPPED" <<<"$OUT" || fail "FAIL-CLOSED does not name both ports"
+for port in "$HTTP_PORT" 8443; do
+	st=$(scan_port attacker "$SERVER4" -sS "$port") && [ "$st" = filtered ] ||
+		fail "ports $HTTP_PORT,8443 failing closed: nmap -sS port $port says '$st'"
+	out=$(KPORT=$port keyed "$SERVER4" 3) && fail "failing closed: the keyed client got in on $port: $out"
+done
+pass "ports $HTTP_PORT,8443 failing closed: apply exits 3, names both ports, both dropped for everyone"
 conf
 apply_expect 0 "back to port $HTTP_PORT"
 [ "$(S nft -s list ruleset 2>/dev/null)" = "$before" ] || fail "back to $HTTP_PORT: ruleset differs"

@@ -50,6 +50,17 @@ static void good(void)
 	CHECK(c.p.m.mt.flags == (XT_TAP_F_DROP_INVALID | XT_TAP_F_NO_DST_BIND |
 				 XT_TAP_F_SRC_BIND), "flags %#x", c.p.m.mt.flags);
 	CHECK(!strcmp(c.key_dir, "/srv/keys") && !strcmp(c.p.table, "my_tap"), "names");
+	CHECK(c.p.nports == 1 && c.p.port_lo[0] == 8000 && c.p.port_hi[0] == 8100,
+	      "one range, one port entry");
+
+	ret = read_text("port 22,443,8000-8010,65535\nkey-id 3\n", 0644, &c);
+	CHECK(ret == 0, "a port list: %d", ret);
+	CHECK(c.p.nports == 4 && c.p.port_lo[0] == 22 && c.p.port_hi[0] == 22 &&
+	      c.p.port_lo[1] == 443 && c.p.port_lo[2] == 8000 && c.p.port_hi[2] == 8010 &&
+	      c.p.port_lo[3] == 65535, "the list, in its order");
+	CHECK(c.p.m.port_lo == 22 && c.p.m.port_hi == 22, "the match's port is the first");
+	ret = read_text("port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\nkey-id 3\n", 0644, &c);
+	CHECK(ret == 0 && c.p.nports == 16, "16 ports: %d", ret);
 }
 
 static void bad(void)
@@ -60,6 +71,9 @@ static void bad(void)
 		"family ip,ip", "family inet,ip", "family arp", "hook output",
 		"no-dst-bind yes", "src-bind 1", "key-dir keys", "table a.b",
 		"table ", "bogus", "port 22\nport 22", "Port 22",
+		"port 22,", "port ,22", "port 22,,443", "port 22,22", "port 20-30,25",
+		"port 443,400-500", "port 22, 443", "port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
+		"port 22;443",
 	};
 	struct protect_conf c;
 	char text[256], longline[700];

@@ -153,16 +153,27 @@ struct cd_syn {
 	uint16_t window;
 };
 
-/* At most this many source ports for auth SYNs, held bound (see cd_random_port). */
-#define CD_AUTH_PORTS_MAX 256
+/*
+ * An auth SYN's source port stays held this long after the SYN: longer than
+ * a conntrack entry of an unanswered SYN lives (120 s) after the last
+ * re-send of the token (10 s at most). See cd_random_port.
+ */
+#define CD_PORT_HOLD_S	150
+/* At most this many ports held at once; past it, the oldest is used again. */
+#define CD_PORTS_HELD_MAX 4096
+
+struct cd_held_port {
+	uint16_t port;
+	int fd;
+	uint64_t since;		/* monotonic seconds of its last auth SYN */
+};
 
 struct cd_sender {
 	int fd4, fd6;		/* raw IPPROTO_RAW sockets, -1 if not open */
 	uint32_t mark;
 	uint16_t port_lo, port_hi;	/* ephemeral range for auth SYN ports */
-	unsigned int nports;	/* the pool: 0 until cd_sender_open */
-	uint16_t port[CD_AUTH_PORTS_MAX];
-	int port_fd[CD_AUTH_PORTS_MAX];
+	struct cd_held_port *held;	/* a ring, oldest at head; NULL until open */
+	unsigned int cap, head, nheld;
 };
 
 /* 0, or -1 with a reason (the packet is then released untouched). */
@@ -184,11 +195,11 @@ void cd_sender_close(struct cd_sender *s);
 int cd_send(const struct cd_sender *s, const struct cd_syn *real,
 	    const uint8_t *pkt, size_t len, uint32_t oif);
 /*
- * A random port of the sender's pool other than avoid. The pool is a random
- * part of the ephemeral range that the sender holds bound, so the kernel
- * never gives one of its ports to a real connection.
+ * A fresh random port of the ephemeral range other than avoid, which the
+ * sender then holds bound for CD_PORT_HOLD_S, so that the kernel gives it
+ * to no real connection meanwhile.
  */
-uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid);
+uint16_t cd_random_port(struct cd_sender *s, uint16_t avoid);
 /*
  * The first IPv4 or IPv6 address getaddrinfo gives for name: 0, or an
  * EAI_* code (EAI_FAMILY: neither family) that cd_resolve_error explains.
@@ -246,7 +257,7 @@ int cd_queue_open(struct cd_queue **out, uint16_t num, char *err,
 int cd_queue_rebind_begin(struct cd_queue *q, uint16_t num, char *err,
 			  size_t errlen);
 void cd_queue_rebind_end(struct cd_queue *q, const struct cd_config *cfg,
-			 const struct cd_sender *snd, bool commit);
+			 struct cd_sender *snd, bool commit);
 void cd_queue_close(struct cd_queue *q);
 int cd_queue_fd(const struct cd_queue *q);
 uint16_t cd_queue_num(const struct cd_queue *q);
@@ -255,7 +266,7 @@ uint16_t cd_queue_num(const struct cd_queue *q);
  * socket error.
  */
 int cd_queue_process(struct cd_queue *q, const struct cd_config *cfg,
-		     const struct cd_sender *snd, char *err, size_t errlen);
+		     struct cd_sender *snd, char *err, size_t errlen);
 const struct cd_stats *cd_queue_stats(const struct cd_queue *q);
 /* Forgets the tokens sent so far (the keys may have changed). */
 void cd_queue_forget(struct cd_queue *q);

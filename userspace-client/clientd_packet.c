@@ -8,8 +8,8 @@
  * (ECE/CWR included) and TCP options in their order, with their values.
  * Only these differ, as they differ between any two SYNs of this OS:
  *   - the sequence number (one token piece);
- *   - the source port: random, from a pool in this host's ephemeral port
- *     range that the sender holds bound (cd_random_port);
+ *   - the source port: random, from this host's ephemeral port range, and
+ *     held bound for a while after (cd_random_port);
  *   - the IPv4 ID: random (Linux gives each connection a random one), one
  *     more on each re-send, as for a retransmission;
  *   - the IPv6 flow label: random if the real SYN has one (Linux derives it
@@ -24,8 +24,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -225,14 +228,15 @@ static int open_raw(int af, char *err, size_t errlen)
 
 /*
  * A stateful firewall or NAT on the path (the client's own conntrack
- * included) keeps an entry for each auth SYN's ports for minutes, with the
- * piece as its sequence number. Were the kernel to give that source port to
- * a real connection to the same server port, its packets would fall outside
- * the window that entry expects: conntrack marks them invalid, a NAT passes
- * them untranslated and the connection hangs. So auth SYNs come from a pool
- * of ports held bound here: connect() never picks a port that a socket
- * holds with bind(). One socket per port; a dual-stack IPv6 one holds the
- * port for IPv4 as well.
+ * included) keeps an entry for each auth SYN's ports, with the piece as its
+ * sequence number, for 120 s after its last packet. Were the kernel to give
+ * that source port to a real connection to the same server port meanwhile,
+ * its packets would fall outside the window that entry expects: conntrack
+ * marks them invalid, a NAT passes them untranslated and the connection
+ * hangs. So each auth SYN comes from a fresh random port that is held bound
+ * for CD_PORT_HOLD_S after it: connect() never picks a port that a socket
+ * holds with bind(), and bind() fails on a port a connection uses. A
+ * dual-stack IPv6 socket holds the port for IPv4 as well.
  */
 static int hold_port(uint16_t port)
 {
@@ -261,29 +265,83 @@ static int hold_port(uint16_t port)
 	return -1;
 }
 
-static int hold_port_pool(struct cd_sender *s, char *err, size_t errlen)
+static uint64_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static struct cd_held_port *held_at(const struct cd_sender *s, unsigned int i)
+{
+	return &s->held[(s->head + i) % s->cap];
+}
+
+static void release_held(struct cd_sender *s, uint64_t now)
+{
+	while (s->nheld && now - s->held[s->head].since >= CD_PORT_HOLD_S) {
+		close(s->held[s->head].fd);
+		s->head = (s->head + 1) % s->cap;
+		s->nheld--;
+	}
+}
+
+/* A fresh port held from now, or 0 if 32 random tries found none free. */
+static uint16_t hold_fresh_port(struct cd_sender *s, uint16_t avoid, uint64_t now)
 {
 	uint32_t span = (uint32_t)s->port_hi - s->port_lo + 1;
-	unsigned int want = span / 8, tries;
+	int tries;
 
-	if (want > CD_AUTH_PORTS_MAX)
-		want = CD_AUTH_PORTS_MAX;
-	for (tries = 0; s->nports < want && tries < 16 * want; tries++) {
+	for (tries = 0; tries < 32 && s->nheld < s->cap; tries++) {
 		uint16_t p = (uint16_t)(s->port_lo + randombytes_uniform(span));
-		int fd = hold_port(p);
+		struct cd_held_port *h;
+		int fd;
 
-		if (fd >= 0) {
-			s->port[s->nports] = p;
-			s->port_fd[s->nports++] = fd;
-		}
+		if (p == avoid || (fd = hold_port(p)) < 0)
+			continue;
+		h = held_at(s, s->nheld++);
+		*h = (struct cd_held_port){ .port = p, .fd = fd, .since = now };
+		return p;
 	}
-	if (s->nports >= 2)
+	return 0;
+}
+
+/* Room for the held ports' descriptors: the soft limit raised towards the hard. */
+static unsigned int held_capacity(void)
+{
+	struct rlimit rl;
+	rlim_t want = CD_PORTS_HELD_MAX + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 64;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return CD_PORTS_HELD_MAX;
+	return rl.rlim_cur > 256 ? (unsigned int)(rl.rlim_cur - 192) : 64;
+}
+
+static int open_port_ring(struct cd_sender *s, char *err, size_t errlen)
+{
+	s->cap = held_capacity();
+	s->held = calloc(s->cap, sizeof(*s->held));
+	if (!s->held) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->head = s->nheld = 0;
+	/* one port now, kept for the first auth SYN: can we hold any? */
+	if (hold_fresh_port(s, 0, mono_s()))
 		return 0;
 	snprintf(err, errlen,
 		 "cannot hold source ports for auth SYNs in the ephemeral range %u-%u: %s",
 		 s->port_lo, s->port_hi, strerror(errno));
-	while (s->nports)	/* a later open starts afresh */
-		close(s->port_fd[--s->nports]);
+	free(s->held);
+	s->held = NULL;
 	return -1;
 }
 
@@ -294,9 +352,9 @@ int cd_sender_open(struct cd_sender *s, bool v4, bool v6, uint32_t mark,
 		return -1;
 	if (v6 && s->fd6 < 0 && (s->fd6 = open_raw(AF_INET6, err, errlen)) < 0)
 		return -1;
-	if (!s->nports) {
+	if (!s->held) {
 		read_port_range(s);
-		if (hold_port_pool(s, err, errlen) < 0)
+		if (open_port_ring(s, err, errlen) < 0)
 			return -1;
 	}
 	return cd_sender_set_mark(s, mark, err, errlen);
@@ -309,20 +367,39 @@ void cd_sender_close(struct cd_sender *s)
 	if (s->fd6 >= 0)
 		close(s->fd6);
 	s->fd4 = s->fd6 = -1;
-	while (s->nports)
-		close(s->port_fd[--s->nports]);
+	if (s->held) {
+		release_held(s, UINT64_MAX / 2);
+		free(s->held);
+		s->held = NULL;
+	}
 }
 
-uint16_t cd_random_port(const struct cd_sender *s, uint16_t avoid)
+uint16_t cd_random_port(struct cd_sender *s, uint16_t avoid)
 {
+	uint64_t now = mono_s();
+	struct cd_held_port *h, old;
 	uint16_t p;
 
-	if (s->nports < 2)	/* not open: a port no connection can have */
+	if (!s->held)	/* not open: a port no connection can have */
 		return avoid ? 0 : 1;
-	do
-		p = s->port[randombytes_uniform(s->nports)];
-	while (p == avoid);
-	return p;
+	release_held(s, now);
+	p = hold_fresh_port(s, avoid, now);
+	if (p)
+		return p;
+	/*
+	 * The ring is full (or the range busy): the oldest held port, held
+	 * anew. Still never a real connection's, but seen again.
+	 */
+	if (!s->nheld)
+		return avoid ? 0 : 1;
+	old = s->held[s->head];
+	s->head = (s->head + 1) % s->cap;
+	h = held_at(s, s->nheld - 1);
+	*h = old;
+	h->since = now;
+	if (h->port == avoid && s->nheld > 1)
+		return cd_random_port(s, avoid);
+	return h->port;
 }
 
 int cd_send(const struct cd_sender *s, const struct cd_syn *real,

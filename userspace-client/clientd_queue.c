@@ -72,7 +72,7 @@ struct cd_queue {
 	time_t last_hint;	/* CLOCK_MONOTONIC seconds */
 	/* for the callback */
 	const struct cd_config *cfg;
-	const struct cd_sender *snd;
+	struct cd_sender *snd;
 	struct qsock *rx;
 };
 
@@ -510,7 +510,7 @@ static int qsock_process(struct cd_queue *q, struct qsock *s, char *err, size_t 
 }
 
 int cd_queue_process(struct cd_queue *q, const struct cd_config *cfg,
-		     const struct cd_sender *snd, char *err, size_t errlen)
+		     struct cd_sender *snd, char *err, size_t errlen)
 {
 	q->cfg = cfg;
 	q->snd = snd;
@@ -531,7 +531,7 @@ int cd_queue_rebind_begin(struct cd_queue *q, uint16_t num, char *err, size_t er
 }
 
 void cd_queue_rebind_end(struct cd_queue *q, const struct cd_config *cfg,
-			 const struct cd_sender *snd, bool commit)
+			 struct cd_sender *snd, bool commit)
 {
 	char err[256];
 	struct qsock tmp;

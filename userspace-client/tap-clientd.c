@@ -287,9 +287,10 @@ static int serve(struct daemon *d)
 	}
 	installed = true;
 	cd_config_describe(&d->cfg, LOG_INFO);
-	cd_notice("started: %d server entr%s, queue %u, %u ports held for auth SYNs (%u-%u)",
+	cd_notice("started: %d server entr%s, queue %u; auth SYNs from fresh ports of %u-%u, "
+		  "each held %d s (at most %u at once)",
 		  d->cfg.nservers, d->cfg.nservers == 1 ? "y" : "ies", d->cfg.queue,
-		  d->snd.nports, d->snd.port_lo, d->snd.port_hi);
+		  d->snd.port_lo, d->snd.port_hi, CD_PORT_HOLD_S, d->snd.cap);
 	cd_notify("READY=1");
 
 	status = run(d);

@@ -13,8 +13,8 @@
 # come from a port that a later real connection gets: the router's conntrack
 # then holds the auth SYN's sequence number for that connection, marks its
 # packets invalid, and its masquerade lets them out untranslated (the
-# connection hangs). tap-clientd's auth ports are held bound, so the kernel
-# never gives them out.
+# connection hangs). tap-clientd holds each auth SYN's port bound for 150 s
+# after it, so the kernel does not give it out meanwhile.
 . "$(dirname "$(readlink -f "$0")")/setup.sh"
 clientd_prepare
 
@@ -45,10 +45,9 @@ printf 'server %s port %s key %s\nserver %s port %s key %s\n' \
 	"$SERVER4" "$HTTP_PORT" "$k3" "$SERVER6" "$HTTP_PORT" "$k3" >"$conf"
 in_ns nat1 sysctl -qw net.ipv4.ip_local_port_range="40000 40511" || fail "port range"
 clientd_start nat1 "$conf"
-# one port in eight of the range
 for _ in $(seq 50); do grep -q "started: " "$CD_DIR/nat1.log" && break; sleep 0.1; done
-grep -q "started: .* 64 ports held for auth SYNs (40000-40511)" "$CD_DIR/nat1.log" ||
-	fail "tap-clientd does not say that it holds 64 ports: $(cat "$CD_DIR/nat1.log")"
+grep -q "started: .*; auth SYNs from fresh ports of 40000-40511, each held 150 s" "$CD_DIR/nat1.log" ||
+	fail "tap-clientd does not say how it holds auth SYN ports: $(cat "$CD_DIR/nat1.log")"
 # packet captures, read only when a connection fails
 cap_start() {
 	local ns

@@ -80,6 +80,14 @@ sysd_network() {
 		journalctl -b -u tap-clientd --no-pager | tail -20
 		fail "systemctl restart tap-clientd"
 	}
+	# the unit's LimitNOFILE leaves room for every auth SYN port it holds
+	for ((i = 0; i < 50; i++)); do
+		journalctl -b -u tap-clientd --no-pager |
+			grep -q "each held 150 s (at most 4096 at once)" && return 0
+		sleep 0.1
+	done
+	journalctl -b -u tap-clientd --no-pager | tail -20
+	fail "tap-clientd.service does not hold up to 4096 auth SYN ports"
 }
 
 # sysd_settle: waits until systemd has no job left but the test's own:

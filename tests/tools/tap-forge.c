@@ -94,6 +94,8 @@ struct forge {
 	bool have4, have6;
 	u16 dport;
 	struct tap_rule rule;
+	/* the server's tables were made in [tables_lo, tables_hi] (0: unknown) */
+	u64 tables_lo, tables_hi;
 	u16 loaded[8];
 	int nloaded;
 	const char *category;
@@ -287,6 +289,11 @@ static int predict(const struct forge *f, const struct tap_syn *real,
 		return FATE_AMBIGUOUS;
 	if (dist > f->rule.window)
 		return TAP_STAT_STALE;
+	/* new tables refuse a token made before them (PROTOCOL.md §6) */
+	if (t < f->tables_lo)
+		return TAP_STAT_STALE;
+	if (t < f->tables_hi)
+		return FATE_AMBIGUOUS;
 	k = key_by_id(f, tok.key_id);
 	if (!k)
 		die("key id %u is loaded, but tap-forge has no file for it", tok.key_id);
@@ -581,7 +588,7 @@ static void usage(FILE *out)
 "Usage: %s --key FILE --dport P (--dst4 A | --dst6 B)... --category NAME\n"
 "       --sets N [--key2 FILE] [--foreign FILE] [--key-range LO-HI]\n"
 "       [--loaded ID,...] [--window S] [--replays R] [--seed N]\n"
-"       [--src-index N] [--device PATH]\n"
+"       [--src-index N] [--tables-made LO-HI] [--device PATH]\n"
 "Writes N forged (or valid) auth sets to the injector and prints the\n"
 "counters the server should show. Categories: random random_tag bitflip\n"
 "recombine isn port addr bind keyid time realm valid replay.\n"
@@ -589,7 +596,9 @@ static void usage(FILE *out)
 "--foreign a key of another realm; the rule: --key-range (default the\n"
 "key's id), --window (30), destination bound; --loaded: the ids loaded\n"
 "on the server (default the keys given). --src-index: the first source\n"
-"address's number (each set has its own). Device: /dev/tap_inject_raw.\n",
+"address's number (each set has its own). --tables-made: the server's tables\n"
+"were made in that span of Unix seconds, so tokens older refuse as stale.\n"
+"Device: /dev/tap_inject_raw.\n",
 		prog);
 }
 
@@ -636,6 +645,22 @@ static unsigned long num_arg(const char *s, const char *what, unsigned long long
 	return (unsigned long)v;
 }
 
+static void parse_tables_made(const char *s, struct forge *f)
+{
+	const char *dash = strchr(s, '-');
+	unsigned long long lo, hi;
+	char buf[24];
+
+	if (!dash || (size_t)(dash - s) >= sizeof(buf))
+		die("--tables-made: '%s' is not LO-HI (Unix seconds)", s);
+	memcpy(buf, s, (size_t)(dash - s));
+	buf[dash - s] = '\0';
+	if (!tap_parse_num(buf, ~0ULL, &lo) || !tap_parse_num(dash + 1, ~0ULL, &hi) || lo > hi)
+		die("--tables-made: '%s' is not LO-HI (Unix seconds)", s);
+	f->tables_lo = lo;
+	f->tables_hi = hi;
+}
+
 static forge_fn *parse_args(int argc, char **argv, struct forge *f, const char **device)
 {
 	static const struct option opts[] = {
@@ -647,6 +672,7 @@ static forge_fn *parse_args(int argc, char **argv, struct forge *f, const char *
 		{ "sets", required_argument, NULL, 'n' }, { "replays", required_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 's' }, { "src-index", required_argument, NULL, 'i' },
 		{ "device", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ "tables-made", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *range = NULL, *loaded = NULL;
@@ -670,6 +696,7 @@ static forge_fn *parse_args(int argc, char **argv, struct forge *f, const char *
 		case 's': rng_state = num_arg(optarg, "--seed", ~0ULL); break;
 		case 'i': f->src_next = (u32)num_arg(optarg, "--src-index", 0x7fffffff); break;
 		case 'd': *device = optarg; break;
+		case 'T': parse_tables_made(optarg, f); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}

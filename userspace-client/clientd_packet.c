@@ -334,7 +334,7 @@ static int open_port_ring(struct cd_sender *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->head = s->nheld = 0;
-	/* one port now, kept for the first auth SYN: can we hold any? */
+	/* can we hold a port at all? This one is released like the others */
 	if (hold_fresh_port(s, 0, mono_s()))
 		return 0;
 	snprintf(err, errlen,

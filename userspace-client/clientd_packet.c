@@ -278,9 +278,10 @@ static struct cd_held_port *held_at(const struct cd_sender *s, unsigned int i)
 	return &s->held[(s->head + i) % s->cap];
 }
 
-static void release_held(struct cd_sender *s, uint64_t now)
+/* Closes the held ports older than CD_PORT_HOLD_S; all of them if all. */
+static void release_held(struct cd_sender *s, uint64_t now, bool all)
 {
-	while (s->nheld && now - s->held[s->head].since >= CD_PORT_HOLD_S) {
+	while (s->nheld && (all || now - s->held[s->head].since >= CD_PORT_HOLD_S)) {
 		close(s->held[s->head].fd);
 		s->head = (s->head + 1) % s->cap;
 		s->nheld--;
@@ -368,7 +369,7 @@ void cd_sender_close(struct cd_sender *s)
 		close(s->fd6);
 	s->fd4 = s->fd6 = -1;
 	if (s->held) {
-		release_held(s, UINT64_MAX / 2);
+		release_held(s, 0, true);
 		free(s->held);
 		s->held = NULL;
 	}
@@ -382,7 +383,7 @@ uint16_t cd_random_port(struct cd_sender *s, uint16_t avoid)
 
 	if (!s->held)	/* not open: a port no connection can have */
 		return avoid ? 0 : 1;
-	release_held(s, now);
+	release_held(s, now, false);
 	p = hold_fresh_port(s, avoid, now);
 	if (p)
 		return p;

@@ -428,14 +428,17 @@ static bool ms_expired(u64 now_ms, u64 stamp_ms, u32 lifetime_ms)
 static __always_inline u32 flow_hash(const struct tap_tables *t,
 				     const struct tap_syn *syn)
 {
-	u32 a[4], h;
+	/* scalars, not an array: they stay in registers, off the stack */
+	u32 a0, a1, a2, a3, h;
 
+	memcpy(&a0, syn->saddr.b, 4);
 	if (syn->family == 4) {
-		memcpy(a, syn->saddr.b, 4);
-		h = tap_hash_1u32(&t->hash_seed, a[0]);
+		h = tap_hash_1u32(&t->hash_seed, a0);
 	} else {
-		memcpy(a, syn->saddr.b, 16);
-		h = tap_hash_4u32(&t->hash_seed, a[0], a[1], a[2], a[3]);
+		memcpy(&a1, syn->saddr.b + 4, 4);
+		memcpy(&a2, syn->saddr.b + 8, 4);
+		memcpy(&a3, syn->saddr.b + 12, 4);
+		h = tap_hash_4u32(&t->hash_seed, a0, a1, a2, a3);
 	}
 	/* the port and family, spread over every bit of the secret hash */
 	return h ^ ((u32)syn->dport << 8 | syn->family) * 0x9e3779b1;
@@ -747,12 +750,12 @@ static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
 }
 
 /* The flood path, inline: four tags in one word, none of them ours. */
-static __always_inline bool auth_tag_seen(const struct tap_ctx *c,
+static __always_inline bool auth_tag_seen(const struct tap_tables *t,
 					  u32 bucket, u16 tag)
 {
 	u64 word;
 
-	memcpy(&word, c->t->auth[bucket].tag, sizeof(word));
+	memcpy(&word, t->auth[bucket].tag, sizeof(word));
 	return lanes_zero16(word ^ tag * 0x0001000100010001ULL);
 }
 
@@ -1021,41 +1024,84 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	return worst;
 }
 
-void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
+/* §4 step 1, out of line: its locals stay off the flood path's stack. */
+static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
+				     u16 tag, struct tap_outcome *out)
 {
-	const struct tap_syn *syn = c->syn;
-	u32 h = flow_hash(c->t, syn);
-	struct tap_pend_bucket *b = &c->t->pend[h & c->t->pend_mask];
-	u8 tag = tap_pend_tag(h);
-	struct pend_scan ps;
-	u16 atag, auth_key;
-	u32 ab;
+	u16 key_id;
 
+	if (!auth_lookup(c, bucket, tag, &key_id))
+		return false;
+	out->stat = TAP_STAT_RETRANSMIT;
 	out->evicted = false;
 	out->macs = 0;
-	ab = tap_auth_bucket(c->t, syn, h, &atag);
-	if (unlikely(auth_tag_seen(c, ab, atag)) &&
-	    auth_lookup(c, ab, atag, &auth_key)) {
-		out->stat = TAP_STAT_RETRANSMIT;
-		key_event(c, auth_key, TAP_STAT_RETRANSMIT);
+	key_event(c, key_id, TAP_STAT_RETRANSMIT);
+	return true;
+}
+
+/*
+ * Enough live pieces of S's flow for a token: reassemble, and either let S
+ * in or store it as a piece. The scan comes by value so that the flood
+ * path, which never gets here, keeps it in registers.
+ */
+static noinline void pend_complete(const struct tap_ctx *caller,
+				   struct tap_pend_bucket *b, u32 live,
+				   int nlive, bool dup, u8 tag, u32 ab,
+				   u16 atag, struct tap_outcome *out)
+{
+	const struct pend_scan ps = {
+		.live = live, .nlive = nlive, .dup = dup,
+	};
+	struct tap_clock clk = *caller->clk;
+	struct tap_ctx c = *caller;
+	struct tap_keyref ref;
+	struct tap_token tok;
+
+	/* without a wall clock every token is stale: fail closed */
+	if (clk.now_s == TAP_NOW_S_ASK)
+		clk.now_s = c.ops->wall_s ? c.ops->wall_s() : 0;
+	c.clk = &clk;
+	out->evicted = false;
+	out->macs = 0;
+	out->stat = pend_reassemble(&c, b, &ps, &ref, &tok, &out->macs);
+	if (out->stat == TAP_STAT_ACCEPTED) {
+		auth_insert(&c, ab, atag, tok.key_id, ref.serial);
+		if (c.ops->accepted)
+			c.ops->accepted(&c, tok.key_id, &ref);
 		return;
 	}
+	out->evicted = pend_store(b, &ps, tag, c.syn->seq, clk.now_ms,
+				  c.t->pend_lifetime_ms);
+}
 
-	pend_scan(b, tag, syn->seq, c->clk->now_ms, c->t->pend_lifetime_ms,
-		  &ps);
-	out->stat = TAP_STAT_INCOMPLETE;
+void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
+{
+	/* all read before the first store: a u8 store may alias anything */
+	const struct tap_tables *t = c->t;
+	const struct tap_syn *syn = c->syn;
+	const u64 now_ms = c->clk->now_ms;
+	const u32 seq = syn->seq, lifetime_ms = t->pend_lifetime_ms;
+	u32 h = flow_hash(t, syn);
+	struct tap_pend_bucket *b = &t->pend[h & t->pend_mask];
+	u8 tag = tap_pend_tag(h);
+	struct pend_scan ps TAP_UNINIT;
+	u16 atag TAP_UNINIT;
+	bool evicted;
+	u32 ab;
+
+	ab = tap_auth_bucket(t, syn, h, &atag);
+	if (unlikely(auth_tag_seen(t, ab, atag)) &&
+	    auth_retransmit(c, ab, atag, out))
+		return;
+
+	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
 	if (unlikely(ps.nlive >= TAP_FRAGS)) {
-		struct tap_keyref ref;
-		struct tap_token tok;
-
-		out->stat = pend_reassemble(c, b, &ps, &ref, &tok, &out->macs);
-		if (out->stat == TAP_STAT_ACCEPTED) {
-			auth_insert(c, ab, atag, tok.key_id, ref.serial);
-			if (c->ops->accepted)
-				c->ops->accepted(c, tok.key_id, &ref);
-			return;
-		}
+		pend_complete(c, b, ps.live, ps.nlive, ps.dup, tag, ab, atag,
+			      out);
+		return;
 	}
-	out->evicted = pend_store(b, &ps, tag, syn->seq, c->clk->now_ms,
-				  c->t->pend_lifetime_ms);
+	evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);
+	out->stat = TAP_STAT_INCOMPLETE;
+	out->evicted = evicted;
+	out->macs = 0;
 }

@@ -172,7 +172,7 @@ static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
 				 struct tap_syn *syn)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct tcphdr _th;
+	struct tcphdr _th __uninitialized;
 
 	/*
 	 * Our rules make the netns defragment before any hook that can run
@@ -195,31 +195,45 @@ static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
 						  sizeof(_th), &_th), syn);
 }
 
+/*
+ * Extension headers, or a caller that gave no transport offset of ours:
+ * walk them. A later fragment gives -ENOENT; a first fragment whose header
+ * chain is cut short is dropped. Out of line: a flood of plain SYNs never
+ * comes here, and its locals stay off the common path's stack.
+ */
+static noinline enum tap_pkt tap_ipv6_find_tcp(const struct sk_buff *skb,
+					       unsigned int *thoff)
+{
+	unsigned short fragoff = 0;
+	int flags = 0, proto;
+
+	*thoff = 0;	/* else it names an inner IPv6 header */
+	proto = ipv6_find_hdr(skb, thoff, IPPROTO_TCP, &fragoff, &flags);
+	if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
+		return TAP_PKT_TRUNCATED;
+	if (proto != IPPROTO_TCP || fragoff)
+		return TAP_PKT_OTHER;
+	return TAP_PKT_SYN;
+}
+
 static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
 				 const struct xt_action_param *par,
 				 struct tap_syn *syn)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	unsigned int thoff = par->thoff;
-	unsigned short fragoff = 0;
-	int flags = 0, proto;
-	struct tcphdr _th;
+	struct tcphdr _th __uninitialized;
 
 	/*
-	 * Without extension headers the caller's transport offset is ours.
-	 * Else walk them ourselves: an auth SYN that carries some must still
-	 * be seen. A later fragment gives -ENOENT; a first fragment whose
-	 * header chain is cut short is dropped.
+	 * Without extension headers the caller's transport offset is ours;
+	 * an auth SYN that carries some must still be seen.
 	 */
 	if (ip6h->nexthdr != IPPROTO_TCP ||
 	    thoff != skb_network_offset(skb) + sizeof(*ip6h)) {
-		thoff = 0;	/* else it names an inner IPv6 header */
-		proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff,
-				      &flags);
-		if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
-			return TAP_PKT_TRUNCATED;
-		if (proto != IPPROTO_TCP || fragoff)
-			return TAP_PKT_OTHER;
+		enum tap_pkt pkt = tap_ipv6_find_tcp(skb, &thoff);
+
+		if (pkt != TAP_PKT_SYN)
+			return pkt;
 	}
 
 	syn->family = 6;
@@ -280,7 +294,7 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	rule.key_max = info->key_id_max;
 	rule.window = info->window;
 	rule.bind = tap_rule_bind(info->flags);
-	clk.now_s = ktime_get_real_seconds();
+	clk.now_s = TAP_NOW_S_ASK;	/* read only to check a token */
 	clk.now_ms = tap_now_ms();
 
 	/*
@@ -292,12 +306,16 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	tap_process_syn(&c, &out);
 
 	xt_tap_count(st->tn, out.stat);
-	if (unlikely(xt_tap_ev_outcome(out.stat)))
-		xt_tap_ev_report(xt_net(par), &syn, info->window, out.stat);
 	if (out.evicted)
 		this_cpu_inc(st->tn->stats->cnt[TAP_STAT_EVICTED]);
-	if (tap_stat_is_match(out.stat))
-		return true;
+	/* a flood SYN is a piece like any other: nothing more to do */
+	if (out.stat != TAP_STAT_INCOMPLETE) {
+		if (unlikely(xt_tap_ev_outcome(out.stat)))
+			xt_tap_ev_report(xt_net(par), &syn, info->window,
+					 out.stat);
+		if (tap_stat_is_match(out.stat))
+			return true;
+	}
 	/* --drop-invalid: this rule is the accept and the drop rule in one */
 	if (info->flags & XT_TAP_F_DROP_INVALID)
 		par->hotdrop = true;

@@ -14,6 +14,10 @@
 #   inject     the injector alone: it builds and frees the SYNs
 #   none       no rules: the SYNs reach TCP, which answers with RSTs
 #   drop       iptables-legacy: -p tcp --dport 22 --syn -j DROP
+#   drop_defrag     drop, with the IP defragmentation that every tap rule
+#                   turns on in its netns (here xt_socket's, from a rule in
+#                   a chain nothing jumps to): what is TAP's own cost
+#   drop_defrag_nft the same through iptables-nft
 #   tap        iptables-legacy: -p tcp --dport 22 --syn -m tap --key-id 3 -j ACCEPT, then drop
 #   drop_nft   the same drop rule through iptables-nft
 #   tap_nft    the same tap + drop rules through iptables-nft
@@ -119,6 +123,10 @@ setup_ns() {
 				-m recent --name syn$fam --update --seconds 60 --hitcount 10 -j DROP &&
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
 				-m recent --name syn$fam --set || fail "$ipt recent rules in $ns" ;;
+		drop_defrag*)	# checkentry of -m socket enables defragmentation
+			in_ns "$ns" $ipt -t mangle -N defrag_on &&
+			in_ns "$ns" $ipt -t mangle -A defrag_on -m socket -j RETURN ||
+				fail "$ipt socket rule in $ns" ;;
 		tap1*|crafted)	# the one-rule form
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
 				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
@@ -305,6 +313,8 @@ for fam in $FAMILIES; do
 		}
 		pair("tap", "drop", "ratio tap/drop")
 		pair("tap1", "drop", "ratio tap1/drop")
+		pair("drop_defrag", "drop", "ratio drop_defrag/drop")
+		pair("tap1", "drop_defrag", "ratio tap1/drop_defrag")
 		pair("crafted", "drop", "ratio crafted/drop")
 		pair("hashlimit", "drop", "ratio hashlimit/drop")
 		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
@@ -312,6 +322,8 @@ for fam in $FAMILIES; do
 		pair("tap_nft", "drop_nft", "ratio tap_nft/drop_nft")
 		pair("tap1_nft", "drop_nft", "ratio tap1_nft/drop_nft")
 		pair("tap_protect", "drop_nft", "ratio tap_protect/drop_nft")
+		pair("drop_defrag_nft", "drop_nft", "ratio drop_defrag_nft/drop_nft")
+		pair("tap_protect", "drop_defrag_nft", "ratio tap_protect/drop_defrag_nft")
 	}' $results
 done
 echo "=== summary end"

@@ -28,7 +28,10 @@
 # shellcheck source=lib_install.sh
 . "$TAP_GUEST_DIR/lib_install.sh"
 
-old=6.1.0-56-amd64
+# Debian 12's stock kernel, as the host's linux-image-amd64 names it: a
+# point release moves it (6.1.0-56 became 6.1.0-57)
+old=$(TAP_KVER='' "$TAP_REPO/scripts/kver.sh")
+case $old in 6.1.*) ;; *) fail "the stock kernel is $old, not a 6.1" ;; esac
 new=6.12.117+deb12-amd64
 kernel_hook=1
 [ "${1:-}" = --no-kernel-hook ] && kernel_hook=0

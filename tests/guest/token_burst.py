@@ -41,9 +41,11 @@ def main():
         for seq in tap_spec.seqs(realm, key_id, now, tg, isn, dport):
             pkts.append(syn(src, dst_b, random.randint(32768, 60999), dport, seq))
         pkts.append(syn(src, dst_b, random.randint(32768, 60999), dport, isn))
+    t0 = time.monotonic()
     for p in pkts:
         s.sendto(p, (dst, 0))
-    print("sent %d tokens" % n)
+    # what an admission limit may refill in while the burst goes out
+    print("sent %d tokens in %d ms" % (n, (time.monotonic() - t0) * 1000 + 0.999))
 
 
 main()

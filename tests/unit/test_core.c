@@ -1664,14 +1664,6 @@ static u64 env_wall_s(void)
 	return asked_wall_s;
 }
 
-static const struct tap_ops ops_asked = {
-	.key_get = env_key_get,
-	.key_event = env_key_event,
-	.admit = env_admit,
-	.accepted = env_accepted,
-	.wall_s = env_wall_s,
-};
-
 /*
  * now_s = TAP_NOW_S_ASK: pieces never read the clock, a completed set
  * reads it once and is judged by it, and without a wall_s op every token
@@ -1688,12 +1680,13 @@ TEST(test_wall_clock_asked)
 		u32 isn = rnd32();
 		struct tap_syn real = mksyn(&cl, rnd_port(), 22, isn);
 		unsigned int want = k == 0 ? TAP_STAT_ACCEPTED : TAP_STAT_STALE;
-		struct tap_ops no_wall = ops_asked;
+		/* the usual ops, with the clock to ask (none for k == 2) */
+		struct tap_ops ops = ops_locked;
 
 		ctx_init(&c, 4, 4, 4);
 		key_load(&c, 3, &key_a);
-		no_wall.wall_s = NULL;
-		c.ops = k == 2 ? &no_wall : &ops_asked;
+		ops.wall_s = k == 2 ? NULL : env_wall_s;
+		c.ops = &ops;
 		/* k == 1: the wall clock is 31 s past the token's time */
 		asked_wall_s = DEF_NOW + (k == 1 ? 31 : 0);
 		c.clk.now_s = TAP_NOW_S_ASK;

@@ -27,7 +27,8 @@ pkgs=(linux-source-6.1 ccache flex bison bc libelf-dev libssl-dev cpio)
 
 die() { echo "build-debug-kernel: $*" >&2; exit 1; }
 
-installed=$(dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null | grep -c 'install ok installed')
+# dpkg-query fails when one is missing: count, do not stop (pipefail)
+installed=$(dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null | grep -c 'install ok installed' || true)
 if [ "$installed" != "${#pkgs[@]}" ]; then
 	[ "$(id -u)" = 0 ] || die "needs ${pkgs[*]}: run as root, or apt-get install them"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"

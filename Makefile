@@ -226,7 +226,7 @@ check: deps
 	tests/anydir.sh
 	$(MAKE) bench QUICK=1
 
-# The benchmarks of bench/README*.md (about 30 minutes). Not timed tests:
+# The benchmarks of bench/README*.md (593 s on the last run). Not timed tests:
 # their figures go into the issues' notes and the READMEs.
 GUEST_FLOOD_CONFIGS = inject drop drop_defrag tap tap1 drop_nft drop_defrag_nft tap_nft tap1_nft tap_protect \
 	hashlimit hashlimit_src recent crafted

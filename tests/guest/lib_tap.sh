@@ -173,9 +173,7 @@ auth_and_syn() {
 	local ns=$1 key=$2 addr=$3 isn=$4 sport=$5
 	shift 5
 	in_ns "$ns" tap-send auth --key "$key" --dst "$addr" --dport "$HTTP_PORT" \
-		--isn "$isn" "$@" || fail "tap-send auth"
-	in_ns "$ns" tap-send syn --dst "$addr" --dport "$HTTP_PORT" --isn "$isn" \
-		--sport "$sport" || fail "tap-send syn"
+		--isn "$isn" --sport "$sport" "$@" || fail "tap-send auth and syn"
 	sleep 0.3
 }
 

@@ -25,7 +25,7 @@ gnuplot <<GP
 set terminal pngcairo noenhanced size 900,560 font ",11"
 set datafile separator ","
 set grid
-set label 99 "$stamp" at screen 0.99,0.015 right font ",8" textcolor "gray40"
+set label 99 "$stamp" at screen 0.01,0.015 left font ",8" textcolor "gray40"
 set key outside top center horizontal
 
 set output "$dir/paper_tx.png"

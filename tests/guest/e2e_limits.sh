@@ -62,6 +62,8 @@ sleep 0.5
 expect_stat server accepted "${SNAP[accepted]}" 40
 expect_stat server limited "${SNAP[limited]}" 0
 live=$(tap_stat server replay_live)
-[ "$live" -ge $((live0 + acc + 40)) ] || fail "replay_live $live, want at least $((live0 + acc + 40))"
+# the two bursts' tokens at least; the live0 earlier ones may have expired
+# (window + 1 s) on a slow kernel
+[ "$live" -ge $((acc + 40)) ] || fail "replay_live $live (before the bursts $live0), want at least $((acc + 40))"
 pass "key 3 at --rate 20: $acc of 40 at once, $lim limited; key 4 unlimited: 40 of 40; replay_live $live"
 check_dmesg_clean

@@ -65,6 +65,22 @@ expect_stat() {
 	esac
 }
 
+# replay_refused_once NAME TOKEN_TIME: since the last snapshot the server
+# refused one replay of a token made at TOKEN_TIME (Unix s) under a 30-s
+# window: as replayed, or, once the window has passed (a debug kernel can
+# be that slow), as replayed or stale.
+replay_refused_once() {
+	local age=$(( $(date +%s) - $2 )) refused
+	if [ "$age" -le 28 ]; then
+		expect_stat server replayed "${SNAP[replayed]}" 1
+		pass "$1: refused (replayed)"
+	else
+		refused=$(( $(tap_stat server replayed) - SNAP[replayed] + $(tap_stat server stale) - SNAP[stale] ))
+		[ "$refused" = 1 ] || fail "$1, ${age}s after its token: $refused refusals, want 1"
+		pass "$1, ${age}s after its token: refused (replayed or stale)"
+	fi
+}
+
 # snapshot NS: SNAP[name]=value for every counter of the netns
 declare -gA SNAP=()
 snapshot() {

@@ -63,7 +63,7 @@ replay_refused() {
 # until their last entry expires, then go.
 # (on a debug kernel, kmemleak, the replay alone can take 20 s: 120 there)
 W=20
-[ -w /sys/kernel/debug/kmemleak ] && W=120
+debug_kernel && W=120
 protect server iptables raw PREROUTING 3 --window $W
 capture_start server /tmp/reload.pcap "$SYNS"
 auth_and_syn client "$k3" "$SERVER4" "$(rand32)" "$(rand_port)"

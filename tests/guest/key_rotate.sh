@@ -16,7 +16,7 @@ clientd_prepare
 # On a debug kernel (kmemleak), 5-10 times slower, the checks between the
 # rotation and the end of its grace take more than 45 s.
 GRACE=45
-[ -w /sys/kernel/debug/kmemleak ] && GRACE=180
+debug_kernel && GRACE=180
 topo_start
 tap_load_module
 k3=$(tap_genkey 3)

@@ -65,6 +65,10 @@ expect_stat() {
 	esac
 }
 
+# debug_kernel: true on a debug kernel (kmemleak), 5-10 times slower, where
+# tests lengthen the windows they wait through.
+debug_kernel() { [ -w /sys/kernel/debug/kmemleak ]; }
+
 # replay_refused_once NAME TOKEN_TIME: since the last snapshot the server
 # refused one replay of a token made at TOKEN_TIME (Unix s) under a 30-s
 # window: as replayed, or, once the window has passed (a debug kernel can

@@ -329,16 +329,43 @@ bool tap_token_unpack(const tap_prf_key *realm, const u32 seq[TAP_FRAGS],
 	return token_unpack_masked(seq, mask, tok);
 }
 
-void tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
-		      const struct tap_token_params *p, u32 seq[TAP_FRAGS])
+/* Two equal pieces, or a piece equal to the real SYN's ISN. */
+static bool token_seq_repeats(const u32 seq[TAP_FRAGS], u32 isn)
 {
-	struct tap_token tok = {
-		.key_id = p->key_id,
-		.t16 = (u16)p->time,
-		.tag = tap_mac(key, p),
-	};
+	int i, j;
 
-	tap_token_pack(realm, &tok, p->isn, p->dport, seq);
+	for (i = 0; i < TAP_FRAGS; i++) {
+		if (seq[i] == isn)
+			return true;
+		for (j = i + 1; j < TAP_FRAGS; j++)
+			if (seq[i] == seq[j])
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The server stores a sequence number once and leaves the real SYN's own
+ * out, so a token whose pieces repeat each other or the ISN (about 1 in
+ * 430 million) could never be put together. Made one second earlier it is
+ * another token, still inside any window. Returns the time encoded.
+ */
+u64 tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
+		     const struct tap_token_params *p, u32 seq[TAP_FRAGS])
+{
+	struct tap_token_params q = *p;
+	struct tap_token tok;
+	int tries;
+
+	for (tries = 1;; tries++) {
+		tok.key_id = q.key_id;
+		tok.t16 = (u16)q.time;
+		tok.tag = tap_mac(key, &q);
+		tap_token_pack(realm, &tok, q.isn, q.dport, seq);
+		if (!token_seq_repeats(seq, q.isn) || tries == 4)
+			return q.time;
+		q.time--;
+	}
 }
 
 /* The time nearest to now whose low 16 bits are t16. */

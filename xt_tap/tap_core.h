@@ -118,8 +118,8 @@ void tap_token_pack(const tap_prf_key *realm, const struct tap_token *tok,
 		    u32 isn, u16 dport, u32 seq[TAP_FRAGS]);
 bool tap_token_unpack(const tap_prf_key *realm, const u32 seq[TAP_FRAGS],
 		      u32 isn, u16 dport, struct tap_token *tok);
-void tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
-		      const struct tap_token_params *p, u32 seq[TAP_FRAGS]);
+u64 tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
+		     const struct tap_token_params *p, u32 seq[TAP_FRAGS]);
 u64 tap_time_expand(u64 now, u16 t16);
 void tap_params_from_syn(struct tap_token_params *p,
 			 const struct tap_syn *real, u8 bind,

@@ -527,7 +527,7 @@ static void op_token(struct input *in, bool forge)
 	key_bytes(t->mac_id, t->mac_gen, &key);
 	realm_bytes(t->realm_gen, &realm);
 	if (!forge) {
-		tap_token_encode(&key, &realm, &t->p, t->seq);
+		t->p.time = tap_token_encode(&key, &realm, &t->p, t->seq);
 	} else {
 		struct tap_token tok = {
 			.key_id = t->p.key_id, .t16 = (u16)t->p.time,

@@ -417,7 +417,7 @@ static void send_token(struct raw_sender *rs, const struct send_key *key,
 			    &p.daddr);
 	if (p.bind & TAP_BIND_SADDR)
 		to_tap_addr(&rs->src, &p.saddr);
-	tap_token_encode(&key->key, &key->realm, &p, seq);
+	p.time = tap_token_encode(&key->key, &key->realm, &p, seq);
 	info("token key_id %u time %" PRIu64 " isn %" PRIu32 " dport %u "
 	     "bind %d seq 0x%08x 0x%08x 0x%08x 0x%08x\n", p.key_id, p.time,
 	     isn, p.dport, p.bind, seq[0], seq[1], seq[2], seq[3]);

@@ -2279,6 +2279,54 @@ TEST(test_shared_check_byte_4)
 	realm_a = saved;
 }
 
+/*
+ * A token whose pieces repeat (found by the clientd_packet fuzzer: pieces
+ * 0 and 3 equal) could never be put together, since the server stores a
+ * sequence number once: the encoder makes it one second earlier.
+ */
+TEST(test_encode_no_repeat)
+{
+	static const u8 saddr[16] = { 0xfd, 0x45, 0x28, 0x00, 0x06, 0x00, 0xe8,
+				      [15] = 0x02 };
+	static const u8 daddr[16] = { 0xfd, 0x00, 0x00, 0x77, 0x00, 0x02,
+				      [15] = 0x01 };
+	struct tap_token_params p = {
+		.family = 6, .bind = TAP_BIND_ALL, .key_id = 7, .dport = 22,
+		.isn = 0x0e600121, .time = 1764115200ULL,
+	};
+	struct tap_token tok;
+	tap_prf_key k, realm;
+	u8 raw[TAP_KEY_LEN];
+	u32 seq[TAP_FRAGS];
+	int i, j;
+
+	memcpy(p.saddr.b, saddr, 16);
+	memcpy(p.daddr.b, daddr, 16);
+	memset(raw, 0x11, sizeof(raw));
+	tap_prf_key_import(&k, raw);
+	memset(raw, 0x22, sizeof(raw));
+	tap_prf_key_import(&realm, raw);
+	tok.key_id = 7;
+	tok.t16 = (u16)p.time;
+	tok.tag = tap_mac(&k, &p);
+	tap_token_pack(&realm, &tok, p.isn, p.dport, seq);
+	CHECK(seq[0] == seq[3], "the case: seq %08x %08x %08x %08x",
+	      seq[0], seq[1], seq[2], seq[3]);
+	CHECK(tap_token_encode(&k, &realm, &p, seq) == p.time - 1,
+	      "not made one second earlier");
+	for (i = 0; i < TAP_FRAGS; i++) {
+		CHECK(seq[i] != p.isn, "piece %d is the ISN", i);
+		for (j = i + 1; j < TAP_FRAGS; j++)
+			CHECK(seq[i] != seq[j], "pieces %d and %d equal", i, j);
+	}
+	p.time--;
+	tok.t16 = (u16)p.time;
+	tok.tag = tap_mac(&k, &p);
+	CHECK(tap_token_unpack(&realm, seq, p.isn, p.dport, &tok) &&
+	      tok.t16 == (u16)p.time && tok.tag == tap_mac(&k, &p),
+	      "the earlier token does not decode as itself");
+}
+
 /* Each accepted vector also passes the server path. */
 TEST(test_vectors_server)
 {
@@ -2567,6 +2615,7 @@ int main(void)
 	RUN(test_shared_check_byte);
 	RUN(test_shared_check_byte_3);
 	RUN(test_shared_check_byte_4);
+	RUN(test_encode_no_repeat);
 	RUN(test_vectors_server);
 	RUN(test_auth_table);
 	RUN(test_auth_one_source);

@@ -148,6 +148,9 @@ for cfg in $CONFIGS; do setup_ns "$cfg"; done
 
 # ---- runs -------------------------------------------------------------------
 
+# inject runs in a subshell: the count of crafted runs lives in a file
+echo 0 >/tmp/crafted_runs
+
 tap_stat() {
 	in_ns "$1" cat /proc/net/xt_tap 2>/dev/null |
 		awk -v n="$2" '{ sub(":", "", $1) } $1 == n { print $2 }'
@@ -165,7 +168,17 @@ inject() {
 		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
 	fi
 	if [ "$cfg" = crafted ]; then
-		# plant the pieces from one source, then repeat its "real SYN"
+		# plant the pieces from a source of this run's own, then repeat
+		# its "real SYN": pieces planted by an earlier run in the same
+		# bucket would push this run's out of the sixteen ways
+		crafted_runs=$(( $(cat /tmp/crafted_runs) + 1 ))
+		echo $crafted_runs >/tmp/crafted_runs
+		if [ "$fam" = 4 ]; then
+			echo 10.201.$((crafted_runs / 256 % 256)).$((crafted_runs % 256)) >$param/src
+		else
+			echo fd00:201::$(printf %x $crafted_runs) >$param/src
+		fi
+		bad_before=$(tap_stat "$ns" bad_mac)
 		echo 0 >$param/src_bits
 		echo 1 >$param/fixed_seqs
 		echo "$(python3 "$repo/bench/crafted_pieces.py" /tmp/keys/$KEY_ID.key \
@@ -177,6 +190,10 @@ inject() {
 	if [ "$cfg" = crafted ]; then
 		echo 16 >$param/src_bits
 		echo 0 >$param/fixed_seqs
+		# every one of them must have cost the MACs, or this is not
+		# the dearest SYN
+		bad=$(( $(tap_stat "$ns" bad_mac) - bad_before ))
+		[ "$bad" = "$n" ] || fail "crafted IPv$fam: $bad of $n SYNs failed the MACs, wanted all"
 	fi
 	r=$(cat $param/result)
 	set -- $r

@@ -9,6 +9,8 @@
  *   flood_model MODE FAMILY N
  *
  * MODE flood: N SYNs from random sources after N to fill the tables;
+ * MODE onesrc: the same from one source address, after N more: every SYN
+ * finds the source's earlier ones in its bucket and computes masks;
  * MODE crafted: one source's SYN, N times, against pieces crafted (by a
  * realm holder) to decode to a loaded key id and a fresh time.
  */
@@ -102,7 +104,7 @@ int main(int argc, char **argv)
 	u8 raw[TAP_KEY_LEN] = { 1, 2, 3 };
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s flood|crafted 4|6 N\n", argv[0]);
+		fprintf(stderr, "usage: %s flood|onesrc|crafted 4|6 N\n", argv[0]);
 		return 2;
 	}
 	family = atoi(argv[2]);
@@ -122,7 +124,19 @@ int main(int argc, char **argv)
 	t.hash_seed.key[0] = rnd();
 	t.hash_seed.key[1] = rnd();
 
-	if (!strcmp(argv[1], "flood")) {
+	if (!strcmp(argv[1], "onesrc")) {
+		struct tap_syn first;
+
+		/* one source without a key: every SYN finds its earlier ones */
+		flood_syn(&first, family);
+		for (i = 0; i < 2 * n; i++) {	/* the first n fill the bucket */
+			flood_syn(&s, family);
+			s.saddr = first.saddr;
+			clk.now_ms += i & 1;
+			tap_process_syn(&c, &out);
+			bad += tap_stat_is_match(out.stat);
+		}
+	} else if (!strcmp(argv[1], "flood")) {
 		for (i = 0; i < 2 * n; i++) {	/* the first n fill the table */
 			flood_syn(&s, family);
 			clk.now_ms += i & 1;

@@ -26,6 +26,9 @@
 #   hashlimit       one rule, a global --hashlimit-above 100/sec
 #   hashlimit_src   one rule, --hashlimit-mode srcip, 10/sec per source
 #   recent          xt_recent's --update/--set pair
+#   onesrc          tap1, flooded from one source address (random ports and
+#                   sequence numbers): every SYN finds the earlier ones in
+#                   its pending bucket, so a key-less sender costs the most
 #   crafted         tap1, flooded from one source with crafted pieces
 #                   planted, so that every SYN costs the most it can
 #
@@ -66,17 +69,17 @@ results=/tmp/bench-results
 fail() { echo "FAIL: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_of() { echo "b_$1"; }
-uses_tap() { case $1 in tap*|crafted) return 0 ;; esac; return 1; }
+uses_tap() { case $1 in tap*|crafted|onesrc) return 0 ;; esac; return 1; }
 
 # ---- modules, from tmpfs copies --------------------------------------------
 
 for f in "$repo/bench/inject/tap_inject.ko" "$repo/xt_tap/xt_tap.ko"; do
-	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]] || continue ;; esac
+	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]] || continue ;; esac
 	[ -r "$f" ] || fail "$f missing: run bench/run.sh, which builds it"
 	cp "$f" /tmp/ || fail "cp $f"
 done
 modprobe x_tables && modprobe ip_tables && modprobe ip6_tables || fail "modprobe x_tables"
-if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]]; then
+if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]]; then
 	for m in $(modinfo -F depends /tmp/xt_tap.ko | tr , ' '); do
 		modprobe "$m" || fail "modprobe $m"
 	done
@@ -127,7 +130,7 @@ setup_ns() {
 			in_ns "$ns" $ipt -t mangle -N defrag_on &&
 			in_ns "$ns" $ipt -t mangle -A defrag_on -m socket -j RETURN ||
 				fail "$ipt socket rule in $ns" ;;
-		tap1*|crafted)	# the one-rule form
+		tap1*|crafted|onesrc)	# the one-rule form
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
 				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
 				fail "$ipt tap rule in $ns"
@@ -167,6 +170,9 @@ inject() {
 	else
 		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
 	fi
+	if [ "$cfg" = onesrc ]; then
+		echo 0 >$param/src_bits
+	fi
 	if [ "$cfg" = crafted ]; then
 		# plant the pieces from a source of this run's own, then repeat
 		# its "real SYN": pieces planted by an earlier run in the same
@@ -187,6 +193,9 @@ inject() {
 		echo $CRAFTED_ISN >$param/seqs
 	fi
 	in_ns "$ns" sh -c "echo $n > $param/run" || fail "injection in $ns"
+	if [ "$cfg" = onesrc ]; then
+		echo 16 >$param/src_bits
+	fi
 	if [ "$cfg" = crafted ]; then
 		echo 16 >$param/src_bits
 		echo 0 >$param/fixed_seqs
@@ -239,7 +248,7 @@ for cfg in $CONFIGS; do
 			"of $(((N + PREFILL) * REPS * nfam)) injected"
 	fi
 done
-for cfg in tap tap1 crafted; do
+for cfg in tap tap1 onesrc crafted; do
 	[[ " $CONFIGS " == *" $cfg "* ]] || continue
 	echo "bench: /proc/net/xt_tap in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
 		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
@@ -332,6 +341,7 @@ for fam in $FAMILIES; do
 		pair("tap1", "drop", "ratio tap1/drop")
 		pair("drop_defrag", "drop", "ratio drop_defrag/drop")
 		pair("tap1", "drop_defrag", "ratio tap1/drop_defrag")
+		pair("onesrc", "drop", "ratio onesrc/drop")
 		pair("crafted", "drop", "ratio crafted/drop")
 		pair("hashlimit", "drop", "ratio hashlimit/drop")
 		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
@@ -348,7 +358,7 @@ echo "=== summary end"
 for cfg in $CONFIGS; do ip netns del "$(ns_of "$cfg")"; done
 rmmod tap_inject || fail "rmmod tap_inject"
 # netns cleanup runs in a workqueue: the rules let go of xt_tap a bit later
-if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* ]]; then
+if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]]; then
 	for i in $(seq 50); do rmmod xt_tap 2>/dev/null && break; sleep 0.2; done
 	grep -q '^xt_tap ' /proc/modules && fail "rmmod xt_tap"
 fi

@@ -199,16 +199,6 @@ static void put_be64(u8 *p, u64 v)
 	put_be32(p + 4, v);
 }
 
-static u64 get_be64(const u8 *p)
-{
-	u64 v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* §2 */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
@@ -248,30 +238,40 @@ u64 tap_realm_fingerprint(const tap_prf_key *realm)
 	return tap_prf(realm, label, sizeof(label) - 1);
 }
 
-/* §3: only holders of the realm can tell auth SYNs from random ISNs */
-void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
-		    u32 mask[TAP_FRAGS])
+/* §3: masks 2 * half and 2 * half + 1, from one PRF */
+static void frag_mask_pair(const tap_prf_key *realm, u32 isn, u16 dport,
+			   u8 half, u32 pair[2])
 {
 	u8 msg[11] TAP_UNINIT;
 	u64 m;
-	int c;
 
 	memcpy(msg, "TAPm", 4);
 	put_be32(msg + 4, isn);
 	put_be16(msg + 8, dport);
-	for (c = 0; c < 2; c++) {
-		msg[10] = c;
-		m = tap_prf(realm, msg, sizeof(msg));
-		mask[2 * c] = m >> 32;
-		mask[2 * c + 1] = (u32)m;
-	}
-	/*
-	 * Four equal check bytes would make each of the token's pieces a
-	 * candidate for all four places, one more than the server keeps.
-	 */
+	msg[10] = half;
+	m = tap_prf(realm, msg, sizeof(msg));
+	pair[0] = m >> 32;
+	pair[1] = (u32)m;
+}
+
+/*
+ * Four equal check bytes would make each of the token's pieces a
+ * candidate for all four places, one more than the server keeps.
+ */
+static void frag_masks_fixup(u32 mask[TAP_FRAGS])
+{
 	if (!((mask[0] ^ mask[1]) >> 24) && !((mask[0] ^ mask[2]) >> 24) &&
 	    !((mask[0] ^ mask[3]) >> 24))
 		mask[3] ^= 0x80000000;
+}
+
+/* §3: only holders of the realm can tell auth SYNs from random ISNs */
+void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
+		    u32 mask[TAP_FRAGS])
+{
+	frag_mask_pair(realm, isn, dport, 0, mask);
+	frag_mask_pair(realm, isn, dport, 1, mask + 2);
+	frag_masks_fixup(mask);
 }
 
 static void token_pack_masked(const struct tap_token *tok,
@@ -288,26 +288,29 @@ static void token_pack_masked(const struct tap_token *tok,
 			  d[3 * i + 2]) ^ mask[i];
 }
 
+/* The token from its four unmasked 24-bit pieces (§3's layout). */
+static __always_inline void token_from_pieces(u32 p0, u32 p1, u32 p2, u32 p3,
+					      struct tap_token *tok)
+{
+	tok->key_id = (u16)(p0 >> 8);
+	tok->t16 = (u16)((p0 & 0xff) << 8 | p1 >> 16);
+	tok->tag = (u64)(p1 & 0xffff) << 48 | (u64)p2 << 24 | p3;
+}
+
 /* False if a check byte is not zero: not a piece of this SYN's token. */
 static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
 				const u32 mask[TAP_FRAGS],
 				struct tap_token *tok)
 {
-	u8 d[TAP_TOKEN_BYTES] TAP_UNINIT;
+	u32 p[TAP_FRAGS];
 	int i;
 
 	for (i = 0; i < TAP_FRAGS; i++) {
-		u32 p = seq[i] ^ mask[i];
-
-		if (p >> 24)
+		p[i] = seq[i] ^ mask[i];
+		if (p[i] >> 24)
 			return false;
-		d[3 * i] = p >> 16;
-		d[3 * i + 1] = p >> 8;
-		d[3 * i + 2] = p;
 	}
-	tok->key_id = (u16)(d[0] << 8 | d[1]);
-	tok->t16 = (u16)(d[2] << 8 | d[3]);
-	tok->tag = get_be64(d + 4);
+	token_from_pieces(p[0], p[1], p[2], p[3], tok);
 	return true;
 }
 
@@ -580,6 +583,7 @@ static __always_inline bool pend_store(struct tap_pend_bucket *b,
 		  !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms), lifetime_ms);
 	TAP_WRITE_ONCE(b->next, (u8)((w + 1) % TAP_PEND_WAYS));
 	TAP_WRITE_ONCE(b->tag[w], tag);
+	TAP_WRITE_ONCE(b->top[w], (u8)(seq >> 24));
 	TAP_WRITE_ONCE(e->seq, seq);
 	TAP_WRITE_ONCE(e->stamp_ms, now_ms);
 	return evicted;
@@ -916,62 +920,83 @@ out:
 	return res;
 }
 
-/* Candidates, and a copy of each live way: writers do not lock. */
+/*
+ * Candidates per piece, newest first: their ways and unmasked values,
+ * copied once (writers do not lock).
+ */
 struct pend_cands {
-	u8 c[TAP_FRAGS][TAP_CANDS_PER_FRAG];	/* ways, newest first */
+	u32 val[TAP_FRAGS][TAP_CANDS_PER_FRAG];
+	u8 way[TAP_FRAGS][TAP_CANDS_PER_FRAG];
 	int n[TAP_FRAGS];
-	u32 seq[TAP_PEND_WAYS];
-	u64 stamp[TAP_PEND_WAYS];
 };
 
-static void cand_add(struct pend_cands *pc, int i, u8 w)
+/* The ways whose sequence number's top byte is @top: bit w for way w. */
+static __always_inline u32 pend_ways_topped(const struct tap_pend_bucket *b,
+					    u32 top)
 {
-	u8 *c = pc->c[i];
-	int n = pc->n[i];
-	u64 stamp = pc->stamp[w];
+	u64 want = top * 0x0101010101010101ULL;
+	u32 ways = 0;
+	int i;
 
-	/* keep the newest TAP_CANDS_PER_FRAG, newest first; ties keep order */
-	if (n == TAP_CANDS_PER_FRAG) {
-		if (stamp <= pc->stamp[c[n - 1]])
-			return;
-		n--;
-	} else {
-		pc->n[i]++;
+	for (i = 0; i < 2; i++) {
+		u64 x = TAP_READ_ONCE(b->top_word[i]);
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		x = __builtin_bswap64(x);
+#endif
+		/* the top bit of each zero byte, gathered into byte 7 */
+		x = ((bytes_zero(x ^ want) >> 7) * 0x0102040810204080ULL) >> 56;
+		ways |= (u32)x << (8 * i);
 	}
-	while (n > 0 && stamp > pc->stamp[c[n - 1]]) {
-		c[n] = c[n - 1];
-		n--;
-	}
-	c[n] = w;
+	return ways;
 }
 
-/* Collect piece candidates; false if some piece has none. */
+/*
+ * Collect piece candidates; false if some piece has none. The ring writes
+ * ways in turn, so walking back from the one it writes next visits them
+ * newest first: the first TAP_CANDS_PER_FRAG of a piece are the ones kept.
+ * Piece by piece, and the masks of pieces 2 and 3 only when 0 and 1 have
+ * candidates: SYNs of one source without a key seldom do, and then the
+ * second mask PRF is never computed.
+ */
 static bool pend_collect(const struct tap_ctx *c,
 			 const struct tap_pend_bucket *b,
-			 const struct pend_scan *ps, u32 mask[TAP_FRAGS],
-			 struct pend_cands *pc)
+			 const struct pend_scan *ps, struct pend_cands *pc)
 {
-	u32 live = ps->live;
+	unsigned int next = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
+	u32 mask[TAP_FRAGS];
 	int i;
 
 	if (!c->realm)
 		return false;
-	tap_frag_masks(c->realm, c->syn->seq, c->syn->dport, mask);
-	for (i = 0; i < TAP_FRAGS; i++)
-		pc->n[i] = 0;
-	while (live) {
-		u8 way = (u8)__builtin_ctz(live);
+	for (i = 0; i < TAP_FRAGS; i++) {
+		u32 ways, ring;
+		int n = 0;
 
-		live &= live - 1;
-		pc->seq[way] = TAP_READ_ONCE(b->way[way].seq);
-		pc->stamp[way] = TAP_READ_ONCE(b->way[way].stamp_ms);
-		for (i = 0; i < TAP_FRAGS; i++)
-			if (!((pc->seq[way] ^ mask[i]) >> 24))
-				cand_add(pc, i, way);
-	}
-	for (i = 0; i < TAP_FRAGS; i++)
-		if (!pc->n[i])
+		if (i % 2 == 0)
+			frag_mask_pair(c->realm, c->syn->seq, c->syn->dport,
+				       (u8)(i / 2), mask + i);
+		if (i == 2)
+			frag_masks_fixup(mask);
+		ways = ps->live & pend_ways_topped(b, mask[i] >> 24);
+		/* bit j: way (next + j) % TAP_PEND_WAYS; bit 15 the newest */
+		ring = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
+		while (ring && n < TAP_CANDS_PER_FRAG) {
+			int j = 31 - __builtin_clz(ring);
+			u8 way = (u8)((next + j) % TAP_PEND_WAYS);
+			u32 val = TAP_READ_ONCE(b->way[way].seq) ^ mask[i];
+
+			ring &= ~(1U << j);
+			if (val >> 24)	/* rewritten since: not a candidate */
+				continue;
+			pc->way[i][n] = way;
+			pc->val[i][n] = val;
+			n++;
+		}
+		pc->n[i] = n;
+		if (!n)
 			return false;
+	}
 	return true;
 }
 
@@ -1009,23 +1034,21 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	u16 worst_key = 0;
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
-	u32 mask[TAP_FRAGS];
 	struct pend_cands pc TAP_UNINIT;
 
-	if (!pend_collect(c, b, ps, mask, &pc))
+	if (!pend_collect(c, b, ps, &pc))
 		return worst;
 	do {
-		u32 seq[TAP_FRAGS];
 		u8 w[TAP_FRAGS];
 		unsigned int res;
 		int i;
 
-		for (i = 0; i < TAP_FRAGS; i++) {
-			w[i] = pc.c[i][idx[i]];
-			seq[i] = pc.seq[w[i]];
-		}
-		if (!combo_distinct(w) || !token_unpack_masked(seq, mask, tok))
+		for (i = 0; i < TAP_FRAGS; i++)
+			w[i] = pc.way[i][idx[i]];
+		if (!combo_distinct(w))
 			continue;
+		token_from_pieces(pc.val[0][idx[0]], pc.val[1][idx[1]],
+				  pc.val[2][idx[2]], pc.val[3][idx[3]], tok);
 		decoded++;
 		res = verify_token(c, tok, ref);
 		if (outcome_cost_mac(res))

@@ -132,7 +132,9 @@ const char *tap_stat_name(unsigned int stat);
  *
  * Pending: the SYNs that may be auth SYNs, per source address and port. A
  * bucket keeps an 8-bit tag of each way's flow in two words, so that a
- * flood SYN from a new source costs two compares and one store; ways are
+ * flood SYN from a new source costs two compares and one store, and the
+ * top byte of each way's sequence number, so that finding the candidates
+ * for a piece (§4 step 2) costs a compare per eight ways; ways are
  * overwritten oldest first (a ring). No lock: a race between two CPUs can
  * only lose or garble a piece, and a garbled piece fails the MAC; what
  * decides, the replay cache, is locked.
@@ -148,8 +150,12 @@ struct tap_pend_bucket {
 		u8 tag[TAP_PEND_WAYS];	/* 0: free */
 		u64 tag_word[TAP_PEND_WAYS / 8];
 	};
+	union {				/* each way's seq >> 24, for §4 step 2 */
+		u8 top[TAP_PEND_WAYS];
+		u64 top_word[TAP_PEND_WAYS / 8];
+	};
 	u8 next;			/* the way the ring overwrites next */
-	u8 pad[47];
+	u8 pad[31];
 	struct tap_pend_way way[TAP_PEND_WAYS];
 };
 

@@ -633,6 +633,19 @@ static const struct tap_rule rule_def = {
 	.key_min = 0, .key_max = 65535, .window = 30, .bind = TAP_BIND_DADDR,
 };
 
+/* A token's four pieces sent to port 22; returns its real SYN. */
+static struct tap_syn stage_token(struct ctx *c, const struct client *cl,
+				  u32 isn, u32 seq[TAP_FRAGS],
+				  u32 mask[TAP_FRAGS])
+{
+	struct tap_syn real = mksyn(cl, rnd_port(), 22, isn);
+
+	client_token(cl, 22, isn, c->clk.now_s, seq);
+	tap_frag_masks(&realm_a, isn, 22, mask);
+	send_seqs(c, &rule_def, cl, 22, seq, NULL, 0);
+	return real;
+}
+
 /* Count live-looking entries in a pending bucket with this seq. */
 static int pend_count_seq(const struct tap_pend_bucket *b, u32 seq)
 {
@@ -2015,6 +2028,82 @@ TEST(test_pending_lifetime)
 	ctx_free(&c);
 }
 
+/* The bucket and way that hold a live piece with this seq. */
+static struct tap_pend_bucket *pend_find(struct ctx *c, u32 seq, int *way)
+{
+	u32 b;
+	int w;
+
+	for (b = 0; b <= c->t.pend_mask; b++)
+		for (w = 0; w < TAP_PEND_WAYS; w++)
+			if (c->t.pend[b].tag[w] && c->t.pend[b].way[w].seq == seq) {
+				*way = w;
+				return &c->t.pend[b];
+			}
+	return NULL;
+}
+
+/*
+ * A way's top byte is kept beside its tag, and written apart from its
+ * sequence number: where the two disagree (a writer on another CPU), the
+ * way is no candidate, whichever of the two is stale.
+ */
+TEST(test_pend_top_bytes)
+{
+	struct client cl;
+	struct ctx c;
+	u32 seq[TAP_FRAGS], mask[TAP_FRAGS];
+	struct tap_pend_bucket *b;
+	struct tap_syn real, s;
+	int i, w, w2;
+
+	for (i = 0; i < TAP_FRAGS; i++) {
+		u32 isn = rnd32();
+		u8 top;
+
+		ctx_init(&c, 4, 4, 4);
+		client_init(&cl, i % 2 ? 6 : 4, 30);
+		key_load(&c, 3, &key_a);
+		real = mksyn(&cl, rnd_port(), 22, isn);
+		client_token(&cl, 22, isn, c.clk.now_s, seq);
+		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+		b = pend_find(&c, seq[i], &w);
+		CHECK(b && b->top[w] == seq[i] >> 24,
+		      "piece %d: top byte of its way not its seq's", i);
+		if (!b)
+			continue;
+		/* piece i's byte stale: it is not found, and nothing gets in */
+		top = b->top[w];
+		b->top[w] = (u8)~top;
+		CHECK_STAT(process(&c, &rule_def, &real, NULL),
+			   TAP_STAT_INCOMPLETE, "piece with a stale top byte");
+		b->top[w] = top;
+		CHECK_STAT(process(&c, &rule_def, &real, NULL),
+			   TAP_STAT_ACCEPTED, "top byte restored");
+		ctx_free(&c);
+
+		/* another way's byte claims piece i: checked, passed over */
+		ctx_init(&c, 4, 4, 4);
+		key_load(&c, 3, &key_a);
+		real = stage_token(&c, &cl, isn, seq, mask);
+		advance_ms(&c, 1);
+		/* a newer stray SYN of the flow, no candidate for any piece */
+		do
+			s = mksyn(&cl, rnd_port(), 22, rnd32());
+		while (!((s.seq ^ mask[0]) >> 24) || !((s.seq ^ mask[1]) >> 24) ||
+		       !((s.seq ^ mask[2]) >> 24) || !((s.seq ^ mask[3]) >> 24));
+		process(&c, &rule_def, &s, NULL);
+		b = pend_find(&c, s.seq, &w2);
+		CHECK(b != NULL, "stray SYN not stored");
+		if (b)
+			b->top[w2] = (u8)(mask[i] >> 24);
+		CHECK_STAT(process(&c, &rule_def, &real, NULL),
+			   TAP_STAT_ACCEPTED, "way with a top byte its seq lacks");
+		CHECK(c.env.macs == 1, "MACs: %llu", (unsigned long long)c.env.macs);
+		ctx_free(&c);
+	}
+}
+
 /* Stray SYNs that pass a piece's check byte: the bounded retries. */
 TEST(test_decoys)
 {
@@ -2031,10 +2120,7 @@ TEST(test_decoys)
 		ctx_init(&c, 4, 4, 4);
 		client_init(&cl, 4, 25);
 		key_load(&c, 3, &key_a);
-		real = mksyn(&cl, rnd_port(), 22, isn);
-		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(&realm_a, isn, 22, mask);
-		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+		real = stage_token(&c, &cl, isn, seq, mask);
 		advance_ms(&c, 1);
 		s = mksyn(&cl, rnd_port(), 22, mask[i] ^ (rnd32() & 0xffffff));
 		process(&c, &rule_def, &s, NULL);
@@ -2055,10 +2141,7 @@ TEST(test_decoys)
 		u32 isn = rnd32();
 		u64 macs0;
 
-		real = mksyn(&cl, rnd_port(), 22, isn);
-		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(&realm_a, isn, 22, mask);
-		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+		real = stage_token(&c, &cl, isn, seq, mask);
 		advance_ms(&c, 1);
 		for (j = 2; j < 4; j++) {
 			s = mksyn(&cl, rnd_port(), 22,
@@ -2088,10 +2171,7 @@ TEST(test_decoys)
 	{
 		u32 isn = rnd32();
 
-		real = mksyn(&cl, rnd_port(), 22, isn);
-		client_token(&cl, 22, isn, c.clk.now_s, seq);
-		tap_frag_masks(&realm_a, isn, 22, mask);
-		send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+		real = stage_token(&c, &cl, isn, seq, mask);
 		advance_ms(&c, 1);
 		for (j = 0; j < TAP_CANDS_PER_FRAG; j++) {
 			s = mksyn(&cl, rnd_port(), 22,
@@ -2119,10 +2199,7 @@ TEST(test_decoys)
 
 			ctx_init(&c, 4, 4, 4);
 			key_load(&c, 3, &key_a);
-			real = mksyn(&cl, rnd_port(), 22, isn);
-			client_token(&cl, 22, isn, c.clk.now_s, seq);
-			tap_frag_masks(&realm_a, isn, 22, mask);
-			send_seqs(&c, &rule_def, &cl, 22, seq, NULL, 0);
+			real = stage_token(&c, &cl, isn, seq, mask);
 			advance_ms(&c, 1);
 			for (j = 1; j < 4; j++) {
 				s = mksyn(&cl, rnd_port(), 22,
@@ -2612,6 +2689,7 @@ int main(void)
 	RUN(test_nat);
 	RUN(test_pending_lifetime);
 	RUN(test_decoys);
+	RUN(test_pend_top_bytes);
 	RUN(test_shared_check_byte);
 	RUN(test_shared_check_byte_3);
 	RUN(test_shared_check_byte_4);

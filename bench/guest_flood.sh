@@ -202,7 +202,8 @@ inject() {
 		# every one of them must have cost the MACs, or this is not
 		# the dearest SYN
 		bad=$(( $(tap_stat "$ns" bad_mac) - bad_before ))
-		[ "$bad" = "$n" ] || fail "crafted IPv$fam: $bad of $n SYNs failed the MACs, wanted all"
+		[ "$bad" = "$n" ] || fail "crafted IPv$fam: $bad of $n SYNs failed the MACs, wanted all;" \
+			"counters:" $(in_ns "$ns" cat /proc/net/xt_tap | tr -s ' \n' ' ')
 	fi
 	r=$(cat $param/result)
 	set -- $r

@@ -521,15 +521,59 @@ static __always_inline u64 bytes_zero(u64 x)
 }
 
 /*
+ * The ways flagged in m0, m1 (bytes_zero() of the two words of a bucket's
+ * tag or top array): bit w for way w.
+ */
+static __always_inline u32 pend_flagged_ways(u64 m0, u64 m1)
+{
+	const u64 gather = 0x0102040810204080ULL;
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	m0 = __builtin_bswap64(m0);
+	m1 = __builtin_bswap64(m1);
+#endif
+	/* the top bit of each flagged byte, gathered into the top byte */
+	return (u32)(((m0 >> 7) * gather) >> 56) |
+	       (u32)(((m1 >> 7) * gather) >> 56) << 8;
+}
+
+/* The ways whose sequence number's top byte is @top: bit w for way w. */
+static __always_inline u32 pend_ways_topped(const struct tap_pend_bucket *b,
+					    u32 top)
+{
+	u64 want = top * 0x0101010101010101ULL;
+
+	return pend_flagged_ways(bytes_zero(TAP_READ_ONCE(b->top_word[0]) ^ want),
+				 bytes_zero(TAP_READ_ONCE(b->top_word[1]) ^ want));
+}
+
+/* A way mask from ring order (bit j: way (next + j) % TAP_PEND_WAYS). */
+static __always_inline u32 pend_unring(u32 ring, unsigned int next)
+{
+	return ((ring << next) | (ring >> (TAP_PEND_WAYS - next))) & 0xffff;
+}
+
+/* At least TAP_FRAGS ways in @live: enough for a token. */
+static __always_inline bool pend_enough(u32 live)
+{
+	int i;
+
+	for (i = 1; i < TAP_FRAGS; i++)
+		live &= live - 1;
+	return live != 0;
+}
+
+/*
  * One look at a pending bucket's tags (16 bytes, two words) tells whether
  * it holds anything of S's flow; a flood SYN from a new source stops there.
- * Otherwise one pass gives what reassembly needs (this flow's live ways,
- * S's own sequence number left out). S is stored in the way the ring
- * reaches next, the oldest written, unless it is a duplicate.
+ * Otherwise the flow's live ways, S's own sequence number left out, are
+ * what reassembly needs. The ring writes ways in turn, so the flow's
+ * expired ways are its oldest: one stamp read finds where the live ones
+ * start. S is stored in the way the ring reaches next, the oldest
+ * written, unless it is a duplicate.
  */
 struct pend_scan {
 	u32 live;	/* way mask */
-	int nlive;
 	bool dup;
 };
 
@@ -537,33 +581,50 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 				      u8 tag, u32 seq, u64 now_ms,
 				      u32 lifetime_ms, struct pend_scan *ps)
 {
-	u64 want = tag * 0x0101010101010101ULL, m0, m1, m;
-	int i;
+	u64 want = tag * 0x0101010101010101ULL, m0, m1;
+	unsigned int next;
+	u32 ring, same;
 
 	ps->live = 0;
-	ps->nlive = 0;
 	ps->dup = false;
 	m0 = bytes_zero(TAP_READ_ONCE(b->tag_word[0]) ^ want);
 	m1 = bytes_zero(TAP_READ_ONCE(b->tag_word[1]) ^ want);
 	if (likely(!(m0 | m1)))
 		return;
-	/* a set bit in byte j of word i (in value order): a way with our tag */
-	for (i = 0, m = m0; i < 2; i++, m = m1) for (; m; m &= m - 1) {
-		int j = __builtin_ctzll(m) / 8;
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		int w = 8 * i + 7 - j;
-#else
-		int w = 8 * i + j;
-#endif
-		const struct tap_pend_way *e = &b->way[w];
+	same = pend_flagged_ways(m0, m1);
+	if (likely(!pend_enough(same))) {
+		/* too few for a token (a flood SYN's chance): S stored yet? */
+		for (; same; same &= same - 1) {
+			const struct tap_pend_way *e = &b->way[__builtin_ctz(same)];
 
-		if (ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms), lifetime_ms))
-			continue;
-		if (TAP_READ_ONCE(e->seq) == seq) {
-			ps->dup = true;	/* stored once */
-		} else {
-			ps->live |= 1U << w;
-			ps->nlive++;
+			if (TAP_READ_ONCE(e->seq) == seq &&
+			    !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms),
+					lifetime_ms)) {
+				ps->dup = true;
+				break;
+			}
+		}
+		return;
+	}
+	next = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
+	/* bit j: way (next + j) % TAP_PEND_WAYS; bit 0 the oldest */
+	ring = ((same | same << TAP_PEND_WAYS) >> next) & 0xffff;
+	for (; ring; ring &= ring - 1) {
+		unsigned int w = (next + __builtin_ctz(ring)) % TAP_PEND_WAYS;
+
+		if (!ms_expired(now_ms, TAP_READ_ONCE(b->way[w].stamp_ms),
+				lifetime_ms))
+			break;
+	}
+	ps->live = pend_unring(ring, next);
+	/* S itself: stored once */
+	for (same = ps->live & pend_ways_topped(b, seq >> 24); same;
+	     same &= same - 1) {
+		unsigned int w = __builtin_ctz(same);
+
+		if (TAP_READ_ONCE(b->way[w].seq) == seq) {
+			ps->dup = true;
+			ps->live &= ~(1U << w);
 		}
 	}
 }
@@ -930,27 +991,6 @@ struct pend_cands {
 	int n[TAP_FRAGS];
 };
 
-/* The ways whose sequence number's top byte is @top: bit w for way w. */
-static __always_inline u32 pend_ways_topped(const struct tap_pend_bucket *b,
-					    u32 top)
-{
-	u64 want = top * 0x0101010101010101ULL;
-	u32 ways = 0;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		u64 x = TAP_READ_ONCE(b->top_word[i]);
-
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		x = __builtin_bswap64(x);
-#endif
-		/* the top bit of each zero byte, gathered into byte 7 */
-		x = ((bytes_zero(x ^ want) >> 7) * 0x0102040810204080ULL) >> 56;
-		ways |= (u32)x << (8 * i);
-	}
-	return ways;
-}
-
 /*
  * Collect piece candidates; false if some piece has none. The ring writes
  * ways in turn, so walking back from the one it writes next visits them
@@ -1019,10 +1059,10 @@ static bool combo_distinct(const u8 w[TAP_FRAGS])
 }
 
 /*
- * §4 steps 2-4 under the pending bucket's lock: try the combinations of
- * candidates within the budget (TAP_MAX_DECODES decodes, TAP_MAX_TRIES
- * MACs). On accept the pieces are consumed and *ref, *tok describe the
- * token. Out of line: its locals stay off the flood path's stack.
+ * §4 steps 2-4: try the combinations of candidates within the budget
+ * (TAP_MAX_DECODES decodes, TAP_MAX_TRIES MACs). On accept the pieces are
+ * consumed and *ref, *tok describe the token. Out of line: its locals stay
+ * off the flood path's stack.
  */
 static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_pend_bucket *b,
@@ -1096,11 +1136,11 @@ static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
  */
 static noinline void pend_complete(const struct tap_ctx *caller,
 				   struct tap_pend_bucket *b, u32 live,
-				   int nlive, bool dup, u8 tag, u32 ab,
+				   bool dup, u8 tag, u32 ab,
 				   u16 atag, struct tap_outcome *out)
 {
 	const struct pend_scan ps = {
-		.live = live, .nlive = nlive, .dup = dup,
+		.live = live, .dup = dup,
 	};
 	struct tap_clock clk = *caller->clk;
 	struct tap_ctx c = *caller;
@@ -1145,9 +1185,8 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 		return;
 
 	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
-	if (unlikely(ps.nlive >= TAP_FRAGS)) {
-		pend_complete(c, b, ps.live, ps.nlive, ps.dup, tag, ab, atag,
-			      out);
+	if (unlikely(pend_enough(ps.live))) {
+		pend_complete(c, b, ps.live, ps.dup, tag, ab, atag, out);
 		return;
 	}
 	evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);

@@ -992,9 +992,55 @@ struct pend_cands {
 };
 
 /*
+ * Piece i's candidates come newest first. A client sends a token's pieces
+ * in order, often within one millisecond, and pieces that share a check
+ * byte are candidates for each other's places: among candidates of the
+ * same millisecond, the one written first goes first, so that the token's
+ * own order is the first combination tried.
+ */
+/* cands_order_bursts() looks at the first, middle and last only */
+_Static_assert(TAP_CANDS_PER_FRAG <= 3, "cands_order_bursts");
+
+static void cands_swap(struct pend_cands *pc, int i, int x, int y)
+{
+	u8 w = pc->way[i][x];
+	u32 v = pc->val[i][x];
+
+	pc->way[i][x] = pc->way[i][y];
+	pc->val[i][x] = pc->val[i][y];
+	pc->way[i][y] = w;
+	pc->val[i][y] = v;
+}
+
+static void cands_order_bursts(const struct tap_pend_bucket *b,
+			       struct pend_cands *pc, int i)
+{
+	int last = pc->n[i] - 1;
+	u64 first_ms, last_ms, mid_ms;
+
+	if (last < 1)
+		return;
+	/* stamps fall along the ring: first == last means all equal */
+	first_ms = TAP_READ_ONCE(b->way[pc->way[i][0]].stamp_ms);
+	last_ms = TAP_READ_ONCE(b->way[pc->way[i][last]].stamp_ms);
+	if (first_ms == last_ms) {
+		cands_swap(pc, i, 0, last);
+		return;
+	}
+	if (last < 2)
+		return;
+	mid_ms = TAP_READ_ONCE(b->way[pc->way[i][1]].stamp_ms);
+	if (mid_ms == first_ms)
+		cands_swap(pc, i, 0, 1);
+	else if (mid_ms == last_ms)
+		cands_swap(pc, i, 1, 2);
+}
+
+/*
  * Collect piece candidates; false if some piece has none. The ring writes
  * ways in turn, so walking back from the one it writes next visits them
- * newest first: the first TAP_CANDS_PER_FRAG of a piece are the ones kept.
+ * newest first: the first TAP_CANDS_PER_FRAG of a piece are the ones kept
+ * (then ordered by cands_order_bursts()).
  * Piece by piece, and the masks of pieces 2 and 3 only when 0 and 1 have
  * candidates: SYNs of one source without a key seldom do, and then the
  * second mask PRF is never computed.
@@ -1036,6 +1082,7 @@ static bool pend_collect(const struct tap_ctx *c,
 		pc->n[i] = n;
 		if (!n)
 			return false;
+		cands_order_bursts(b, pc, i);
 	}
 	return true;
 }

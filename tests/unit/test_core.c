@@ -2285,6 +2285,10 @@ static void check_all_orders(struct client *cl, u32 isn,
 		CHECK(process(&c, &rule_def, &real, NULL) == TAP_STAT_ACCEPTED,
 		      "masks %08x %08x %08x %08x order %d%d%d%d", mask[0],
 		      mask[1], mask[2], mask[3], o[0], o[1], o[2], o[3]);
+		/* sent in order within one millisecond: tried first */
+		CHECK(a || c.env.macs == 1, "masks %08x %08x %08x %08x: %llu MACs "
+		      "for a token sent in order", mask[0], mask[1], mask[2],
+		      mask[3], (unsigned long long)c.env.macs);
 		ctx_free(&c);
 	}
 }

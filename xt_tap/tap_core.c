@@ -982,8 +982,8 @@ out:
 }
 
 /*
- * Candidates per piece, newest first: their ways and unmasked values,
- * copied once (writers do not lock).
+ * Candidates per piece in the order they are tried (pend_collect()): their
+ * ways and unmasked values, copied once (writers do not lock).
  */
 struct pend_cands {
 	u32 val[TAP_FRAGS][TAP_CANDS_PER_FRAG];
@@ -1041,6 +1041,7 @@ static void cands_order_bursts(const struct tap_pend_bucket *b,
  * ways in turn, so walking back from the one it writes next visits them
  * newest first: the first TAP_CANDS_PER_FRAG of a piece are the ones kept
  * (then ordered by cands_order_bursts()).
+ *
  * Piece by piece, and the masks of pieces 2 and 3 only when 0 and 1 have
  * candidates: SYNs of one source without a key seldom do, and then the
  * second mask PRF is never computed.

@@ -70,16 +70,22 @@ fail() { echo "FAIL: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_of() { echo "b_$1"; }
 uses_tap() { case $1 in tap*|crafted|onesrc) return 0 ;; esac; return 1; }
+# any_tap: some ruleset of CONFIGS loads xt_tap
+any_tap() {
+	local cfg
+	for cfg in $CONFIGS; do uses_tap "$cfg" && return 0; done
+	return 1
+}
 
 # ---- modules, from tmpfs copies --------------------------------------------
 
 for f in "$repo/bench/inject/tap_inject.ko" "$repo/xt_tap/xt_tap.ko"; do
-	case $f in */xt_tap.ko) [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]] || continue ;; esac
+	case $f in */xt_tap.ko) any_tap || continue ;; esac
 	[ -r "$f" ] || fail "$f missing: run bench/run.sh, which builds it"
 	cp "$f" /tmp/ || fail "cp $f"
 done
 modprobe x_tables && modprobe ip_tables && modprobe ip6_tables || fail "modprobe x_tables"
-if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]]; then
+if any_tap; then
 	for m in $(modinfo -F depends /tmp/xt_tap.ko | tr , ' '); do
 		modprobe "$m" || fail "modprobe $m"
 	done
@@ -170,9 +176,8 @@ inject() {
 	else
 		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
 	fi
-	if [ "$cfg" = onesrc ]; then
-		echo 0 >$param/src_bits
-	fi
+	# onesrc and crafted: every SYN from the one source address
+	case $cfg in onesrc|crafted) echo 0 >$param/src_bits ;; esac
 	if [ "$cfg" = crafted ]; then
 		# plant the pieces from a source of this run's own, then repeat
 		# its "real SYN": pieces planted by an earlier run in the same
@@ -185,7 +190,6 @@ inject() {
 			echo fd00:201::$(printf %x $crafted_runs) >$param/src
 		fi
 		bad_before=$(tap_stat "$ns" bad_mac)
-		echo 0 >$param/src_bits
 		echo 1 >$param/fixed_seqs
 		echo "$(python3 "$repo/bench/crafted_pieces.py" /tmp/keys/$KEY_ID.key \
 			$CRAFTED_ISN $PORT)" >$param/seqs || fail "crafted pieces"
@@ -193,11 +197,8 @@ inject() {
 		echo $CRAFTED_ISN >$param/seqs
 	fi
 	in_ns "$ns" sh -c "echo $n > $param/run" || fail "injection in $ns"
-	if [ "$cfg" = onesrc ]; then
-		echo 16 >$param/src_bits
-	fi
+	case $cfg in onesrc|crafted) echo 16 >$param/src_bits ;; esac
 	if [ "$cfg" = crafted ]; then
-		echo 16 >$param/src_bits
 		echo 0 >$param/fixed_seqs
 		# every one of them must have cost the MACs, or this is not
 		# the dearest SYN
@@ -359,7 +360,7 @@ echo "=== summary end"
 for cfg in $CONFIGS; do ip netns del "$(ns_of "$cfg")"; done
 rmmod tap_inject || fail "rmmod tap_inject"
 # netns cleanup runs in a workqueue: the rules let go of xt_tap a bit later
-if [[ $CONFIGS == *tap* || $CONFIGS == *crafted* || $CONFIGS == *onesrc* ]]; then
+if any_tap; then
 	for i in $(seq 50); do rmmod xt_tap 2>/dev/null && break; sleep 0.2; done
 	grep -q '^xt_tap ' /proc/modules && fail "rmmod xt_tap"
 fi

@@ -199,19 +199,27 @@ static void put_be64(u8 *p, u64 v)
 	put_be32(p + 4, v);
 }
 
-/* §2 */
-u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
-{
-	u8 msg[56] TAP_UNINIT;
+/*
+ * §2's message. The token's key id and time, all that differs between the
+ * candidate tokens of one SYN, are written apart.
+ */
+#define TAP_MAC_MSG_LEN 56
 
+static void mac_msg_set_token(u8 msg[TAP_MAC_MSG_LEN], u16 key_id, u64 time)
+{
+	put_be16(msg + 6, key_id);
+	put_be64(msg + 16, time);
+}
+
+static void mac_msg_build(u8 msg[TAP_MAC_MSG_LEN],
+			  const struct tap_token_params *p)
+{
 	memcpy(msg, "TAP2", 4);
 	msg[4] = p->family;
 	msg[5] = p->bind & TAP_BIND_ALL;
-	put_be16(msg + 6, p->key_id);
 	put_be32(msg + 8, p->isn);
 	put_be16(msg + 12, p->dport);
 	put_be16(msg + 14, 0);
-	put_be64(msg + 16, p->time);
 	if (p->bind & TAP_BIND_DADDR)
 		memcpy(msg + 24, p->daddr.b, 16);
 	else
@@ -220,6 +228,15 @@ u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 		memcpy(msg + 40, p->saddr.b, 16);
 	else
 		memset(msg + 40, 0, 16);
+	mac_msg_set_token(msg, p->key_id, p->time);
+}
+
+/* §2 */
+u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
+{
+	u8 msg[TAP_MAC_MSG_LEN] TAP_UNINIT;
+
+	mac_msg_build(msg, p);
 	return tap_prf(key, msg, sizeof(msg));
 }
 
@@ -932,23 +949,38 @@ static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 tag,
 
 /* ---- reassembly ---- */
 
+/*
+ * What the candidate tokens of one SYN share: the key looked up last (a
+ * second lookup of the same id would find the same key in this RCU read
+ * section), and §2's message, built at the first MAC.
+ */
+struct pend_verify {
+	int ref_id;		/* the key id *ref was looked up for, or -1 */
+	bool ref_found;
+	bool msg_ready;
+	u8 msg[TAP_MAC_MSG_LEN];
+};
+
 /* §4 step 3: returns TAP_STAT_ACCEPTED or why this combination failed. */
 static unsigned int verify_token(const struct tap_ctx *c,
 				 const struct tap_token *tok,
-				 struct tap_keyref *ref)
+				 struct tap_keyref *ref, struct pend_verify *pv)
 {
 	const struct tap_rule *rule = c->rule;
 	u64 now_s = c->clk->now_s;
-	struct tap_token_params p TAP_UNINIT;
 	unsigned int res;
 	u32 wmax;
 	u64 time;
 
 	if (!key_in_rule(rule, tok->key_id))
 		return TAP_STAT_KEY_NOT_ALLOWED;
-	ref->prev = NULL;
-	ref->by_prev = false;
-	if (!c->ops->key_get(c->env, tok->key_id, ref))
+	if (pv->ref_id != tok->key_id) {
+		ref->prev = NULL;
+		ref->by_prev = false;
+		pv->ref_found = c->ops->key_get(c->env, tok->key_id, ref);
+		pv->ref_id = tok->key_id;
+	}
+	if (!pv->ref_found)
 		return TAP_STAT_UNKNOWN_KEY;
 
 	time = tap_time_expand(now_s, tok->t16);
@@ -958,17 +990,28 @@ static unsigned int verify_token(const struct tap_ctx *c,
 		goto out;
 	}
 
-	tap_params_from_syn(&p, c->syn, rule->bind, tok->key_id, time);
-	if (!tap_tag_equal(tap_mac(ref->key, &p), tok->tag)) {
+	if (!pv->msg_ready) {
+		struct tap_token_params p TAP_UNINIT;
+
+		tap_params_from_syn(&p, c->syn, rule->bind, tok->key_id, time);
+		mac_msg_build(pv->msg, &p);
+		pv->msg_ready = true;
+	} else {
+		mac_msg_set_token(pv->msg, tok->key_id, time);
+	}
+	if (!tap_tag_equal(tap_prf(ref->key, pv->msg, TAP_MAC_MSG_LEN),
+			   tok->tag)) {
 		/* a rotation's grace: the id's retiring key, same compare */
 		if (!ref->prev ||
-		    !tap_tag_equal(tap_mac(ref->prev, &p), tok->tag)) {
+		    !tap_tag_equal(tap_prf(ref->prev, pv->msg, TAP_MAC_MSG_LEN),
+				   tok->tag)) {
 			res = TAP_STAT_BAD_MAC;
 			goto out;
 		}
 		ref->key = ref->prev;
 		ref->serial = ref->prev_serial;
 		ref->by_prev = true;
+		pv->ref_id = -1;	/* *ref now names the retiring key */
 	}
 
 	/* remembered as long as any rule of the netns could accept it */
@@ -1123,9 +1166,12 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	int idx[TAP_FRAGS] = { 0 };
 	int tries = 0, decoded = 0;
 	struct pend_cands pc TAP_UNINIT;
+	struct pend_verify pv TAP_UNINIT;
 
 	if (!pend_collect(c, b, ps, &pc))
 		return worst;
+	pv.ref_id = -1;
+	pv.msg_ready = false;
 	do {
 		u8 w[TAP_FRAGS];
 		unsigned int res;
@@ -1138,7 +1184,7 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 		token_from_pieces(pc.val[0][idx[0]], pc.val[1][idx[1]],
 				  pc.val[2][idx[2]], pc.val[3][idx[3]], tok);
 		decoded++;
-		res = verify_token(c, tok, ref);
+		res = verify_token(c, tok, ref, &pv);
 		if (outcome_cost_mac(res))
 			*macs = ++tries;
 		if (res == TAP_STAT_ACCEPTED) {

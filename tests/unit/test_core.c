@@ -199,6 +199,7 @@ struct env {
 	u64 events[__TAP_STAT_MAX], nevents;
 	unsigned int event_errors;	/* SYNs not told once, as counted */
 	u64 macs;
+	u64 key_gets;
 	const struct tap_tables *t;
 	bool any_key;	/* every key id resolves to keys[0] (fuzzing) */
 	/* what the accepted op was told last, and how often */
@@ -215,6 +216,7 @@ static bool env_key_get(void *envp, u16 key_id, struct tap_keyref *ref)
 	struct env *env = envp;
 	int i;
 
+	env->key_gets++;
 	if (env->any_key && env->keys[0].loaded) {
 		ref->key = &env->keys[0].key;
 		ref->serial = env->keys[0].serial;
@@ -2139,7 +2141,7 @@ TEST(test_decoys)
 	key_load(&c, 3, &key_a);
 	{
 		u32 isn = rnd32();
-		u64 macs0;
+		u64 macs0, gets0;
 
 		real = stage_token(&c, &cl, isn, seq, mask);
 		advance_ms(&c, 1);
@@ -2149,12 +2151,16 @@ TEST(test_decoys)
 			process(&c, &rule_def, &s, NULL);
 		}
 		macs0 = c.env.macs;
+		gets0 = c.env.key_gets;
 		CHECK_STAT(process(&c, &rule_def, &real, NULL),
 			   TAP_MAX_TRIES >= 4 ? TAP_STAT_ACCEPTED : TAP_STAT_BAD_MAC,
 			   "decoys for two pieces");
 		CHECK(c.env.macs - macs0 == (TAP_MAX_TRIES >= 4 ? 4 : TAP_MAX_TRIES),
 		      "MACs spent on two pieces' decoys: %llu",
 		      (unsigned long long)(c.env.macs - macs0));
+		/* every combination names key 3: it is looked up once */
+		CHECK(c.env.key_gets - gets0 == 1, "key lookups: %llu",
+		      (unsigned long long)(c.env.key_gets - gets0));
 		advance_ms(&c, 1000);
 		send_token(&c, &rule_def, &cl, 22, isn, c.clk.now_s, NULL, 0);
 		CHECK_STAT(process(&c, &rule_def, &real, NULL),

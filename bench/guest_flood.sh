@@ -167,7 +167,7 @@ tap_stat() {
 
 # inject FAMILY CONFIG COUNT: COUNT SYNs into CONFIG's namespace; prints ns/SYN
 inject() {
-	local fam=$1 cfg=$2 n=$3 ns r count ns_per rej want
+	local fam=$1 cfg=$2 n=$3 ns r count ns_per rej want plant=
 	ns=$(ns_of "$cfg")
 	echo $([ "$cfg" = inject ] && echo 0 || echo 1) >$param/deliver
 	echo "$fam" >$param/family
@@ -191,12 +191,16 @@ inject() {
 		fi
 		bad_before=$(tap_stat "$ns" bad_mac)
 		echo 1 >$param/fixed_seqs
-		echo "$(python3 "$repo/bench/crafted_pieces.py" /tmp/keys/$KEY_ID.key \
-			$CRAFTED_ISN $PORT)" >$param/seqs || fail "crafted pieces"
-		in_ns "$ns" sh -c "echo 10 > $param/run" || fail "planting in $ns"
-		echo $CRAFTED_ISN >$param/seqs
+		# made and planted by the command that runs the SYNs, which is
+		# what PROFILE records: perf starts slower than a token lives
+		plant="s=\$(python3 $repo/bench/crafted_pieces.py /tmp/keys/$KEY_ID.key"
+		plant+=" $CRAFTED_ISN $PORT) && echo \"\$s\" > $param/seqs &&"
+		plant+=" echo 10 > $param/run && echo $CRAFTED_ISN > $param/seqs && "
 	fi
-	in_ns "$ns" sh -c "echo $n > $param/run" || fail "injection in $ns"
+	# under PROFILE, the one run that perf records (all CPUs)
+	${perf_wrap:+perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data --} \
+		ip netns exec "$ns" sh -c "${plant}echo $n > $param/run" >/dev/null ||
+		fail "$cfg: injection${plant:+ (or crafted pieces)} in $ns"
 	case $cfg in onesrc|crafted) echo 16 >$param/src_bits ;; esac
 	if [ "$cfg" = crafted ]; then
 		echo 0 >$param/fixed_seqs
@@ -258,7 +262,8 @@ for cfg in tap tap1 onesrc crafted; do
 		tap-keytool list 2>/dev/null | tail -n +2)
 done
 
-# PROFILE=CONFIG: where the time of CONFIG's IPv4 flood goes. perf's
+# PROFILE=CONFIG: where the time of CONFIG's flood goes (the first family of
+# FAMILIES), set up as a timed run is: crafted plants its pieces first. perf's
 # cpu-clock ticks on the guest clock, so under --icount the samples are
 # proportional to instructions.
 if [ -n "$PROFILE" ]; then
@@ -266,17 +271,11 @@ if [ -n "$PROFILE" ]; then
 	pfam=${FAMILIES%% *}
 	echo "perf cpu-clock profile of $N IPv$pfam SYNs through ruleset $PROFILE (after $PREFILL untimed)"
 	inject "$pfam" "$PROFILE" "$PREFILL" >/dev/null
-	echo "$pfam" >$param/family
-	if [ "$pfam" = 4 ]; then
-		echo 10.0.0.1 >$param/dst; echo 10.200.0.0 >$param/src
-	else
-		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
-	fi
-	echo $([ "$PROFILE" = inject ] && echo 0 || echo 1) >$param/deliver
-	perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data -- \
-		ip netns exec "$(ns_of "$PROFILE")" sh -c "echo $N > $param/run" >/dev/null 2>&1 ||
-		echo "perf record failed"
-	perf report -i /tmp/perf.data --stdio --no-children --sort sym 2>/dev/null |
+	v=$(perf_wrap=1 inject "$pfam" "$PROFILE" "$N") || { echo "$v"; exit 1; }
+	echo "samples by command (the SYNs are the injecting shell's, sh):"
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 5
+	perf report -i /tmp/perf.data --comms sh --stdio --no-children --sort sym 2>/dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 40
 	# ANNOTATE=SYMBOL: where in that function the samples fall
 	for sym in ${ANNOTATE:-}; do

@@ -545,6 +545,12 @@ debug-module: debug-kernel
 	$(MAKE) -C $(DEBUG_DIR)/obj M=$(CURDIR) clean >/dev/null
 	$(MAKE) modules
 
+# the test-only injectors (forgery_scale, lifecycle_load) against it
+.PHONY: debug-inject
+debug-inject:
+	$(MAKE) inject-modules HEADER_KVERS= \
+		INJECT_EXTRA="$$(cat $(DEBUG_DIR)/kver)=$(CURDIR)/$(DEBUG_DIR)/obj"
+
 .PHONY: check-debug-ci
 check-debug-ci:
 	$(MAKE) check-debug DEBUG_TESTS="$(DEBUG_CI_TESTS)"
@@ -552,6 +558,7 @@ check-debug-ci:
 check-debug: deps
 	$(MAKE) all
 	$(MAKE) debug-module
+	$(MAKE) debug-inject
 	TAP_KVER=$$(cat $(DEBUG_DIR)/kver) TAP_KIMAGE=$(CURDIR)/$(DEBUG_DIR)/vmlinuz \
 	TAP_KMODROOT=$(CURDIR)/$(DEBUG_DIR)/modroot TAP_KAPPEND=acpi=noirq \
 	TAP_QEMU_TIMEOUT=$(DEBUG_QEMU_TIMEOUT) tests/run-guest-tests.sh $(DEBUG_TESTS)

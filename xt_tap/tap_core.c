@@ -452,14 +452,6 @@ static unsigned int outcome_rank(unsigned int stat)
 	}
 }
 
-/* Outcomes for which a MAC was computed: they count against the budget. */
-static bool outcome_cost_mac(unsigned int stat)
-{
-	return stat == TAP_STAT_ACCEPTED || stat == TAP_STAT_BAD_MAC ||
-	       stat == TAP_STAT_REPLAYED || stat == TAP_STAT_LIMITED ||
-	       stat == TAP_STAT_TABLE_FULL;
-}
-
 /* ---- server tables (§4) ---- */
 
 static bool ms_expired(u64 now_ms, u64 stamp_ms, u32 lifetime_ms)
@@ -950,81 +942,6 @@ static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 tag,
 /* ---- reassembly ---- */
 
 /*
- * What the candidate tokens of one SYN share: the key looked up last (a
- * second lookup of the same id would find the same key in this RCU read
- * section), and §2's message, built at the first MAC.
- */
-struct pend_verify {
-	int ref_id;		/* the key id *ref was looked up for, or -1 */
-	bool ref_found;
-	bool msg_ready;
-	u8 msg[TAP_MAC_MSG_LEN];
-};
-
-/* §4 step 3: returns TAP_STAT_ACCEPTED or why this combination failed. */
-static unsigned int verify_token(const struct tap_ctx *c,
-				 const struct tap_token *tok,
-				 struct tap_keyref *ref, struct pend_verify *pv)
-{
-	const struct tap_rule *rule = c->rule;
-	u64 now_s = c->clk->now_s;
-	unsigned int res;
-	u32 wmax;
-	u64 time;
-
-	if (!key_in_rule(rule, tok->key_id))
-		return TAP_STAT_KEY_NOT_ALLOWED;
-	if (pv->ref_id != tok->key_id) {
-		ref->prev = NULL;
-		ref->by_prev = false;
-		pv->ref_found = c->ops->key_get(c->env, tok->key_id, ref);
-		pv->ref_id = tok->key_id;
-	}
-	if (!pv->ref_found)
-		return TAP_STAT_UNKNOWN_KEY;
-
-	time = tap_time_expand(now_s, tok->t16);
-	if (time > now_s + rule->window || time + rule->window < now_s ||
-	    time < TAP_READ_ONCE(c->t->replay_floor)) {
-		res = TAP_STAT_STALE;
-		goto out;
-	}
-
-	if (!pv->msg_ready) {
-		struct tap_token_params p TAP_UNINIT;
-
-		tap_params_from_syn(&p, c->syn, rule->bind, tok->key_id, time);
-		mac_msg_build(pv->msg, &p);
-		pv->msg_ready = true;
-	} else {
-		mac_msg_set_token(pv->msg, tok->key_id, time);
-	}
-	if (!tap_tag_equal(tap_prf(ref->key, pv->msg, TAP_MAC_MSG_LEN),
-			   tok->tag)) {
-		/* a rotation's grace: the id's retiring key, same compare */
-		if (!ref->prev ||
-		    !tap_tag_equal(tap_prf(ref->prev, pv->msg, TAP_MAC_MSG_LEN),
-				   tok->tag)) {
-			res = TAP_STAT_BAD_MAC;
-			goto out;
-		}
-		ref->key = ref->prev;
-		ref->serial = ref->prev_serial;
-		ref->by_prev = true;
-		pv->ref_id = -1;	/* *ref now names the retiring key */
-	}
-
-	/* remembered as long as any rule of the netns could accept it */
-	wmax = TAP_READ_ONCE(c->t->window_max);
-	if (wmax < rule->window)
-		wmax = rule->window;
-	res = tap_replay_check_insert(c, tok->key_id, tok->tag,
-				      time + wmax + 1);
-out:
-	return res;
-}
-
-/*
  * Candidates per piece in the order they are tried (pend_collect()): their
  * ways and unmasked values, copied once (writers do not lock).
  */
@@ -1131,29 +1048,163 @@ static bool pend_collect(const struct tap_ctx *c,
 	return true;
 }
 
-static bool next_combo(const struct pend_cands *pc, int idx[TAP_FRAGS])
-{
-	int i;
+/*
+ * One SYN's candidate tokens (§4 steps 2-4): the budget spent, the failure
+ * that got furthest, the key looked up last (a second lookup of the same
+ * id would find the same key in this RCU read section) and §2's message.
+ */
+struct pend_tries {
+	int decoded, macs;
+	unsigned int worst;
+	u16 worst_key;
+	int ref_id;		/* the key id *ref was looked up for, or -1 */
+	bool ref_found;
+	bool msg_ready;
+	u8 msg[TAP_MAC_MSG_LEN];
+};
 
-	for (i = TAP_FRAGS - 1; i >= 0; i--) {
-		if (++idx[i] < pc->n[i])
-			return true;
-		idx[i] = 0;
+/* A check failed: note it. False once the decode budget is spent. */
+static bool tries_note(struct pend_tries *pt, unsigned int res, u16 key_id)
+{
+	if (outcome_rank(res) > outcome_rank(pt->worst)) {
+		pt->worst = res;
+		pt->worst_key = key_id;
 	}
-	return false;
+	return ++pt->decoded < TAP_MAX_DECODES;
 }
 
-static bool combo_distinct(const u8 w[TAP_FRAGS])
+/* §4 step 3's first two checks: they depend on piece 0 alone. */
+static unsigned int check_key(const struct tap_ctx *c, u16 key_id,
+			      struct tap_keyref *ref, struct pend_tries *pt)
 {
-	return w[0] != w[1] && w[0] != w[2] && w[0] != w[3] &&
-	       w[1] != w[2] && w[1] != w[3] && w[2] != w[3];
+	if (!key_in_rule(c->rule, key_id))
+		return TAP_STAT_KEY_NOT_ALLOWED;
+	if (pt->ref_id != key_id) {
+		ref->prev = NULL;
+		ref->by_prev = false;
+		pt->ref_found = c->ops->key_get(c->env, key_id, ref);
+		pt->ref_id = key_id;
+	}
+	return pt->ref_found ? TAP_STAT_ACCEPTED : TAP_STAT_UNKNOWN_KEY;
+}
+
+/* The time check: it depends on pieces 0 and 1 alone. */
+static bool check_time(const struct tap_ctx *c, u16 t16, u64 *time)
+{
+	u64 now_s = c->clk->now_s;
+	u32 window = c->rule->window;
+
+	*time = tap_time_expand(now_s, t16);
+	return *time <= now_s + window && *time + window >= now_s &&
+	       *time >= TAP_READ_ONCE(c->t->replay_floor);
+}
+
+/* §2's MAC of a key id and time, under *key. */
+static u64 pend_mac(const struct tap_ctx *c, struct pend_tries *pt,
+		    const tap_prf_key *key, u16 key_id, u64 time)
+{
+	if (!pt->msg_ready) {
+		struct tap_token_params p TAP_UNINIT;
+
+		tap_params_from_syn(&p, c->syn, c->rule->bind, key_id, time);
+		mac_msg_build(pt->msg, &p);
+		pt->msg_ready = true;
+	} else {
+		mac_msg_set_token(pt->msg, key_id, time);
+	}
+	return tap_prf(key, pt->msg, TAP_MAC_MSG_LEN);
+}
+
+/* A token whose MAC is right: the replay cache and the admission limit. */
+static unsigned int check_fresh(const struct tap_ctx *c,
+				const struct tap_token *tok, u64 time)
+{
+	/* remembered as long as any rule of the netns could accept it */
+	u32 wmax = TAP_READ_ONCE(c->t->window_max);
+
+	if (wmax < c->rule->window)
+		wmax = c->rule->window;
+	return tap_replay_check_insert(c, tok->key_id, tok->tag,
+				       time + wmax + 1);
 }
 
 /*
- * §4 steps 2-4: try the combinations of candidates within the budget
- * (TAP_MAX_DECODES decodes, TAP_MAX_TRIES MACs). On accept the pieces are
- * consumed and *ref, *tok describe the token. Out of line: its locals stay
- * off the flood path's stack.
+ * The tokens of pieces 0 and 1 (ways w0, w1): a key id and a time, so one
+ * MAC, which every choice of pieces 2 and 3 is compared with. On accept
+ * *tok is the token and w[] its ways.
+ */
+static unsigned int pend_try_pair(const struct tap_ctx *c,
+				  const struct pend_cands *pc, int i0, int i1,
+				  struct tap_keyref *ref, struct pend_tries *pt,
+				  struct tap_token *tok, u8 w[TAP_FRAGS])
+{
+	const u8 w0 = w[0], w1 = w[1];
+	u64 time, mac, mac_prev = 0, tag_hi;
+	bool have_prev = false;
+	int i2, i3;
+
+	token_from_pieces(pc->val[0][i0], pc->val[1][i1], 0, 0, tok);
+	if (!check_time(c, tok->t16, &time))
+		return tries_note(pt, TAP_STAT_STALE, tok->key_id) ?
+		       TAP_STAT_INCOMPLETE : TAP_STAT_STALE;
+	mac = pend_mac(c, pt, ref->key, tok->key_id, time);
+	pt->macs++;
+	tag_hi = tok->tag;	/* piece 1's share of the tag */
+	for (i2 = 0; i2 < pc->n[2]; i2++) {
+		const u8 w2 = pc->way[2][i2];
+		u64 tag_hm;
+
+		if (w2 == w0 || w2 == w1)
+			continue;
+		tag_hm = tag_hi | (u64)pc->val[2][i2] << 24;
+		for (i3 = 0; i3 < pc->n[3]; i3++) {
+			const u8 w3 = pc->way[3][i3];
+			unsigned int res;
+
+			if (w3 == w0 || w3 == w1 || w3 == w2)
+				continue;
+			tok->tag = tag_hm | pc->val[3][i3];
+			if (tap_tag_equal(mac, tok->tag)) {
+				res = check_fresh(c, tok, time);
+			} else if (ref->prev) {
+				/* a rotation's grace: the retiring key */
+				if (!have_prev) {
+					mac_prev = pend_mac(c, pt, ref->prev,
+							    tok->key_id, time);
+					have_prev = true;
+				}
+				if (!tap_tag_equal(mac_prev, tok->tag))
+					res = TAP_STAT_BAD_MAC;
+				else if ((res = check_fresh(c, tok, time)) ==
+					 TAP_STAT_ACCEPTED) {
+					ref->key = ref->prev;
+					ref->serial = ref->prev_serial;
+					ref->by_prev = true;
+				}
+			} else {
+				res = TAP_STAT_BAD_MAC;
+			}
+			if (res == TAP_STAT_ACCEPTED) {
+				w[2] = w2;
+				w[3] = w3;
+				return res;
+			}
+			if (!tries_note(pt, res, tok->key_id))
+				return res;
+		}
+	}
+	return TAP_STAT_INCOMPLETE;	/* on to the next pair, budget left */
+}
+
+/*
+ * §4 steps 2-4: try the candidate tokens within the budget. They go in the
+ * order of the candidates, piece 3's changing fastest, without one way
+ * twice. A check that fails on pieces 0 (key) or 0 and 1 (time) counts once
+ * and skips every token that shares them; each other token compared counts
+ * once (TAP_MAX_DECODES in all), and the tokens of one pair of pieces 0 and
+ * 1 share their MAC (TAP_MAX_TRIES pairs MACed, at most). On accept the
+ * pieces are consumed and *ref, *tok describe the token. Out of line: its
+ * locals stay off the flood path's stack.
  */
 static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_pend_bucket *b,
@@ -1161,51 +1212,54 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_keyref *ref,
 					     struct tap_token *tok, u8 *macs)
 {
-	unsigned int worst = TAP_STAT_INCOMPLETE;
-	u16 worst_key = 0;
-	int idx[TAP_FRAGS] = { 0 };
-	int tries = 0, decoded = 0;
 	struct pend_cands pc TAP_UNINIT;
-	struct pend_verify pv TAP_UNINIT;
+	struct pend_tries pt TAP_UNINIT;
+	u8 w[TAP_FRAGS];
+	int i0, i1, i;
 
 	if (!pend_collect(c, b, ps, &pc))
-		return worst;
-	pv.ref_id = -1;
-	pv.msg_ready = false;
-	do {
-		u8 w[TAP_FRAGS];
-		unsigned int res;
-		int i;
+		return TAP_STAT_INCOMPLETE;
+	pt.decoded = 0;
+	pt.macs = 0;
+	pt.worst = TAP_STAT_INCOMPLETE;
+	pt.worst_key = 0;
+	pt.ref_id = -1;
+	pt.msg_ready = false;
+	for (i0 = 0; i0 < pc.n[0]; i0++) {
+		u16 key_id = (u16)(pc.val[0][i0] >> 8);
+		unsigned int res = check_key(c, key_id, ref, &pt);
 
-		for (i = 0; i < TAP_FRAGS; i++)
-			w[i] = pc.way[i][idx[i]];
-		if (!combo_distinct(w))
+		w[0] = pc.way[0][i0];
+		if (res != TAP_STAT_ACCEPTED) {
+			if (!tries_note(&pt, res, key_id))
+				break;
 			continue;
-		token_from_pieces(pc.val[0][idx[0]], pc.val[1][idx[1]],
-				  pc.val[2][idx[2]], pc.val[3][idx[3]], tok);
-		decoded++;
-		res = verify_token(c, tok, ref, &pv);
-		if (outcome_cost_mac(res))
-			*macs = ++tries;
-		if (res == TAP_STAT_ACCEPTED) {
-			for (i = 0; i < TAP_FRAGS; i++)
-				TAP_WRITE_ONCE(b->tag[w[i]], 0);
-			key_event(c, tok->key_id, res);
-			return res;
 		}
-		if (outcome_rank(res) > outcome_rank(worst)) {
-			worst = res;
-			worst_key = tok->key_id;
+		for (i1 = 0; i1 < pc.n[1]; i1++) {
+			w[1] = pc.way[1][i1];
+			if (w[1] == w[0])
+				continue;
+			res = pend_try_pair(c, &pc, i0, i1, ref, &pt, tok, w);
+			*macs = (u8)pt.macs;
+			if (res == TAP_STAT_ACCEPTED) {
+				for (i = 0; i < TAP_FRAGS; i++)
+					TAP_WRITE_ONCE(b->tag[w[i]], 0);
+				key_event(c, tok->key_id, res);
+				return res;
+			}
+			if (res != TAP_STAT_INCOMPLETE ||
+			    pt.macs >= TAP_MAX_TRIES)
+				goto out;
 		}
-	} while (tries < TAP_MAX_TRIES && decoded < TAP_MAX_DECODES &&
-		 next_combo(&pc, idx));
+	}
+out:
 	/*
 	 * One event per SYN, as the netns counters count it; an id outside
 	 * the rule or not loaded names no key to count for.
 	 */
-	if (outcome_rank(worst) >= outcome_rank(TAP_STAT_STALE))
-		key_event(c, worst_key, worst);
-	return worst;
+	if (outcome_rank(pt.worst) >= outcome_rank(TAP_STAT_STALE))
+		key_event(c, pt.worst_key, pt.worst);
+	return pt.worst;
 }
 
 /* §4 step 1, out of line: its locals stay off the flood path's stack. */

@@ -375,7 +375,8 @@ static unsigned int process(const struct tap_syn *syn)
 	if (out.evicted && tap_stat_is_match(st))
 		fail("a matched SYN also evicted a piece");
 
-	if (g.key_gets > TAP_MAX_DECODES + 1)
+	/* one per candidate of piece 0, and the retransmission's */
+	if (g.key_gets > TAP_CANDS_PER_FRAG + 1)
 		fail("budget: %u key look-ups for one SYN", g.key_gets);
 	if (out.macs > TAP_MAX_TRIES)
 		fail("budget: %u MACs for one SYN", out.macs);

@@ -2106,26 +2106,50 @@ TEST(test_pend_top_bytes)
 	}
 }
 
+/*
+ * A fresh netns with key 3 and a token staged for a random ISN, then one
+ * newer decoy for each piece listed (a decoy of piece 0 names another id).
+ */
+static struct tap_syn stage_decoys(struct ctx *c, struct client *cl,
+				   const int *pieces, int n,
+				   u32 mask[TAP_FRAGS])
+{
+	u32 seq[TAP_FRAGS];
+	struct tap_syn real, s;
+	int j;
+
+	ctx_init(c, 4, 4, 4);
+	key_load(c, 3, &key_a);
+	real = stage_token(c, cl, rnd32(), seq, mask);
+	advance_ms(c, 1);
+	for (j = 0; j < n; j++) {
+		u32 d = rnd32() & 0xffffff;
+
+		if (!pieces[j] && (d >> 8) == 3)
+			d ^= 1u << 8;	/* not key 3 */
+		s = mksyn(cl, rnd_port(), 22, mask[pieces[j]] ^ d);
+		process(c, &rule_def, &s, NULL);
+	}
+	return real;
+}
+
 /* Stray SYNs that pass a piece's check byte: the bounded retries. */
 TEST(test_decoys)
 {
+	static const int two_three[] = { 2, 3 }, one_to_three[] = { 1, 2, 3 };
+	static const int zero_zero_three_three[] = { 0, 0, 3, 3 };
+	static const int two_two_two[TAP_CANDS_PER_FRAG] = { 2, 2, 2 };
 	struct client cl;
 	struct ctx c;
-	u32 seq[TAP_FRAGS], mask[TAP_FRAGS];
-	struct tap_syn real, s;
-	int i, j;
+	u32 mask[TAP_FRAGS];
+	struct tap_syn real;
+	u64 macs0, gets0;
+	int i;
 
 	/* one decoy, newer than the real piece, for each piece index */
 	for (i = 0; i < TAP_FRAGS; i++) {
-		u32 isn = rnd32();
-
-		ctx_init(&c, 4, 4, 4);
 		client_init(&cl, 4, 25);
-		key_load(&c, 3, &key_a);
-		real = stage_token(&c, &cl, isn, seq, mask);
-		advance_ms(&c, 1);
-		s = mksyn(&cl, rnd_port(), 22, mask[i] ^ (rnd32() & 0xffffff));
-		process(&c, &rule_def, &s, NULL);
+		real = stage_decoys(&c, &cl, &i, 1, mask);
 		CHECK_STAT(process(&c, &rule_def, &real, NULL),
 			   TAP_STAT_ACCEPTED, "one decoy");
 		ctx_free(&c);
@@ -2136,29 +2160,15 @@ TEST(test_decoys)
 	 * to compare, and all four share the MAC of pieces 0 and 1: one MAC,
 	 * one key lookup, accepted.
 	 */
-	ctx_init(&c, 4, 4, 4);
-	key_load(&c, 3, &key_a);
-	{
-		u32 isn = rnd32();
-		u64 macs0, gets0;
-
-		real = stage_token(&c, &cl, isn, seq, mask);
-		advance_ms(&c, 1);
-		for (j = 2; j < 4; j++) {
-			s = mksyn(&cl, rnd_port(), 22,
-				  mask[j] ^ (rnd32() & 0xffffff));
-			process(&c, &rule_def, &s, NULL);
-		}
-		macs0 = c.env.macs;
-		gets0 = c.env.key_gets;
-		CHECK_STAT(process(&c, &rule_def, &real, NULL),
-			   TAP_STAT_ACCEPTED, "decoys for two pieces");
-		CHECK(c.env.macs - macs0 == 1,
-		      "MACs spent on two pieces' decoys: %llu",
-		      (unsigned long long)(c.env.macs - macs0));
-		CHECK(c.env.key_gets - gets0 == 1, "key lookups: %llu",
-		      (unsigned long long)(c.env.key_gets - gets0));
-	}
+	real = stage_decoys(&c, &cl, two_three, 2, mask);
+	macs0 = c.env.macs;
+	gets0 = c.env.key_gets;
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "decoys for two pieces");
+	CHECK(c.env.macs - macs0 == 1, "MACs spent on two pieces' decoys: %llu",
+	      (unsigned long long)(c.env.macs - macs0));
+	CHECK(c.env.key_gets - gets0 == 1, "key lookups: %llu",
+	      (unsigned long long)(c.env.key_gets - gets0));
 	ctx_free(&c);
 
 	/*
@@ -2167,57 +2177,29 @@ TEST(test_decoys)
 	 * token it could make, and the real token is compared within the
 	 * budget, under one MAC.
 	 */
-	ctx_init(&c, 4, 4, 4);
-	key_load(&c, 3, &key_a);
-	{
-		u32 isn = rnd32();
-		u64 macs0, kna0;
-
-		real = stage_token(&c, &cl, isn, seq, mask);
-		advance_ms(&c, 1);
-		for (j = 0; j < 4; j++) {
-			u32 d = rnd32() & 0xffffff;
-
-			if (j < 2 && (d >> 8) == 3)
-				d ^= 1u << 8;	/* not key 3 */
-			s = mksyn(&cl, rnd_port(), 22, mask[j < 2 ? 0 : 3] ^ d);
-			process(&c, &rule_def, &s, NULL);
-		}
-		macs0 = c.env.macs;
-		kna0 = c.env.events[TAP_STAT_KEY_NOT_ALLOWED];
-		CHECK_STAT(process(&c, &rule_def, &real, NULL),
-			   TAP_STAT_ACCEPTED, "decoys for pieces 0 and 3");
-		CHECK(c.env.macs - macs0 == 1, "MACs: %llu",
-		      (unsigned long long)(c.env.macs - macs0));
-		CHECK(c.env.events[TAP_STAT_KEY_NOT_ALLOWED] == kna0,
-		      "an accepted SYN counted as key_not_allowed");
-	}
+	real = stage_decoys(&c, &cl, zero_zero_three_three, 4, mask);
+	macs0 = c.env.macs;
+	gets0 = c.env.events[TAP_STAT_KEY_NOT_ALLOWED];
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "decoys for pieces 0 and 3");
+	CHECK(c.env.macs - macs0 == 1, "MACs: %llu",
+	      (unsigned long long)(c.env.macs - macs0));
+	CHECK(c.env.events[TAP_STAT_KEY_NOT_ALLOWED] == gets0,
+	      "an accepted SYN counted as key_not_allowed");
 	ctx_free(&c);
 
 	/*
 	 * TAP_CANDS_PER_FRAG decoys for one piece, all newer: the real piece
 	 * is not among the candidates kept, so the token fails closed ...
 	 */
-	ctx_init(&c, 4, 4, 4);
-	key_load(&c, 3, &key_a);
-	{
-		u32 isn = rnd32();
-
-		real = stage_token(&c, &cl, isn, seq, mask);
-		advance_ms(&c, 1);
-		for (j = 0; j < TAP_CANDS_PER_FRAG; j++) {
-			s = mksyn(&cl, rnd_port(), 22,
-				  mask[2] ^ (rnd32() & 0xffffff));
-			process(&c, &rule_def, &s, NULL);
-		}
-		CHECK_STAT(process(&c, &rule_def, &real, NULL),
-			   TAP_STAT_BAD_MAC, "real piece crowded out");
-		/* ... and the client's next token (newest pieces) gets in */
-		advance_ms(&c, 1000);
-		send_token(&c, &rule_def, &cl, 22, isn, c.clk.now_s, NULL, 0);
-		CHECK_STAT(process(&c, &rule_def, &real, NULL),
-			   TAP_STAT_ACCEPTED, "retransmission with a new token");
-	}
+	real = stage_decoys(&c, &cl, two_two_two, TAP_CANDS_PER_FRAG, mask);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
+		   "real piece crowded out");
+	/* ... and the client's next token (newest pieces) gets in */
+	advance_ms(&c, 1000);
+	send_token(&c, &rule_def, &cl, 22, real.seq, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "retransmission with a new token");
 	ctx_free(&c);
 
 	/* one decoy for each of pieces 1-3: at most TAP_MAX_TRIES MACs */
@@ -2225,19 +2207,9 @@ TEST(test_decoys)
 		int acc = 0, n;
 
 		for (n = 0; n < 200; n++) {
-			u32 isn = rnd32();
-			u64 macs0;
 			unsigned int st;
 
-			ctx_init(&c, 4, 4, 4);
-			key_load(&c, 3, &key_a);
-			real = stage_token(&c, &cl, isn, seq, mask);
-			advance_ms(&c, 1);
-			for (j = 1; j < 4; j++) {
-				s = mksyn(&cl, rnd_port(), 22,
-					  mask[j] ^ (rnd32() & 0xffffff));
-				process(&c, &rule_def, &s, NULL);
-			}
+			real = stage_decoys(&c, &cl, one_to_three, 3, mask);
 			macs0 = c.env.macs;
 			st = process(&c, &rule_def, &real, NULL);
 			acc += st == TAP_STAT_ACCEPTED;

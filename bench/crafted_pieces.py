@@ -1,12 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The dearest SYN a key holder can make the server chew on: pieces that,
-for its own ISN, decode to a loaded key id and a fresh time, with random
-tags, so that every combination costs a MAC. Prints the sequence numbers of
-the pieces (piece 0 once, pieces 1-3 three times each: TAP_CANDS_PER_FRAG),
+"""The dearest SYNs a key holder can make the server chew on, for its own
+ISN: pieces that decode to the loaded key id and a fresh time, with random
+tags, so that the SYN costs the most of its budget (docs/PROTOCOL.md §4).
+Prints the ISN to use (the one given, or the next whose masks have four
+different check bytes), a colon, and the sequence numbers of the pieces,
 comma separated, for bench/inject's seqs parameter.
 
-    crafted_pieces.py KEYFILE ISN DPORT
+    crafted_pieces.py KEYFILE ISN DPORT [macs|ids]
+
+macs (the default): piece 0 once, pieces 1-3 twice each. Two pairs of
+pieces 0 and 1 that pass the key and time checks: two MACs, and the decode
+budget spent on comparing tags.
+
+ids: piece 0 three times, naming two key ids the rule does not take before
+the loaded one, pieces 1 and 2 once, piece 3 three times: the key checks
+fail first, then MACs.
 """
 import os
 import random
@@ -20,16 +29,38 @@ import tap_spec  # noqa: E402
 def main():
     key_id, _, realm = tap_spec.read_keyfile(sys.argv[1])
     isn, dport = int(sys.argv[2], 0), int(sys.argv[3])
-    now = int(time.time())
+    pattern = sys.argv[4] if len(sys.argv) > 4 else "macs"
+    if pattern == "macs":
+        ids, counts = [key_id], (1, 2, 2, 2)
+    elif pattern == "mixed":
+        # two key ids the rule does not take, then the loaded one; two
+        # stale times, then a fresh one; piece 3 twice
+        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 3, 1, 2)
+    elif pattern == "ids":
+        # planted in this order: within one millisecond the first
+        # written is tried first
+        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 1, 1, 3)
+    else:
+        sys.exit("crafted_pieces.py: pattern is macs, ids or mixed, not " + pattern)
+    # An ISN whose four masks differ in their check bytes: where two
+    # share one, each piece is a candidate for the other's place too, and
+    # the pattern is not the one asked for (about 6 ISNs in 256).
     m = tap_spec.masks(realm, isn, dport)
-    out = [m[0] ^ (key_id << 8 | (now >> 8 & 0xFF))]
+    while len({x >> 24 for x in m}) < 4:
+        isn = (isn + 1) & 0xFFFFFFFF
+        m = tap_spec.masks(realm, isn, dport)
+    now = int(time.time())
+    out = [m[0] ^ (i << 8 | (now >> 8 & 0xFF)) for i in ids]
     for k in (1, 2, 3):
-        for _ in range(3):
+        for _ in range(counts[k]):
             p = random.getrandbits(24)
             if k == 1:  # the time's low byte, then tag bytes
-                p = (now & 0xFF) << 16 | (p & 0xFFFF)
+                lo = now
+                if pattern == "mixed" and _ < 2:
+                    lo = now + 100 + _  # stale: 100 s away
+                p = (lo & 0xFF) << 16 | (p & 0xFFFF)
             out.append(m[k] ^ p)
-    print(",".join(str(x) for x in out))
+    print("%d:%s" % (isn, ",".join(str(x) for x in out)))
 
 
 main()

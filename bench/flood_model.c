@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 	u8 raw[TAP_KEY_LEN] = { 1, 2, 3 };
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s flood|onesrc|crafted 4|6 N\n", argv[0]);
+		fprintf(stderr, "usage: %s flood|onesrc|crafted|crafted_ids 4|6 N\n",
+			argv[0]);
 		return 2;
 	}
 	family = atoi(argv[2]);
@@ -144,18 +145,37 @@ int main(int argc, char **argv)
 			bad += tap_stat_is_match(out.stat);
 		}
 	} else {
+		/*
+		 * As bench/crafted_pieces.py. crafted: piece 0 once, the
+		 * others twice: two pairs of pieces 0 and 1 pass the checks,
+		 * two MACs, and eight tags compared. crafted_ids: piece 0
+		 * three times, naming ids 5 and 7 (in the rule's range, not
+		 * loaded) before the loaded 3, pieces 1 and 2 once, piece 3
+		 * three times.
+		 */
+		static const u16 ids[] = { 5, 7, 3 };
+		bool by_ids = !strcmp(argv[1], "crafted_ids");
+		int count[TAP_FRAGS] = { 1, 2, 2, 2 };
 		u32 mask[TAP_FRAGS];
 		struct tap_syn real;
 		int k, j;
 
+		if (by_ids) {
+			count[0] = count[3] = 3;
+			count[1] = count[2] = 1;
+		} else if (strcmp(argv[1], "crafted")) {
+			fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
+			return 2;
+		}
 		flood_syn(&real, family);
 		tap_frag_masks(&the_realm, real.seq, real.dport, mask);
 		for (k = 0; k < TAP_FRAGS; k++) {
-			for (j = 0; j < (k ? TAP_CANDS_PER_FRAG : 1); j++) {
+			for (j = 0; j < count[k]; j++) {
 				u32 p = (u32)rnd() & 0xffffff;
 
-				if (k == 0)	/* key id 3, the time's high byte */
-					p = 3u << 8 | (u32)(clk.now_s >> 8 & 0xff);
+				if (k == 0)	/* the key id, the time's high byte */
+					p = (u32)(by_ids ? ids[j] : 3) << 8 |
+					    (u32)(clk.now_s >> 8 & 0xff);
 				else if (k == 1)	/* the time's low byte */
 					p = (u32)(clk.now_s & 0xff) << 16 | (p & 0xffff);
 				s = real;

@@ -31,14 +31,14 @@ gcc $kflags -g -Ixt_tap -D_GNU_SOURCE -c -o build/flood_model_core.o xt_tap/tap_
 gcc -O2 -g -no-pie -Ixt_tap -D_GNU_SOURCE -o "$out" bench/flood_model.c build/flood_model_core.o \
 	$(pkg-config --cflags --libs libsodium)
 for fam in 4 6; do
-	for mode in flood onesrc crafted; do
+	for mode in flood onesrc crafted crafted_ids; do
 		f=build/callgrind.$mode.$fam
 		# the flood fills the tables first: count only the second half
 		total=$(valgrind --tool=callgrind --callgrind-out-file="$f" \
 			--toggle-collect=tap_process_syn "$out" "$mode" "$fam" "$n" 2>&1 |
 			sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
 		syns=$n
-		[ "$mode" = crafted ] || syns=$((2 * n))
+		case $mode in crafted*) ;; *) syns=$((2 * n)) ;; esac
 		echo "$mode IPv$fam: $((total / syns)) instructions per SYN in tap_process_syn" \
 			"($syns SYNs; callgrind_annotate $f)"
 	done

@@ -30,7 +30,10 @@
 #                   sequence numbers): every SYN finds the earlier ones in
 #                   its pending bucket, so a key-less sender costs the most
 #   crafted         tap1, flooded from one source with crafted pieces
-#                   planted, so that every SYN costs the most it can
+#                   planted (bench/crafted_pieces.py macs), so that every
+#                   SYN costs two MACs and the decode budget
+#   crafted_ids     the same with pieces that fail the key check first
+#                   (crafted_pieces.py ids), then cost MACs
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
@@ -69,7 +72,7 @@ results=/tmp/bench-results
 fail() { echo "FAIL: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_of() { echo "b_$1"; }
-uses_tap() { case $1 in tap*|crafted|onesrc) return 0 ;; esac; return 1; }
+uses_tap() { case $1 in tap*|crafted*|onesrc) return 0 ;; esac; return 1; }
 # any_tap: some ruleset of CONFIGS loads xt_tap
 any_tap() {
 	local cfg
@@ -136,7 +139,7 @@ setup_ns() {
 			in_ns "$ns" $ipt -t mangle -N defrag_on &&
 			in_ns "$ns" $ipt -t mangle -A defrag_on -m socket -j RETURN ||
 				fail "$ipt socket rule in $ns" ;;
-		tap1*|crafted|onesrc)	# the one-rule form
+		tap1*|crafted*|onesrc)	# the one-rule form
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
 				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
 				fail "$ipt tap rule in $ns"
@@ -177,8 +180,8 @@ inject() {
 		echo fd00:be::1 >$param/dst; echo fd00:200:: >$param/src
 	fi
 	# onesrc and crafted: every SYN from the one source address
-	case $cfg in onesrc|crafted) echo 0 >$param/src_bits ;; esac
-	if [ "$cfg" = crafted ]; then
+	case $cfg in onesrc|crafted*) echo 0 >$param/src_bits ;; esac
+	if [ "${cfg%_*}" = crafted ] || [ "$cfg" = crafted ]; then
 		# plant the pieces from a source of this run's own, then repeat
 		# its "real SYN": pieces planted by an earlier run in the same
 		# bucket would push this run's out of the sixteen ways
@@ -194,20 +197,21 @@ inject() {
 		# made and planted by the command that runs the SYNs, which is
 		# what PROFILE records: perf starts slower than a token lives
 		plant="s=\$(python3 $repo/bench/crafted_pieces.py /tmp/keys/$KEY_ID.key"
-		plant+=" $CRAFTED_ISN $PORT) && echo \"\$s\" > $param/seqs &&"
-		plant+=" echo 10 > $param/run && echo $CRAFTED_ISN > $param/seqs && "
+		plant+=" $CRAFTED_ISN $PORT $([ $cfg = crafted ] && echo macs || echo ${cfg#crafted_}))"
+		plant+=" && echo \"\${s#*:}\" > $param/seqs &&"
+		plant+=" echo 10 > $param/run && echo \"\${s%%:*}\" > $param/seqs && "
 	fi
 	# under PROFILE, the one run that perf records (all CPUs)
 	${perf_wrap:+perf record -q -a -e cpu-clock -c 20000 -o /tmp/perf.data --} \
 		ip netns exec "$ns" sh -c "${plant}echo $n > $param/run" >/dev/null ||
 		fail "$cfg: injection${plant:+ (or crafted pieces)} in $ns"
-	case $cfg in onesrc|crafted) echo 16 >$param/src_bits ;; esac
-	if [ "$cfg" = crafted ]; then
+	case $cfg in onesrc|crafted*) echo 16 >$param/src_bits ;; esac
+	if [ "${cfg%_*}" = crafted ] || [ "$cfg" = crafted ]; then
 		echo 0 >$param/fixed_seqs
 		# every one of them must have cost the MACs, or this is not
 		# the dearest SYN
 		bad=$(( $(tap_stat "$ns" bad_mac) - bad_before ))
-		[ "$bad" = "$n" ] || fail "crafted IPv$fam: $bad of $n SYNs failed the MACs, wanted all;" \
+		[ "$bad" = "$n" ] || fail "$cfg IPv$fam: $bad of $n SYNs failed the MACs, wanted all;" \
 			"counters:" $(in_ns "$ns" cat /proc/net/xt_tap | tr -s ' \n' ' ')
 	fi
 	r=$(cat $param/result)
@@ -254,7 +258,7 @@ for cfg in $CONFIGS; do
 			"of $(((N + PREFILL) * REPS * nfam)) injected"
 	fi
 done
-for cfg in tap tap1 onesrc crafted; do
+for cfg in tap tap1 onesrc crafted crafted_ids crafted_mixed; do
 	[[ " $CONFIGS " == *" $cfg "* ]] || continue
 	echo "bench: /proc/net/xt_tap in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
 		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
@@ -344,6 +348,8 @@ for fam in $FAMILIES; do
 		pair("tap1", "drop_defrag", "ratio tap1/drop_defrag")
 		pair("onesrc", "drop", "ratio onesrc/drop")
 		pair("crafted", "drop", "ratio crafted/drop")
+		pair("crafted_ids", "drop", "ratio crafted_ids/drop")
+		pair("crafted_mixed", "drop", "ratio crafted_mixed/drop")
 		pair("hashlimit", "drop", "ratio hashlimit/drop")
 		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
 		pair("recent", "drop", "ratio recent/drop")

@@ -167,8 +167,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
 			return 2;
 		}
-		flood_syn(&real, family);
-		tap_frag_masks(&the_realm, real.seq, real.dport, mask);
+		do {
+			flood_syn(&real, family);
+			tap_frag_masks(&the_realm, real.seq, real.dport, mask);
+		} while (!bench_masks_distinct(mask));
 		for (k = 0; k < TAP_FRAGS; k++) {
 			for (j = 0; j < count[k]; j++) {
 				u32 p = (u32)rnd() & 0xffffff;

@@ -34,6 +34,8 @@
 #                   SYN costs two MACs and the decode budget
 #   crafted_ids     the same with pieces that fail the key check first
 #                   (crafted_pieces.py ids), then cost MACs
+#   crafted_mixed   the same with failing key checks, then stale times
+#                   (crafted_pieces.py mixed), then MACs
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
@@ -170,7 +172,7 @@ tap_stat() {
 
 # inject FAMILY CONFIG COUNT: COUNT SYNs into CONFIG's namespace; prints ns/SYN
 inject() {
-	local fam=$1 cfg=$2 n=$3 ns r count ns_per rej want plant=
+	local fam=$1 cfg=$2 n=$3 ns r count ns_per rej want plant= pattern=
 	ns=$(ns_of "$cfg")
 	echo $([ "$cfg" = inject ] && echo 0 || echo 1) >$param/deliver
 	echo "$fam" >$param/family
@@ -181,7 +183,9 @@ inject() {
 	fi
 	# onesrc and crafted: every SYN from the one source address
 	case $cfg in onesrc|crafted*) echo 0 >$param/src_bits ;; esac
-	if [ "${cfg%_*}" = crafted ] || [ "$cfg" = crafted ]; then
+	# crafted*: the pattern of bench/crafted_pieces.py
+	case $cfg in crafted) pattern=macs ;; crafted_*) pattern=${cfg#crafted_} ;; esac
+	if [ -n "$pattern" ]; then
 		# plant the pieces from a source of this run's own, then repeat
 		# its "real SYN": pieces planted by an earlier run in the same
 		# bucket would push this run's out of the sixteen ways
@@ -197,7 +201,7 @@ inject() {
 		# made and planted by the command that runs the SYNs, which is
 		# what PROFILE records: perf starts slower than a token lives
 		plant="s=\$(python3 $repo/bench/crafted_pieces.py /tmp/keys/$KEY_ID.key"
-		plant+=" $CRAFTED_ISN $PORT $([ $cfg = crafted ] && echo macs || echo ${cfg#crafted_}))"
+		plant+=" $CRAFTED_ISN $PORT $pattern)"
 		plant+=" && echo \"\${s#*:}\" > $param/seqs &&"
 		plant+=" echo 10 > $param/run && echo \"\${s%%:*}\" > $param/seqs && "
 	fi
@@ -206,7 +210,7 @@ inject() {
 		ip netns exec "$ns" sh -c "${plant}echo $n > $param/run" >/dev/null ||
 		fail "$cfg: injection${plant:+ (or crafted pieces)} in $ns"
 	case $cfg in onesrc|crafted*) echo 16 >$param/src_bits ;; esac
-	if [ "${cfg%_*}" = crafted ] || [ "$cfg" = crafted ]; then
+	if [ -n "$pattern" ]; then
 		echo 0 >$param/fixed_seqs
 		# every one of them must have cost the MACs, or this is not
 		# the dearest SYN

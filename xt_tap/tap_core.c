@@ -1166,11 +1166,16 @@ static unsigned int pend_try_pair(const struct tap_ctx *c,
 			tok->tag = tag_hm | pc->val[3][i3];
 			if (tap_tag_equal(mac, tok->tag)) {
 				res = check_fresh(c, tok, time);
-			} else if (ref->prev) {
-				/* a rotation's grace: the retiring key */
+			} else if (ref->prev &&
+				   (have_prev || pt->macs < TAP_MAX_TRIES)) {
+				/*
+				 * A rotation's grace: the retiring key, whose
+				 * MAC counts against the same budget.
+				 */
 				if (!have_prev) {
 					mac_prev = pend_mac(c, pt, ref->prev,
 							    tok->key_id, time);
+					pt->macs++;
 					have_prev = true;
 				}
 				if (!tap_tag_equal(mac_prev, tok->tag))
@@ -1202,7 +1207,8 @@ static unsigned int pend_try_pair(const struct tap_ctx *c,
  * twice. A check that fails on pieces 0 (key) or 0 and 1 (time) counts once
  * and skips every token that shares them; each other token compared counts
  * once (TAP_MAX_DECODES in all), and the tokens of one pair of pieces 0 and
- * 1 share their MAC (TAP_MAX_TRIES pairs MACed, at most). On accept the
+ * 1 share their MAC (TAP_MAX_TRIES MACs in all, a retiring key's
+ * included). On accept the
  * pieces are consumed and *ref, *tok describe the token. Out of line: its
  * locals stay off the flood path's stack.
  */

@@ -36,7 +36,7 @@ typedef struct {
 
 #define TAP_FRAGS		4	/* auth SYNs per token */
 #define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
-#define TAP_MAX_TRIES		2	/* pieces 0 and 1 MACed per SYN, at most */
+#define TAP_MAX_TRIES		2	/* MACs per SYN, at most, under any key */
 #define TAP_MAX_DECODES		8	/* failed checks per SYN, at most (§4) */
 #define TAP_CANDS_PER_FRAG	3	/* newest candidates kept per piece */
 #define TAP_PEND_WAYS		16

@@ -4,12 +4,12 @@
  * program of operations on one namespace's tables with a simulated clock:
  * SYNs from arbitrary sources, tokens built by the core's own encoder (so
  * that the accept path is reached), forged and replayed tokens, key loads,
- * reloads and deletes, rule ranges and windows, realm changes and time
- * steps. After every SYN an oracle checks:
+ * reloads, rotations (a grace for the replaced key) and deletes, rule
+ * ranges and windows, realm changes and time steps. After every SYN an oracle checks:
  *   - no accept without a token the harness built, with the core's
  *     builder, for that exact SYN under the rule's binding, with the key
- *     loaded now under that id, the current realm, inside the window, and
- *     never accepted before;
+ *     loaded now under that id (or in its grace), the current realm,
+ *     inside the window, and never accepted before;
  *   - no retransmission verdict but for a SYN accepted before, whose key
  *     (same load) is still there and in the rule's range;
  *   - the outcome and the per-key events add up (one outcome per SYN,
@@ -51,6 +51,11 @@ struct kslot {
 	tap_prf_key key;
 	u32 rate;
 	u64 tat;
+	/* a rotation's retiring key, in its grace */
+	bool has_prev;
+	u32 prev_gen;
+	u64 prev_serial;
+	tap_prf_key prev;
 };
 
 /* A token the harness built with the core's encoder. */
@@ -97,6 +102,7 @@ struct ns {
 	unsigned int events[__TAP_STAT_MAX];
 	unsigned int nevents, admits, key_gets;
 	u16 accepted_key;	/* of this SYN's accepted event */
+	u64 accepted_serial;	/* the key instance that accepted it */
 	u64 syns;
 	u64 outcomes[__TAP_STAT_MAX];
 };
@@ -142,6 +148,10 @@ static bool env_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 		return false;
 	ref->key = &k->key;
 	ref->serial = k->serial;
+	if (k->has_prev) {
+		ref->prev = &k->prev;
+		ref->prev_serial = k->prev_serial;
+	}
 	return true;
 }
 
@@ -167,10 +177,19 @@ static bool env_admit(void *env, u16 key_id, u64 now_ms)
 	return tap_admit_gcra(k->tat, now_ms * 1000000, k->rate, &k->tat);
 }
 
+static void env_accepted(const struct tap_ctx *c, u16 key_id,
+			 const struct tap_keyref *ref)
+{
+	(void)c;
+	(void)key_id;
+	g.accepted_serial = ref->serial;
+}
+
 static const struct tap_ops ops = {
 	.key_get = env_key_get,
 	.key_event = env_key_event,
 	.admit = env_admit,
+	.accepted = env_accepted,
 };
 
 static int lock_rank(enum tap_table_id t)
@@ -238,8 +257,13 @@ static bool in_rule(u16 key_id)
 	return key_id >= g.rule.key_min && key_id <= g.rule.key_max;
 }
 
-/* The token of key_id that may explain the accept of syn, or NULL. */
-static struct issued *accept_witness(const struct tap_syn *syn, u16 key_id)
+/*
+ * The token of key_id that may explain the accept of syn by the key
+ * instance serial (the loaded key's, or in a grace the retiring one's), or
+ * NULL.
+ */
+static struct issued *accept_witness(const struct tap_syn *syn, u16 key_id,
+				     u64 serial)
 {
 	u64 now = g.clk.now_s;
 	int i;
@@ -248,11 +272,13 @@ static struct issued *accept_witness(const struct tap_syn *syn, u16 key_id)
 		struct issued *t = &g.iss[i];
 		struct tap_token_params want;
 		struct kslot *k = key_find(t->p.key_id);
+		bool by_prev = k && k->has_prev && serial == k->prev_serial;
 
 		if (t->accepted || !k || t->p.key_id != key_id ||
 		    t->mac_id != t->p.key_id ||
-		    t->mac_gen != k->gen || t->realm_gen != g.realm_gen ||
-		    !in_rule(t->p.key_id))
+		    (serial != k->serial && !by_prev) ||
+		    t->mac_gen != (by_prev ? k->prev_gen : k->gen) ||
+		    t->realm_gen != g.realm_gen || !in_rule(t->p.key_id))
 			continue;
 		if (t->p.time > now + g.rule.window ||
 		    t->p.time + g.rule.window < now)
@@ -285,7 +311,8 @@ static bool retransmit_ok(const struct tap_syn *syn)
 		struct kslot *k = key_find(a->key_id);
 
 		if (syn_equal(&a->syn, syn) && in_rule(a->key_id) && k &&
-		    k->serial == a->serial &&
+		    (k->serial == a->serial ||
+		     (k->has_prev && k->prev_serial == a->serial)) &&
 		    g.clk.now_ms - a->stamp_ms < g.t.auth_lifetime_ms)
 			return true;
 	}
@@ -359,6 +386,7 @@ static unsigned int process(const struct tap_syn *syn)
 
 	memset(g.events, 0, sizeof(g.events));
 	g.nevents = g.admits = g.key_gets = 0;
+	g.accepted_serial = 0;	/* serials start at 1 */
 	tap_process_syn(&c, &out);
 	st = out.stat;
 	g.syns++;
@@ -396,8 +424,8 @@ static unsigned int process(const struct tap_syn *syn)
 
 	if (st == TAP_STAT_ACCEPTED) {
 		struct issued *w = g.no_realm ? NULL :
-				   accept_witness(syn, g.accepted_key);
-		struct kslot *k;
+				   accept_witness(syn, g.accepted_key,
+						  g.accepted_serial);
 
 		if (!w) {
 			dump_tokens(syn);
@@ -405,10 +433,9 @@ static unsigned int process(const struct tap_syn *syn)
 			     syn->seq, syn->dport);
 		}
 		mark_accepted(w);
-		k = key_find(w->p.key_id);
 		g.acc[g.nacc].syn = *syn;
 		g.acc[g.nacc].key_id = w->p.key_id;
-		g.acc[g.nacc].serial = k->serial;
+		g.acc[g.nacc].serial = g.accepted_serial;
 		g.acc[g.nacc].stamp_ms = g.clk.now_ms;
 		g.nacc++;
 	} else if (st == TAP_STAT_RETRANSMIT && !retransmit_ok(syn)) {
@@ -464,12 +491,23 @@ static void make_syn(struct input *in, struct tap_syn *s, u8 family)
 	s->seq = take32(in);
 }
 
-static void op_key_load(struct input *in)
+/* Load a key, or with rotate give a loaded one a new key in a grace. */
+static void op_key_load(struct input *in, bool rotate)
 {
 	u16 id = take8(in) % 8;
 	struct kslot *k = key_find(id);
 	int i;
 
+	if (rotate && k) {
+		k->has_prev = true;
+		k->prev_gen = k->gen;
+		k->prev_serial = k->serial;
+		k->prev = k->key;
+		k->gen = g.next_gen++;
+		k->serial = g.next_serial++;
+		key_bytes(id, k->gen, &k->key);
+		return;
+	}
 	for (i = 0; i < NKEYS && !k; i++)
 		if (!g.keys[i].loaded)
 			k = &g.keys[i];
@@ -518,8 +556,15 @@ static void op_token(struct input *in, bool forge)
 	make_syn(in, &t->real, ctl & 1 ? 6 : 4);
 	t->mac_id = take8(in) % 8;
 	k = key_find(t->mac_id);
-	/* usually the loaded key; sometimes an old or never loaded one */
-	t->mac_gen = k && !(ctl & 2) ? k->gen : take8(in);
+	/*
+	 * usually the loaded key (or the one it is replacing, in a grace);
+	 * sometimes an old or never loaded one
+	 */
+	if (k && !(ctl & 2))
+		t->mac_gen = k->has_prev && take8(in) & 1 ? k->prev_gen :
+			     k->gen;
+	else
+		t->mac_gen = take8(in);
 	/* usually for its own id; sometimes signed by another key */
 	tap_params_from_syn(&t->p, &t->real, ctl >> 2 & TAP_BIND_ALL,
 			    ctl & 0x10 ? take8(in) % 8 : t->mac_id,
@@ -627,7 +672,7 @@ static void ns_init(struct input *in)
 	g.realm_gen = 0;
 	realm_bytes(g.realm_gen, &g.realm);
 	for (f = 0; f < 2; f++)
-		op_key_load(&(struct input){ (const u8 *)"\x03", 1 });
+		op_key_load(&(struct input){ (const u8 *)"\x03", 1 }, false);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -668,12 +713,14 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		}
 		case 3:
-			op_key_load(&in);
+			op_key_load(&in, op & 0x80);
 			break;
-		case 4: {
+		case 4: {	/* delete a key, or end its grace */
 			struct kslot *k = key_find(take8(&in) % 8);
 
-			if (k)
+			if (k && op & 0x80)
+				k->has_prev = false;
+			else if (k)
 				memset(k, 0, sizeof(*k));
 			break;
 		}

@@ -1582,12 +1582,48 @@ TEST(test_key_revocation)
  * let in, and its tokens, stop with its grace; the accepted op is told
  * which key and which SYN.
  */
+/*
+ * Pieces from cl's address that make its next SYN the dearest one
+ * (bench/crafted_pieces.py macs): piece 0 once, naming key 3 and a fresh
+ * time; pieces 1-3 twice, piece 1 with the time's low byte; random tags.
+ * The ISN's masks have four different check bytes, so that no piece is a
+ * candidate for another's place. Returns the real SYN.
+ */
+static struct tap_syn stage_mac_pairs(struct ctx *c, const struct client *cl)
+{
+	static const int counts[TAP_FRAGS] = { 1, 2, 2, 2 };
+	u32 mask[TAP_FRAGS], isn, now = (u32)c->clk.now_s;
+	struct tap_syn s;
+	int k, n;
+
+	do {
+		isn = rnd32();
+		tap_frag_masks(&realm_a, isn, 22, mask);
+	} while (!((mask[0] ^ mask[1]) >> 24) || !((mask[0] ^ mask[2]) >> 24) ||
+		 !((mask[0] ^ mask[3]) >> 24) || !((mask[1] ^ mask[2]) >> 24) ||
+		 !((mask[1] ^ mask[3]) >> 24) || !((mask[2] ^ mask[3]) >> 24));
+	for (k = 0; k < TAP_FRAGS; k++) {
+		for (n = 0; n < counts[k]; n++) {
+			u32 p = rnd32() & 0xffffff;
+
+			if (k == 0)
+				p = 3u << 8 | (now >> 8 & 0xff);
+			else if (k == 1)
+				p = (now & 0xff) << 16 | (p & 0xffff);
+			s = mksyn(cl, rnd_port(), 22, mask[k] ^ p);
+			process(c, &rule_def, &s, NULL);
+		}
+	}
+	return mksyn(cl, rnd_port(), 22, isn);
+}
+
 TEST(test_rotation)
 {
 	struct client old_cl, new_cl, other;
 	struct tap_syn real, real_old, real_new;
 	u32 seq_old[TAP_FRAGS];
 	struct ctx c;
+	u64 macs0;
 	u32 isn;
 
 	ctx_init(&c, 8, 8, 8);
@@ -1624,16 +1660,36 @@ TEST(test_rotation)
 	isn = rnd32();
 	real_old = mksyn(&old_cl, rnd_port(), 22, isn);
 	send_token(&c, &rule_def, &old_cl, 22, isn, c.clk.now_s, NULL, 0);
+	macs0 = c.env.macs;
 	CHECK_STAT(process(&c, &rule_def, &real_old, NULL), TAP_STAT_ACCEPTED,
 		   "old key during the grace");
 	CHECK(c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].prev_serial,
 	      "accepted by the old key: by_prev %d, serial %llu",
 	      c.env.acc_by_prev, (unsigned long long)c.env.acc_serial);
+	CHECK(c.env.macs - macs0 == 2, "old key's MACs (new, then old): %llu",
+	      (unsigned long long)(c.env.macs - macs0));
 	isn = rnd32();
 	real_new = mksyn(&new_cl, rnd_port(), 22, isn);
 	send_token(&c, &rule_def, &new_cl, 22, isn, c.clk.now_s, NULL, 0);
+	macs0 = c.env.macs;
 	CHECK_STAT(process(&c, &rule_def, &real_new, NULL), TAP_STAT_ACCEPTED,
 		   "new key during the grace");
+	CHECK(c.env.macs - macs0 == 1, "new key's MACs: %llu",
+	      (unsigned long long)(c.env.macs - macs0));
+
+	/*
+	 * The dearest SYN (two pairs of pieces 0 and 1 that pass the key and
+	 * time checks, tags that pass nothing) costs no more MACs during a
+	 * grace: the retiring key's count against the same budget.
+	 */
+	client_init(&other, 4, 23);
+	real = stage_mac_pairs(&c, &other);
+	macs0 = c.env.macs;
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
+		   "two MACed pairs during the grace");
+	CHECK(c.env.macs - macs0 == TAP_MAX_TRIES,
+	      "MACs for the dearest SYN during a grace: %llu",
+	      (unsigned long long)(c.env.macs - macs0));
 	CHECK(!c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].serial &&
 	      c.env.acc_syn.family == 6,
 	      "accepted by the new key: by_prev %d", c.env.acc_by_prev);

@@ -36,6 +36,8 @@
 #                   (crafted_pieces.py ids), then cost MACs
 #   crafted_mixed   the same with failing key checks, then stale times
 #                   (crafted_pieces.py mixed), then MACs
+#   crafted_grace   crafted, while key 3 is in a rotation's grace (the
+#                   retiring key's MAC is tried too)
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
@@ -119,6 +121,11 @@ setup_ns() {
 	if uses_tap "$cfg"; then
 		in_ns "$ns" tap-keytool load /tmp/keys/$KEY_ID.key >/dev/null || fail "key in $ns"
 	fi
+	if [ "$cfg" = crafted_grace ]; then
+		mkdir -p "/tmp/keys-$ns"
+		in_ns "$ns" tap-keytool rotate $KEY_ID --grace 1d -o "/tmp/keys-$ns/$KEY_ID.key" \
+			--realm-from /tmp/keys/$KEY_ID.key >/dev/null || fail "rotate in $ns"
+	fi
 	for fam in 4 6; do
 		[ $fam = 4 ] && ipt=iptables || ipt=ip6tables
 		case $cfg in *_nft) ipt=$ipt-nft ;; *) ipt=$ipt-legacy ;; esac
@@ -184,7 +191,7 @@ inject() {
 	# onesrc and crafted: every SYN from the one source address
 	case $cfg in onesrc|crafted*) echo 0 >$param/src_bits ;; esac
 	# crafted*: the pattern of bench/crafted_pieces.py
-	case $cfg in crafted) pattern=macs ;; crafted_*) pattern=${cfg#crafted_} ;; esac
+	case $cfg in crafted|crafted_grace) pattern=macs ;; crafted_*) pattern=${cfg#crafted_} ;; esac
 	if [ -n "$pattern" ]; then
 		# plant the pieces from a source of this run's own, then repeat
 		# its "real SYN": pieces planted by an earlier run in the same
@@ -262,7 +269,7 @@ for cfg in $CONFIGS; do
 			"of $(((N + PREFILL) * REPS * nfam)) injected"
 	fi
 done
-for cfg in tap tap1 onesrc crafted crafted_ids crafted_mixed; do
+for cfg in tap tap1 onesrc crafted crafted_ids crafted_mixed crafted_grace; do
 	[[ " $CONFIGS " == *" $cfg "* ]] || continue
 	echo "bench: /proc/net/xt_tap in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
 		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
@@ -354,6 +361,7 @@ for fam in $FAMILIES; do
 		pair("crafted", "drop", "ratio crafted/drop")
 		pair("crafted_ids", "drop", "ratio crafted_ids/drop")
 		pair("crafted_mixed", "drop", "ratio crafted_mixed/drop")
+		pair("crafted_grace", "drop", "ratio crafted_grace/drop")
 		pair("hashlimit", "drop", "ratio hashlimit/drop")
 		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
 		pair("recent", "drop", "ratio recent/drop")

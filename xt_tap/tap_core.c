@@ -1318,7 +1318,13 @@ static noinline void pend_complete(const struct tap_ctx *caller,
 				  c.t->pend_lifetime_ms);
 }
 
-void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
+/*
+ * The module compiles this file into the match's (xt_tap_main.c), which
+ * calls this directly: a flood SYN then costs no call, and the match's
+ * locals stay in registers.
+ */
+static __always_inline void tap_process_syn_inline(const struct tap_ctx *c,
+						   struct tap_outcome *out)
 {
 	/* all read before the first store: a u8 store may alias anything */
 	const struct tap_tables *t = c->t;
@@ -1347,4 +1353,9 @@ void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 	out->stat = TAP_STAT_INCOMPLETE;
 	out->evicted = evicted;
 	out->macs = 0;
+}
+
+void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
+{
+	tap_process_syn_inline(c, out);
 }

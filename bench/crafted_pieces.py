@@ -7,7 +7,7 @@ Prints the ISN to use (the one given, or the next whose masks have four
 different check bytes), a colon, and the sequence numbers of the pieces,
 comma separated, for bench/inject's seqs parameter.
 
-    crafted_pieces.py KEYFILE ISN DPORT [macs|ids]
+    crafted_pieces.py KEYFILE ISN DPORT [macs|ids|mixed|range]
 
 macs (the default): piece 0 once, pieces 1-3 twice each. Two pairs of
 pieces 0 and 1 that pass the key and time checks: two MACs, and the decode
@@ -16,6 +16,11 @@ budget spent on comparing tags.
 ids: piece 0 three times, naming two key ids the rule does not take before
 the loaded one, pieces 1 and 2 once, piece 3 three times: the key checks
 fail first, then MACs.
+
+range: for a rule that takes a range of key ids (bench: 1-7): piece 0
+three times, naming two ids of the range that are not loaded before the
+loaded one, pieces 1-3 twice each: two key lookups that fail, then two
+MACs.
 """
 import os
 import random
@@ -36,12 +41,15 @@ def main():
         # two key ids the rule does not take, then the loaded one; two
         # stale times, then a fresh one; piece 3 twice
         ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 3, 1, 2)
+    elif pattern == "range":
+        # ids 2 and 1 (for key 3): inside the bench's range 1-7, not loaded
+        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 2, 2, 2)
     elif pattern == "ids":
         # planted in this order: within one millisecond the first
         # written is tried first
         ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 1, 1, 3)
     else:
-        sys.exit("crafted_pieces.py: pattern is macs, ids or mixed, not " + pattern)
+        sys.exit("crafted_pieces.py: pattern is macs, ids, mixed or range, not " + pattern)
     # An ISN whose four masks differ in their check bytes: where two
     # share one, each piece is a candidate for the other's place too, and
     # the pattern is not the one asked for (about 6 ISNs in 256).

@@ -38,6 +38,9 @@
 #                   (crafted_pieces.py mixed), then MACs
 #   crafted_grace   crafted, while key 3 is in a rotation's grace (the
 #                   retiring key's MAC is tried too)
+#   crafted_range   a tap1 rule for key ids 1-7 (only 3 loaded), with
+#                   pieces that name ids 2 and 1 first (crafted_pieces.py
+#                   range): two failed key lookups, then MACs
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes
@@ -105,7 +108,7 @@ insmod /tmp/tap_inject.ko dport=$PORT || fail "insmod tap_inject"
 # ---- one namespace per ruleset ---------------------------------------------
 
 setup_ns() {
-	local cfg=$1 ns fam ipt
+	local cfg=$1 ns fam ipt ids
 	ns=$(ns_of "$cfg")
 	ip netns add "$ns" || fail "netns $ns"
 	in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
@@ -149,8 +152,10 @@ setup_ns() {
 			in_ns "$ns" $ipt -t mangle -A defrag_on -m socket -j RETURN ||
 				fail "$ipt socket rule in $ns" ;;
 		tap1*|crafted*|onesrc)	# the one-rule form
+			ids=$KEY_ID
+			[ "$cfg" = crafted_range ] && ids=1-7
 			in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
-				-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
+				-m tap --key-id $ids --drop-invalid -j ACCEPT ||
 				fail "$ipt tap rule in $ns"
 			continue ;;
 		tap_protect)	# tap-nft protect: its own inet table, both families
@@ -269,7 +274,7 @@ for cfg in $CONFIGS; do
 			"of $(((N + PREFILL) * REPS * nfam)) injected"
 	fi
 done
-for cfg in tap tap1 onesrc crafted crafted_ids crafted_mixed crafted_grace; do
+for cfg in tap tap1 onesrc crafted crafted_ids crafted_mixed crafted_grace crafted_range; do
 	[[ " $CONFIGS " == *" $cfg "* ]] || continue
 	echo "bench: /proc/net/xt_tap in $(ns_of $cfg):" $(in_ns "$(ns_of $cfg)" \
 		cat /proc/net/xt_tap 2>/dev/null | awk '{ printf "%s=%s ", $1, $2 }')
@@ -362,6 +367,7 @@ for fam in $FAMILIES; do
 		pair("crafted_ids", "drop", "ratio crafted_ids/drop")
 		pair("crafted_mixed", "drop", "ratio crafted_mixed/drop")
 		pair("crafted_grace", "drop", "ratio crafted_grace/drop")
+		pair("crafted_range", "drop", "ratio crafted_range/drop")
 		pair("hashlimit", "drop", "ratio hashlimit/drop")
 		pair("hashlimit_src", "drop", "ratio hashlimit_src/drop")
 		pair("recent", "drop", "ratio recent/drop")

@@ -6,7 +6,8 @@
 # module that forges packets.
 #
 # Every ruleset gets a network namespace of its own with a dummy0 device,
-# set up once; the rules never change during the run. tap_inject.ko injects
+# set up once; the rules never change during the run (but hashlimit's: see
+# add_rules). tap_inject.ko injects
 # N random SYNs (spoofed sources in 10.200.0.0/16 or fd00:200::/96, random
 # source ports and sequence numbers, to port 22) into dummy0 of one namespace
 # at a time and times the loop. The rulesets, in raw PREROUTING:
@@ -108,7 +109,7 @@ insmod /tmp/tap_inject.ko dport=$PORT || fail "insmod tap_inject"
 # ---- one namespace per ruleset ---------------------------------------------
 
 setup_ns() {
-	local cfg=$1 ns fam ipt ids
+	local cfg=$1 ns
 	ns=$(ns_of "$cfg")
 	ip netns add "$ns" || fail "netns $ns"
 	in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
@@ -129,7 +130,18 @@ setup_ns() {
 		in_ns "$ns" tap-keytool rotate $KEY_ID --grace 1d -o "/tmp/keys-$ns/$KEY_ID.key" \
 			--realm-from /tmp/keys/$KEY_ID.key >/dev/null || fail "rotate in $ns"
 	fi
-	for fam in 4 6; do
+	# hashlimit's tables have a garbage collector that runs every second
+	# and would land in other rulesets' runs: its rules live only
+	# around its own runs
+	case $cfg in hashlimit*) return ;; esac
+	add_rules "$cfg" "4 6"
+}
+
+# add_rules CONFIG FAMILIES: CONFIG's rules in its namespace
+add_rules() {
+	local cfg=$1 fams=$2 ns fam ipt ids
+	ns=$(ns_of "$cfg")
+	for fam in $fams; do
 		[ $fam = 4 ] && ipt=iptables || ipt=ip6tables
 		case $cfg in *_nft) ipt=$ipt-nft ;; *) ipt=$ipt-legacy ;; esac
 		case $cfg in
@@ -167,6 +179,14 @@ setup_ns() {
 		esac
 		in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn -j DROP ||
 			fail "$ipt drop rule in $ns"
+	done
+}
+
+# del_rules CONFIG: the hashlimit rules again, and with them their tables
+del_rules() {
+	local ipt
+	for ipt in iptables-legacy ip6tables-legacy; do
+		in_ns "$(ns_of "$1")" $ipt -t raw -F PREROUTING || fail "$ipt -F in $1"
 	done
 }
 
@@ -255,10 +275,12 @@ for ((round = 1; round <= REPS; round++)); do
 	for fam in $FAMILIES; do
 		for ((i = 0; i < ${#cfgs[@]}; i++)); do
 			cfg=${cfgs[$(((i + round * ROTATE) % ${#cfgs[@]}))]}
+			case $cfg in hashlimit*) add_rules "$cfg" "$fam" ;; esac
 			if [ "$PREFILL" -gt 0 ]; then
 				v=$(inject "$fam" "$cfg" "$PREFILL") || { echo "$v"; exit 1; }
 			fi
 			v=$(inject "$fam" "$cfg" "$N") || { echo "$v"; exit 1; }
+			case $cfg in hashlimit*) del_rules "$cfg" ;; esac
 			echo "result $fam $cfg $round $v" | tee -a $results
 		done
 	done
@@ -290,6 +312,7 @@ if [ -n "$PROFILE" ]; then
 	echo "=== profile begin"
 	pfam=${FAMILIES%% *}
 	echo "perf cpu-clock profile of $N IPv$pfam SYNs through ruleset $PROFILE (after $PREFILL untimed)"
+	case $PROFILE in hashlimit*) add_rules "$PROFILE" "$pfam" ;; esac
 	inject "$pfam" "$PROFILE" "$PREFILL" >/dev/null
 	v=$(perf_wrap=1 inject "$pfam" "$PROFILE" "$N") || { echo "$v"; exit 1; }
 	echo "samples by command (the SYNs are the injecting shell's, sh):"

@@ -1589,12 +1589,10 @@ TEST(test_key_revocation)
  * The ISN's masks have four different check bytes, so that no piece is a
  * candidate for another's place. Returns the real SYN.
  */
-static struct tap_syn stage_mac_pairs(struct ctx *c, const struct client *cl)
+/* An ISN whose four masks have four different check bytes. */
+static u32 isn_distinct_masks(u32 mask[TAP_FRAGS])
 {
-	static const int counts[TAP_FRAGS] = { 1, 2, 2, 2 };
-	u32 mask[TAP_FRAGS], isn, now = (u32)c->clk.now_s;
-	struct tap_syn s;
-	int k, n;
+	u32 isn;
 
 	do {
 		isn = rnd32();
@@ -1602,6 +1600,17 @@ static struct tap_syn stage_mac_pairs(struct ctx *c, const struct client *cl)
 	} while (!((mask[0] ^ mask[1]) >> 24) || !((mask[0] ^ mask[2]) >> 24) ||
 		 !((mask[0] ^ mask[3]) >> 24) || !((mask[1] ^ mask[2]) >> 24) ||
 		 !((mask[1] ^ mask[3]) >> 24) || !((mask[2] ^ mask[3]) >> 24));
+	return isn;
+}
+
+static struct tap_syn stage_mac_pairs(struct ctx *c, const struct client *cl)
+{
+	static const int counts[TAP_FRAGS] = { 1, 2, 2, 2 };
+	u32 mask[TAP_FRAGS], isn = isn_distinct_masks(mask);
+	u32 now = (u32)c->clk.now_s;
+	struct tap_syn s;
+	int k, n;
+
 	for (k = 0; k < TAP_FRAGS; k++) {
 		for (n = 0; n < counts[k]; n++) {
 			u32 p = rnd32() & 0xffffff;
@@ -1615,6 +1624,24 @@ static struct tap_syn stage_mac_pairs(struct ctx *c, const struct client *cl)
 		}
 	}
 	return mksyn(cl, rnd_port(), 22, isn);
+}
+
+/*
+ * cl's token, then a newer stray for piece 1 (another connection's piece,
+ * say) that decodes to a fresh time with cl's piece 0: the first pair
+ * tried is the stray's. Returns cl's real SYN.
+ */
+static struct tap_syn stage_stray_pair(struct ctx *c, const struct client *cl)
+{
+	u32 mask[TAP_FRAGS], seq[TAP_FRAGS], isn = isn_distinct_masks(mask);
+	u32 now = (u32)c->clk.now_s;
+	struct tap_syn real = stage_token(c, cl, isn, seq, mask), s;
+
+	advance_ms(c, 1);
+	s = mksyn(cl, rnd_port(), 22,
+		  mask[1] ^ ((now & 0xff) << 16 | (rnd32() & 0xffff)));
+	process(c, &rule_def, &s, NULL);
+	return real;
 }
 
 TEST(test_rotation)
@@ -1690,6 +1717,21 @@ TEST(test_rotation)
 	CHECK(c.env.macs - macs0 == TAP_MAX_TRIES,
 	      "MACs for the dearest SYN during a grace: %llu",
 	      (unsigned long long)(c.env.macs - macs0));
+
+	/*
+	 * The price: a pair refused by the new key's MAC spends both, so a
+	 * newer stray pair that passes the time check leaves a client's own
+	 * pair untried during a grace (outside one it is tried second: see
+	 * below). The client's retransmission with a new token gets in.
+	 */
+	advance_ms(&c, 1000);
+	real = stage_stray_pair(&c, &new_cl);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
+		   "own pair after a stray pair, during the grace");
+	advance_ms(&c, 1000);
+	send_token(&c, &rule_def, &new_cl, 22, real.seq, c.clk.now_s, NULL, 0);
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "retransmission with a new token, during the grace");
 	CHECK(!c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].serial &&
 	      c.env.acc_syn.family == 6,
 	      "accepted by the new key: by_prev %d", c.env.acc_by_prev);
@@ -1709,6 +1751,12 @@ TEST(test_rotation)
 	      "retransmission of an old-key SYN after the grace");
 	CHECK_STAT(process(&c, &rule_def, &real_new, NULL), TAP_STAT_RETRANSMIT,
 		   "retransmission of a new-key SYN after the grace");
+	real = stage_stray_pair(&c, &new_cl);
+	macs0 = c.env.macs;
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+		   "own pair after a stray pair, outside a grace");
+	CHECK(c.env.macs - macs0 == 2, "MACs: %llu",
+	      (unsigned long long)(c.env.macs - macs0));
 	advance_ms(&c, 6000);
 	isn = rnd32();
 	real = mksyn(&old_cl, rnd_port(), 22, isn);
@@ -1720,7 +1768,8 @@ TEST(test_rotation)
 	send_token(&c, &rule_def, &new_cl, 22, isn, c.clk.now_s, NULL, 0);
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
 		   "new key after the grace");
-	CHECK(c.env.accepts == 4, "accepted op called %u times, want 4",
+	/* four above, and the two after a stray pair */
+	CHECK(c.env.accepts == 6, "accepted op called %u times, want 6",
 	      c.env.accepts);
 	ctx_free(&c);
 }

@@ -1701,6 +1701,9 @@ TEST(test_rotation)
 	macs0 = c.env.macs;
 	CHECK_STAT(process(&c, &rule_def, &real_new, NULL), TAP_STAT_ACCEPTED,
 		   "new key during the grace");
+	CHECK(!c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].serial &&
+	      c.env.acc_syn.family == 6,
+	      "accepted by the new key: by_prev %d", c.env.acc_by_prev);
 	CHECK(c.env.macs - macs0 == 1, "new key's MACs: %llu",
 	      (unsigned long long)(c.env.macs - macs0));
 
@@ -1732,9 +1735,6 @@ TEST(test_rotation)
 	send_token(&c, &rule_def, &new_cl, 22, real.seq, c.clk.now_s, NULL, 0);
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
 		   "retransmission with a new token, during the grace");
-	CHECK(!c.env.acc_by_prev && c.env.acc_serial == c.env.keys[0].serial &&
-	      c.env.acc_syn.family == 6,
-	      "accepted by the new key: by_prev %d", c.env.acc_by_prev);
 
 	/* a third key with the same id is neither */
 	other = old_cl;

@@ -1208,9 +1208,8 @@ static unsigned int pend_try_pair(const struct tap_ctx *c,
  * and skips every token that shares them; each other token compared counts
  * once (TAP_MAX_DECODES in all), and the tokens of one pair of pieces 0 and
  * 1 share their MAC (TAP_MAX_TRIES MACs in all, a retiring key's
- * included). On accept the
- * pieces are consumed and *ref, *tok describe the token. Out of line: its
- * locals stay off the flood path's stack.
+ * included). On accept the pieces are consumed and *ref, *tok describe the
+ * token. Out of line: its locals stay off the flood path's stack.
  */
 static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_pend_bucket *b,

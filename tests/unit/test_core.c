@@ -648,6 +648,15 @@ static struct tap_syn stage_token(struct ctx *c, const struct client *cl,
 	return real;
 }
 
+/* The real SYN retransmitted a second later, after a new token. */
+static unsigned int retry_new_token(struct ctx *c, const struct client *cl,
+				    const struct tap_syn *real)
+{
+	advance_ms(c, 1000);
+	send_token(c, &rule_def, cl, 22, real->seq, c->clk.now_s, NULL, 0);
+	return process(c, &rule_def, real, NULL);
+}
+
 /* Count live-looking entries in a pending bucket with this seq. */
 static int pend_count_seq(const struct tap_pend_bucket *b, u32 seq)
 {
@@ -1731,9 +1740,7 @@ TEST(test_rotation)
 	real = stage_stray_pair(&c, &new_cl);
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
 		   "own pair after a stray pair, during the grace");
-	advance_ms(&c, 1000);
-	send_token(&c, &rule_def, &new_cl, 22, real.seq, c.clk.now_s, NULL, 0);
-	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+	CHECK_STAT(retry_new_token(&c, &new_cl, &real), TAP_STAT_ACCEPTED,
 		   "retransmission with a new token, during the grace");
 
 	/* a third key with the same id is neither */
@@ -2301,9 +2308,7 @@ TEST(test_decoys)
 	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_BAD_MAC,
 		   "real piece crowded out");
 	/* ... and the client's next token (newest pieces) gets in */
-	advance_ms(&c, 1000);
-	send_token(&c, &rule_def, &cl, 22, real.seq, c.clk.now_s, NULL, 0);
-	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
+	CHECK_STAT(retry_new_token(&c, &cl, &real), TAP_STAT_ACCEPTED,
 		   "retransmission with a new token");
 	ctx_free(&c);
 

@@ -20,6 +20,7 @@
 #include "tap_core.h"
 #include "tap_vectors.h"
 #include "unit_files.h"
+#include "../../bench/bench_util.h"	/* bench_masks_distinct */
 
 /* ---- harness: tests/unit/unit_files.h, plus the kernel's outcome names ---- */
 
@@ -1606,9 +1607,7 @@ static u32 isn_distinct_masks(u32 mask[TAP_FRAGS])
 	do {
 		isn = rnd32();
 		tap_frag_masks(&realm_a, isn, 22, mask);
-	} while (!((mask[0] ^ mask[1]) >> 24) || !((mask[0] ^ mask[2]) >> 24) ||
-		 !((mask[0] ^ mask[3]) >> 24) || !((mask[1] ^ mask[2]) >> 24) ||
-		 !((mask[1] ^ mask[3]) >> 24) || !((mask[2] ^ mask[3]) >> 24));
+	} while (!bench_masks_distinct(mask));
 	return isn;
 }
 

@@ -579,11 +579,14 @@ static __always_inline bool pend_enough(u32 live)
  * what reassembly needs. The ring writes ways in turn, so the flow's
  * expired ways are its oldest: one stamp read finds where the live ones
  * start. S is stored in the way the ring reaches next, the oldest
- * written, unless it is a duplicate.
+ * written; a duplicate moves there (unless it is the newest already), so
+ * that a client that sends its pieces again has them in its sending order
+ * (pend_try_piece0()).
  */
 struct pend_scan {
 	u32 live;	/* way mask */
 	bool dup;
+	u8 dup_way;	/* where S is stored, if dup */
 };
 
 static __always_inline void pend_scan(const struct tap_pend_bucket *b,
@@ -596,6 +599,7 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 
 	ps->live = 0;
 	ps->dup = false;
+	ps->dup_way = 0;
 	m0 = bytes_zero(TAP_READ_ONCE(b->tag_word[0]) ^ want);
 	m1 = bytes_zero(TAP_READ_ONCE(b->tag_word[1]) ^ want);
 	if (likely(!(m0 | m1)))
@@ -610,6 +614,7 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 			    !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms),
 					lifetime_ms)) {
 				ps->dup = true;
+				ps->dup_way = (u8)__builtin_ctz(same);
 				break;
 			}
 		}
@@ -633,12 +638,16 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 
 		if (TAP_READ_ONCE(b->way[w].seq) == seq) {
 			ps->dup = true;
+			ps->dup_way = (u8)w;
 			ps->live &= ~(1U << w);
 		}
 	}
 }
 
-/* Store S as scanned; returns true if a live entry had to be evicted. */
+/*
+ * Store S as scanned (a duplicate leaves its old way); returns true if a
+ * live entry had to be evicted.
+ */
 static __always_inline bool pend_store(struct tap_pend_bucket *b,
 				       const struct pend_scan *ps, u8 tag,
 				       u32 seq, u64 now_ms, u32 lifetime_ms)
@@ -647,8 +656,12 @@ static __always_inline bool pend_store(struct tap_pend_bucket *b,
 	struct tap_pend_way *e = &b->way[w];
 	bool evicted;
 
-	if (ps->dup)
-		return false;
+	if (ps->dup) {
+		/* the newest already: a SYN sent over and over stays put */
+		if (ps->dup_way == (w + TAP_PEND_WAYS - 1) % TAP_PEND_WAYS)
+			return false;
+		TAP_WRITE_ONCE(b->tag[ps->dup_way], 0);
+	}
 	evicted = TAP_READ_ONCE(b->tag[w]) &&
 		  !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms), lifetime_ms);
 	TAP_WRITE_ONCE(b->next, (u8)((w + 1) % TAP_PEND_WAYS));
@@ -681,10 +694,11 @@ static __always_inline void tunlock(const struct tap_ctx *c,
 	tap_table_unlock(c->env, table, bucket);
 }
 
-static void key_event(const struct tap_ctx *c, u16 key_id, unsigned int stat)
+static void key_event(const struct tap_ctx *c, u16 key_id,
+		      const struct tap_keyref *ref, unsigned int stat)
 {
 	if (c->ops->key_event)
-		c->ops->key_event(c->env, key_id, stat);
+		c->ops->key_event(c->env, key_id, ref, stat);
 }
 
 /* ---- replay cache ---- */
@@ -942,109 +956,187 @@ static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 tag,
 /* ---- reassembly ---- */
 
 /*
- * Candidates per piece in the order they are tried (pend_collect()): their
- * ways and unmasked values, copied once (writers do not lock).
+ * What reassembly works from, read once per SYN (writers do not lock).
+ * Piece 0 carries the key id, which the first check needs: its candidates,
+ * newest first, with their ways, ring positions and unmasked values. Piece
+ * 1 completes the time: its candidates are tried in an order that depends
+ * on piece 0's (pend_try_piece0()), so they stay a way mask in ring order.
+ * Pieces 2 and 3 carry only tag bits, which the MAC fixes: their values are
+ * looked up among the ways whose top byte passes (pend_tag_match()).
  */
 struct pend_cands {
-	u32 val[TAP_FRAGS][TAP_CANDS_PER_FRAG];
-	u8 way[TAP_FRAGS][TAP_CANDS_PER_FRAG];
-	int n[TAP_FRAGS];
+	u32 val0[TAP_CANDS_PER_FRAG];
+	u8 way0[TAP_CANDS_PER_FRAG];
+	u8 pos0[TAP_CANDS_PER_FRAG];	/* bit in ring1's order */
+	int n0;
+	unsigned int next;		/* ring position 0: the oldest way */
+	u32 ring1;			/* bit j: way (next + j) % 16 */
+	u32 mask[TAP_FRAGS];
+	u32 topped[TAP_FRAGS];		/* of pieces 2 and 3: live ways */
 };
 
+static void cands_swap(struct pend_cands *pc, int x, int y)
+{
+	u8 w = pc->way0[x], pos = pc->pos0[x];
+	u32 v = pc->val0[x];
+
+	pc->way0[x] = pc->way0[y];
+	pc->pos0[x] = pc->pos0[y];
+	pc->val0[x] = pc->val0[y];
+	pc->way0[y] = w;
+	pc->pos0[y] = pos;
+	pc->val0[y] = v;
+}
+
 /*
- * Piece i's candidates come newest first. A client sends a token's pieces
+ * Piece 0's candidates come newest first. A client sends a token's pieces
  * in order, often within one millisecond, and pieces that share a check
  * byte are candidates for each other's places: among candidates of the
  * same millisecond, the one written first goes first, so that the token's
- * own order is the first combination tried.
+ * own piece 0 is tried first.
  */
 /* cands_order_bursts() looks at the first, middle and last only */
 _Static_assert(TAP_CANDS_PER_FRAG <= 3, "cands_order_bursts");
 
-static void cands_swap(struct pend_cands *pc, int i, int x, int y)
-{
-	u8 w = pc->way[i][x];
-	u32 v = pc->val[i][x];
-
-	pc->way[i][x] = pc->way[i][y];
-	pc->val[i][x] = pc->val[i][y];
-	pc->way[i][y] = w;
-	pc->val[i][y] = v;
-}
-
 static void cands_order_bursts(const struct tap_pend_bucket *b,
-			       struct pend_cands *pc, int i)
+			       struct pend_cands *pc)
 {
-	int last = pc->n[i] - 1;
+	int last = pc->n0 - 1;
 	u64 first_ms, last_ms, mid_ms;
 
 	if (last < 1)
 		return;
 	/* stamps fall along the ring: first == last means all equal */
-	first_ms = TAP_READ_ONCE(b->way[pc->way[i][0]].stamp_ms);
-	last_ms = TAP_READ_ONCE(b->way[pc->way[i][last]].stamp_ms);
+	first_ms = TAP_READ_ONCE(b->way[pc->way0[0]].stamp_ms);
+	last_ms = TAP_READ_ONCE(b->way[pc->way0[last]].stamp_ms);
 	if (first_ms == last_ms) {
-		cands_swap(pc, i, 0, last);
+		cands_swap(pc, 0, last);
 		return;
 	}
 	if (last < 2)
 		return;
-	mid_ms = TAP_READ_ONCE(b->way[pc->way[i][1]].stamp_ms);
+	mid_ms = TAP_READ_ONCE(b->way[pc->way0[1]].stamp_ms);
 	if (mid_ms == first_ms)
-		cands_swap(pc, i, 0, 1);
+		cands_swap(pc, 0, 1);
 	else if (mid_ms == last_ms)
-		cands_swap(pc, i, 1, 2);
+		cands_swap(pc, 1, 2);
 }
 
 /*
- * Collect piece candidates; false if some piece has none. The ring writes
+ * Collect the candidates; false if some piece has none. The ring writes
  * ways in turn, so walking back from the one it writes next visits them
- * newest first: the first TAP_CANDS_PER_FRAG of a piece are the ones kept
+ * newest first: the first TAP_CANDS_PER_FRAG of piece 0 are the ones kept
  * (then ordered by cands_order_bursts()).
  *
- * Piece by piece, and the masks of pieces 2 and 3 only when 0 and 1 have
- * candidates: SYNs of one source without a key seldom do, and then the
- * second mask PRF is never computed.
+ * The masks of pieces 2 and 3 only when 0 and 1 have candidates: SYNs of
+ * one source without a key seldom do, and then the second mask PRF is
+ * never computed.
  */
 static bool pend_collect(const struct tap_ctx *c,
 			 const struct tap_pend_bucket *b,
 			 const struct pend_scan *ps, struct pend_cands *pc)
 {
 	unsigned int next = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
-	u32 mask[TAP_FRAGS];
-	int i;
+	u32 ways, ring;
+	int i, n = 0;
 
 	if (!c->realm)
 		return false;
-	for (i = 0; i < TAP_FRAGS; i++) {
-		u32 ways, ring;
-		int n = 0;
+	frag_mask_pair(c->realm, c->syn->seq, c->syn->dport, 0, pc->mask);
+	ways = ps->live & pend_ways_topped(b, pc->mask[0] >> 24);
+	/* bit j: way (next + j) % TAP_PEND_WAYS; bit 15 the newest */
+	ring = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
+	while (ring && n < TAP_CANDS_PER_FRAG) {
+		int j = 31 - __builtin_clz(ring);
+		u8 way = (u8)((next + j) % TAP_PEND_WAYS);
+		u32 val = TAP_READ_ONCE(b->way[way].seq) ^ pc->mask[0];
 
-		if (i % 2 == 0)
-			frag_mask_pair(c->realm, c->syn->seq, c->syn->dport,
-				       (u8)(i / 2), mask + i);
-		if (i == 2)
-			frag_masks_fixup(mask);
-		ways = ps->live & pend_ways_topped(b, mask[i] >> 24);
-		/* bit j: way (next + j) % TAP_PEND_WAYS; bit 15 the newest */
-		ring = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
-		while (ring && n < TAP_CANDS_PER_FRAG) {
-			int j = 31 - __builtin_clz(ring);
-			u8 way = (u8)((next + j) % TAP_PEND_WAYS);
-			u32 val = TAP_READ_ONCE(b->way[way].seq) ^ mask[i];
-
-			ring &= ~(1U << j);
-			if (val >> 24)	/* rewritten since: not a candidate */
-				continue;
-			pc->way[i][n] = way;
-			pc->val[i][n] = val;
-			n++;
-		}
-		pc->n[i] = n;
-		if (!n)
-			return false;
-		cands_order_bursts(b, pc, i);
+		ring &= ~(1U << j);
+		if (val >> 24)	/* rewritten since: not a candidate */
+			continue;
+		pc->way0[n] = way;
+		pc->pos0[n] = (u8)j;
+		pc->val0[n] = val;
+		n++;
 	}
+	pc->n0 = n;
+	if (!n)
+		return false;
+	cands_order_bursts(b, pc);
+	ways = ps->live & pend_ways_topped(b, pc->mask[1] >> 24);
+	pc->next = next;
+	pc->ring1 = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
+	if (!pc->ring1)
+		return false;
+	frag_mask_pair(c->realm, c->syn->seq, c->syn->dport, 1, pc->mask + 2);
+	frag_masks_fixup(pc->mask);
+	for (i = 2; i < TAP_FRAGS; i++) {
+		pc->topped[i] = ps->live & pend_ways_topped(b, pc->mask[i] >> 24);
+		if (!pc->topped[i])
+			return false;
+	}
+	return true;
+}
+
+/* 1 if x is zero, else 0, computed without a branch */
+static __always_inline u32 ct_is_zero32(u32 x)
+{
+	return (u32)(((u64)x - 1) >> 63);
+}
+
+/*
+ * 1 if a way among @ways holds @seq, else 0. @seq comes from a MAC, so
+ * each way is compared in the same way, without a branch on it.
+ */
+static __always_inline u32 pend_ways_hold(const struct tap_pend_bucket *b,
+					  u32 ways, u32 seq)
+{
+	u32 found = 0;
+
+	for (; ways; ways &= ways - 1)
+		found |= ct_is_zero32(TAP_READ_ONCE(b->way[__builtin_ctz(ways)].seq) ^
+				      seq);
+	return found;
+}
+
+/* The first way among @ways that holds @seq: there is one. */
+static unsigned int pend_way_holding(const struct tap_pend_bucket *b,
+				     u32 ways, u32 seq)
+{
+	for (; ways & (ways - 1); ways &= ways - 1)
+		if (TAP_READ_ONCE(b->way[__builtin_ctz(ways)].seq) == seq)
+			break;
+	return __builtin_ctz(ways);
+}
+
+/*
+ * The tag compare of §4 step 3, for all tokens of one pair of pieces 0 and
+ * 1 at once. Piece 1 carries the tag's top 16 bits and pieces 2 and 3 the
+ * rest, so given the MAC their sequence numbers are known: the SYN passes
+ * if piece 1's bits are right and two other ways of the flow hold those
+ * numbers. Everything that depends on the MAC is combined into one bit
+ * without a branch, as a constant-time compare would; a token whose pieces
+ * 2 and 3 are one sequence number is never sent (§3), so it never passes.
+ * On a match w[2], w[3] are its ways.
+ */
+static bool pend_tag_match(const struct tap_pend_bucket *b,
+			   const struct pend_cands *pc, u32 val1, u64 mac,
+			   u8 w[TAP_FRAGS])
+{
+	u32 others = ~(1U << w[0] | 1U << w[1]);
+	u32 ways2 = pc->topped[2] & others, ways3 = pc->topped[3] & others;
+	u32 seq2 = ((u32)(mac >> 24) & 0xffffff) ^ pc->mask[2];
+	u32 seq3 = ((u32)mac & 0xffffff) ^ pc->mask[3];
+	u32 pass = ct_is_zero32((val1 ^ (u32)(mac >> 48)) & 0xffff) &
+		   pend_ways_hold(b, ways2, seq2) &
+		   pend_ways_hold(b, ways3, seq3) &
+		   (ct_is_zero32(seq2 ^ seq3) ^ 1);
+
+	if (!pass)
+		return false;
+	/* the outcome is known now: no secret left to keep */
+	w[2] = (u8)pend_way_holding(b, ways2, seq2);
+	w[3] = (u8)pend_way_holding(b, ways3, seq3);
 	return true;
 }
 
@@ -1082,6 +1174,7 @@ static unsigned int check_key(const struct tap_ctx *c, u16 key_id,
 	if (pt->ref_id != key_id) {
 		ref->prev = NULL;
 		ref->by_prev = false;
+		ref->handle = NULL;
 		pt->ref_found = c->ops->key_get(c->env, key_id, ref);
 		pt->ref_id = key_id;
 	}
@@ -1112,6 +1205,7 @@ static u64 pend_mac(const struct tap_ctx *c, struct pend_tries *pt,
 	} else {
 		mac_msg_set_token(pt->msg, key_id, time);
 	}
+	pt->macs++;
 	return tap_prf(key, pt->msg, TAP_MAC_MSG_LEN);
 }
 
@@ -1129,87 +1223,97 @@ static unsigned int check_fresh(const struct tap_ctx *c,
 }
 
 /*
- * The tokens of pieces 0 and 1 (ways w0, w1): a key id and a time, so one
- * MAC, which every choice of pieces 2 and 3 is compared with. On accept
- * *tok is the token and w[] its ways.
+ * A pair of pieces 0 and 1 (ways w[0], w[1]) that passed the key and time
+ * checks: its MAC decides for every choice of pieces 2 and 3 at once. In a
+ * rotation's grace a pair the new key refuses gets the retiring key's MAC
+ * too. On accept *tok is the token and w[] its ways.
  */
 static unsigned int pend_try_pair(const struct tap_ctx *c,
-				  const struct pend_cands *pc, int i0, int i1,
-				  struct tap_keyref *ref, struct pend_tries *pt,
-				  struct tap_token *tok, u8 w[TAP_FRAGS])
+				  const struct tap_pend_bucket *b,
+				  const struct pend_cands *pc, u32 val1,
+				  u64 time, struct tap_keyref *ref,
+				  struct pend_tries *pt, struct tap_token *tok,
+				  u8 w[TAP_FRAGS])
 {
-	const u8 w0 = w[0], w1 = w[1];
-	u64 time, mac, mac_prev = 0, tag_hi;
-	bool have_prev = false;
-	int i2, i3;
+	bool by_prev = false;
+	unsigned int res;
 
-	token_from_pieces(pc->val[0][i0], pc->val[1][i1], 0, 0, tok);
-	if (!check_time(c, tok->t16, &time))
-		return tries_note(pt, TAP_STAT_STALE, tok->key_id) ?
-		       TAP_STAT_INCOMPLETE : TAP_STAT_STALE;
-	mac = pend_mac(c, pt, ref->key, tok->key_id, time);
-	pt->macs++;
-	tag_hi = tok->tag;	/* piece 1's share of the tag */
-	for (i2 = 0; i2 < pc->n[2]; i2++) {
-		const u8 w2 = pc->way[2][i2];
-		u64 tag_hm;
-
-		if (w2 == w0 || w2 == w1)
-			continue;
-		tag_hm = tag_hi | (u64)pc->val[2][i2] << 24;
-		for (i3 = 0; i3 < pc->n[3]; i3++) {
-			const u8 w3 = pc->way[3][i3];
-			unsigned int res;
-
-			if (w3 == w0 || w3 == w1 || w3 == w2)
-				continue;
-			tok->tag = tag_hm | pc->val[3][i3];
-			if (tap_tag_equal(mac, tok->tag)) {
-				res = check_fresh(c, tok, time);
-			} else if (ref->prev &&
-				   (have_prev || pt->macs < TAP_MAX_TRIES)) {
-				/*
-				 * A rotation's grace: the retiring key, whose
-				 * MAC counts against the same budget.
-				 */
-				if (!have_prev) {
-					mac_prev = pend_mac(c, pt, ref->prev,
-							    tok->key_id, time);
-					pt->macs++;
-					have_prev = true;
-				}
-				if (!tap_tag_equal(mac_prev, tok->tag))
-					res = TAP_STAT_BAD_MAC;
-				else if ((res = check_fresh(c, tok, time)) ==
-					 TAP_STAT_ACCEPTED) {
-					ref->key = ref->prev;
-					ref->serial = ref->prev_serial;
-					ref->by_prev = true;
-				}
-			} else {
-				res = TAP_STAT_BAD_MAC;
-			}
-			if (res == TAP_STAT_ACCEPTED) {
-				w[2] = w2;
-				w[3] = w3;
-				return res;
-			}
-			if (!tries_note(pt, res, tok->key_id))
-				return res;
-		}
+	tok->tag = pend_mac(c, pt, ref->key, tok->key_id, time);
+	if (!pend_tag_match(b, pc, val1, tok->tag, w)) {
+		if (!ref->prev)
+			return TAP_STAT_BAD_MAC;
+		tok->tag = pend_mac(c, pt, ref->prev, tok->key_id, time);
+		if (!pend_tag_match(b, pc, val1, tok->tag, w))
+			return TAP_STAT_BAD_MAC;
+		by_prev = true;
 	}
-	return TAP_STAT_INCOMPLETE;	/* on to the next pair, budget left */
+	res = check_fresh(c, tok, time);
+	if (res == TAP_STAT_ACCEPTED && by_prev) {
+		ref->key = ref->prev;
+		ref->serial = ref->prev_serial;
+		ref->by_prev = true;
+	}
+	return res;
 }
 
 /*
- * §4 steps 2-4: try the candidate tokens within the budget. They go in the
- * order of the candidates, piece 3's changing fastest, without one way
- * twice. A check that fails on pieces 0 (key) or 0 and 1 (time) counts once
- * and skips every token that shares them; each other token compared counts
- * once (TAP_MAX_DECODES in all), and the tokens of one pair of pieces 0 and
- * 1 share their MAC (TAP_MAX_TRIES MACs in all, a retiring key's
- * included). On accept the pieces are consumed and *ref, *tok describe the
- * token. Out of line: its locals stay off the flood path's stack.
+ * Piece 1's candidates for piece 0's candidate i0 (way w[0]), in the order
+ * a client writes its pieces: those written after piece 0, nearest first,
+ * then those before it, nearest first. A stray SYN of the flow that comes
+ * between a client's pieces and its real SYN is then tried after the
+ * client's own piece 1. The first that passes the time check gets the MAC
+ * and decides: one pair per SYN. INCOMPLETE: no such pair, budget left.
+ */
+static unsigned int pend_try_piece0(const struct tap_ctx *c,
+				    const struct tap_pend_bucket *b,
+				    const struct pend_cands *pc, int i0,
+				    struct tap_keyref *ref,
+				    struct pend_tries *pt, struct tap_token *tok,
+				    u8 w[TAP_FRAGS])
+{
+	const u32 pos0 = pc->pos0[i0];
+	u32 after = pc->ring1 & ~((2U << pos0) - 1);
+	u32 before = pc->ring1 & ((1U << pos0) - 1);
+	unsigned int res;
+
+	while (after | before) {
+		u32 val1;
+		u64 time;
+		int j;
+
+		if (after) {
+			j = __builtin_ctz(after);
+			after &= after - 1;
+		} else {
+			j = 31 - __builtin_clz(before);
+			before &= ~(1U << j);
+		}
+		w[1] = (u8)((pc->next + j) % TAP_PEND_WAYS);
+		val1 = TAP_READ_ONCE(b->way[w[1]].seq) ^ pc->mask[1];
+		if (val1 >> 24)	/* rewritten since: not a candidate */
+			continue;
+		token_from_pieces(pc->val0[i0], val1, 0, 0, tok);
+		if (!check_time(c, tok->t16, &time)) {
+			if (!tries_note(pt, TAP_STAT_STALE, tok->key_id))
+				return TAP_STAT_STALE;
+			continue;
+		}
+		res = pend_try_pair(c, b, pc, val1, time, ref, pt, tok, w);
+		if (res != TAP_STAT_ACCEPTED)
+			tries_note(pt, res, tok->key_id);
+		return res;
+	}
+	return TAP_STAT_INCOMPLETE;
+}
+
+/*
+ * §4 steps 2-4: piece 0's candidates in turn, each with piece 1's in the
+ * order above, until a pair passes the key and time checks: that one pair
+ * gets a MAC (and in a grace the retiring key's), which decides. A check
+ * that fails counts once (TAP_MAX_DECODES in all); a key check covers
+ * every token of its piece 0. On accept the pieces are consumed and *ref,
+ * *tok describe the token. Out of line: its locals stay off the flood
+ * path's stack.
  */
 static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 					     struct tap_pend_bucket *b,
@@ -1220,7 +1324,7 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	struct pend_cands pc TAP_UNINIT;
 	struct pend_tries pt TAP_UNINIT;
 	u8 w[TAP_FRAGS];
-	int i0, i1, i;
+	int i0, i;
 
 	if (!pend_collect(c, b, ps, &pc))
 		return TAP_STAT_INCOMPLETE;
@@ -1230,40 +1334,35 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	pt.worst_key = 0;
 	pt.ref_id = -1;
 	pt.msg_ready = false;
-	for (i0 = 0; i0 < pc.n[0]; i0++) {
-		u16 key_id = (u16)(pc.val[0][i0] >> 8);
+	for (i0 = 0; i0 < pc.n0; i0++) {
+		u16 key_id = (u16)(pc.val0[i0] >> 8);
 		unsigned int res = check_key(c, key_id, ref, &pt);
 
-		w[0] = pc.way[0][i0];
 		if (res != TAP_STAT_ACCEPTED) {
 			if (!tries_note(&pt, res, key_id))
 				break;
 			continue;
 		}
-		for (i1 = 0; i1 < pc.n[1]; i1++) {
-			w[1] = pc.way[1][i1];
-			if (w[1] == w[0])
-				continue;
-			res = pend_try_pair(c, &pc, i0, i1, ref, &pt, tok, w);
-			*macs = (u8)pt.macs;
-			if (res == TAP_STAT_ACCEPTED) {
-				for (i = 0; i < TAP_FRAGS; i++)
-					TAP_WRITE_ONCE(b->tag[w[i]], 0);
-				key_event(c, tok->key_id, res);
-				return res;
-			}
-			if (res != TAP_STAT_INCOMPLETE ||
-			    pt.macs >= TAP_MAX_TRIES)
-				goto out;
+		w[0] = pc.way0[i0];
+		res = pend_try_piece0(c, b, &pc, i0, ref, &pt, tok, w);
+		*macs = (u8)pt.macs;
+		if (res == TAP_STAT_ACCEPTED) {
+			for (i = 0; i < TAP_FRAGS; i++)
+				TAP_WRITE_ONCE(b->tag[w[i]], 0);
+			key_event(c, tok->key_id, ref, res);
+			return res;
 		}
+		if (res != TAP_STAT_INCOMPLETE)
+			break;
 	}
-out:
 	/*
 	 * One event per SYN, as the netns counters count it; an id outside
 	 * the rule or not loaded names no key to count for.
 	 */
 	if (outcome_rank(pt.worst) >= outcome_rank(TAP_STAT_STALE))
-		key_event(c, pt.worst_key, pt.worst);
+		key_event(c, pt.worst_key,
+			  pt.ref_id == pt.worst_key && pt.ref_found ? ref : NULL,
+			  pt.worst);
 	return pt.worst;
 }
 
@@ -1278,7 +1377,7 @@ static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
 	out->stat = TAP_STAT_RETRANSMIT;
 	out->evicted = false;
 	out->macs = 0;
-	key_event(c, key_id, TAP_STAT_RETRANSMIT);
+	key_event(c, key_id, NULL, TAP_STAT_RETRANSMIT);
 	return true;
 }
 
@@ -1289,11 +1388,11 @@ static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
  */
 static noinline void pend_complete(const struct tap_ctx *caller,
 				   struct tap_pend_bucket *b, u32 live,
-				   bool dup, u8 tag, u32 ab,
+				   bool dup, u8 dup_way, u8 tag, u32 ab,
 				   u16 atag, struct tap_outcome *out)
 {
 	const struct pend_scan ps = {
-		.live = live, .dup = dup,
+		.live = live, .dup = dup, .dup_way = dup_way,
 	};
 	struct tap_clock clk = *caller->clk;
 	struct tap_ctx c = *caller;
@@ -1345,7 +1444,8 @@ static __always_inline void tap_process_syn_inline(const struct tap_ctx *c,
 
 	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
 	if (unlikely(pend_enough(ps.live))) {
-		pend_complete(c, b, ps.live, ps.dup, tag, ab, atag, out);
+		pend_complete(c, b, ps.live, ps.dup, ps.dup_way, tag, ab,
+			      atag, out);
 		return;
 	}
 	evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);

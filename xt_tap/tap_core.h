@@ -37,7 +37,7 @@ typedef struct {
 #define TAP_FRAGS		4	/* auth SYNs per token */
 #define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
 #define TAP_MAX_TRIES		2	/* MACs per SYN, at most, under any key */
-#define TAP_MAX_DECODES		8	/* failed checks per SYN, at most (§4) */
+#define TAP_MAX_DECODES		4	/* failed checks per SYN, at most (§4) */
 #define TAP_CANDS_PER_FRAG	3	/* newest candidates kept per piece */
 #define TAP_PEND_WAYS		16
 #define TAP_AUTH_WAYS		4
@@ -222,6 +222,8 @@ struct tap_tables {
  * prev (the core sets prev to NULL before asking): a token whose MAC fails
  * with key is tried with prev. When prev let it in, key and serial are
  * prev's and by_prev is set, so that what it authorized lapses with it.
+ * handle is key_get's own (the core sets it to NULL before asking), for
+ * the key_event that follows: it saves a second lookup.
  */
 struct tap_keyref {
 	const tap_prf_key *key;
@@ -229,6 +231,7 @@ struct tap_keyref {
 	const tap_prf_key *prev;
 	u64 prev_serial;
 	bool by_prev;
+	void *handle;
 };
 
 struct tap_ctx;
@@ -236,13 +239,15 @@ struct tap_ctx;
 /*
  * The environment's keys. key_get runs inside whatever protects the key
  * (RCU in the kernel); admit is the key's admission limit, asked once a
- * token has proven valid and new (NULL: no limit); key_event may be NULL.
+ * token has proven valid and new (NULL: no limit); key_event may be NULL,
+ * and its ref is key_get's answer for that id in this SYN, or NULL.
  * accepted (may be NULL) is told of each accepted real SYN, with the key
  * that let it in, after it is recorded; c->syn is that SYN.
  */
 struct tap_ops {
 	bool (*key_get)(void *env, u16 key_id, struct tap_keyref *ref);
-	void (*key_event)(void *env, u16 key_id, unsigned int stat);
+	void (*key_event)(void *env, u16 key_id, const struct tap_keyref *ref,
+			  unsigned int stat);
 	bool (*admit)(void *env, u16 key_id, u64 now_ms);
 	void (*accepted)(const struct tap_ctx *c, u16 key_id,
 			 const struct tap_keyref *ref);

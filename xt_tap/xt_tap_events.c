@@ -39,14 +39,15 @@ struct tap_ops xt_tap_ev_ops __ro_after_init;
  * carried a token. The match runs with bottom halves off, so this CPU's
  * note is the current SYN's until tap_mt() reads it.
  */
-static void xt_tap_ev_key_event(void *env, u16 key_id, unsigned int stat)
+static void xt_tap_ev_key_event(void *env, u16 key_id,
+				const struct tap_keyref *ref, unsigned int stat)
 {
 	if (stat < __TAP_STAT_MAX) {
 		this_cpu_write(xt_tap_ev_keys.key[stat], key_id);
 		this_cpu_or(xt_tap_ev_keys.seen, (u16)BIT(stat));
 	}
 	if (xt_tap_ops.key_event)
-		xt_tap_ops.key_event(env, key_id, stat);
+		xt_tap_ops.key_event(env, key_id, ref, stat);
 }
 
 /*

@@ -194,7 +194,8 @@ static inline const tap_prf_key *xt_tap_realm_get(struct xt_tap_net *tn)
 	return realm ? &realm->prf : NULL;
 }
 bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref);
-void xt_tap_key_event(void *env, u16 key_id, unsigned int stat);
+void xt_tap_key_event(void *env, u16 key_id, const struct tap_keyref *ref,
+		      unsigned int stat);
 
 /* xt_tap_genl.c */
 int xt_tap_genl_register(void);

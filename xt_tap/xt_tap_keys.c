@@ -316,6 +316,7 @@ bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 	sec = rcu_dereference(key->cur);
 	ref->key = &sec->prf;
 	ref->serial = sec->serial;
+	ref->handle = key;
 	/* the grace is checked here: no timer decides when it ends */
 	if (prev && prev != sec &&
 	    time_before64(get_jiffies_64(), READ_ONCE(prev->expires))) {
@@ -345,10 +346,12 @@ bool xt_tap_key_admit(void *env, u16 key_id, u64 now_ms)
 	return true;
 }
 
-void xt_tap_key_event(void *env, u16 key_id, unsigned int stat)
+void xt_tap_key_event(void *env, u16 key_id, const struct tap_keyref *ref,
+		      unsigned int stat)
 {
 	struct xt_tap_state *st = env;
-	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	struct xt_tap_key *key = ref ? ref->handle :
+				 xa_load(&st->tn->keys, key_id);
 
 	if (key && stat < __TAP_STAT_MAX)
 		atomic64_inc(&key->stats[stat]);
@@ -362,7 +365,8 @@ void xt_tap_key_accepted(const struct tap_ctx *c, u16 key_id,
 			 const struct tap_keyref *ref)
 {
 	struct xt_tap_state *st = c->env;
-	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	struct xt_tap_key *key = ref->handle ?:
+				 xa_load(&st->tn->keys, key_id);
 
 	if (!key)
 		return;

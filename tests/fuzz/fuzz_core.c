@@ -148,6 +148,7 @@ static bool env_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 		return false;
 	ref->key = &k->key;
 	ref->serial = k->serial;
+	ref->handle = k;
 	if (k->has_prev) {
 		ref->prev = &k->prev;
 		ref->prev_serial = k->prev_serial;
@@ -155,9 +156,12 @@ static bool env_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 	return true;
 }
 
-static void env_key_event(void *env, u16 key_id, unsigned int stat)
+static void env_key_event(void *env, u16 key_id, const struct tap_keyref *ref,
+			  unsigned int stat)
 {
 	(void)env;
+	if (ref && ref->handle != key_find(key_id))
+		fail("key event for id %u with another key's ref", key_id);
 	if (stat >= __TAP_STAT_MAX)
 		fail("key event with stat %u", stat);
 	if (stat == TAP_STAT_ACCEPTED)

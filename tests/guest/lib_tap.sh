@@ -55,14 +55,18 @@ tap_stat() {
 
 # expect_stat NS NAME BEFORE DELTA: the counter grew by DELTA (or more, +N)
 expect_stat() {
-	local now
+	local now want
 	now=$(tap_stat "$1" "$2")
 	case $4 in
-	+*) [ "$now" -ge $(($3 + ${4#+})) ] 2>/dev/null ||
-		fail "counter $2 in $1: expected >= $(($3 + ${4#+})), got $now" ;;
-	*) [ "$now" -eq $(($3 + $4)) ] 2>/dev/null ||
-		fail "counter $2 in $1: expected $(($3 + $4)), got $now" ;;
+	+*) want=$(($3 + ${4#+}))
+	    [ "$now" -ge $want ] 2>/dev/null && return 0
+	    want=">= $want" ;;
+	*) want=$(($3 + $4))
+	   [ "$now" -eq $want ] 2>/dev/null && return 0 ;;
 	esac
+	# every counter: which outcome the SYN got instead
+	fail "counter $2 in $1: expected $want, got $now (all:" \
+		"$(in_ns "$1" cat /proc/net/xt_tap 2>/dev/null | tr -s ' \n' ' '))"
 }
 
 # debug_kernel: true on a debug kernel (kmemleak), 5-10 times slower, where

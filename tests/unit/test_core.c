@@ -2277,6 +2277,21 @@ static struct tap_syn stage_decoys(struct ctx *c, struct client *cl,
 	return real;
 }
 
+/* stage_decoys(), then the real SYN: accepted, with one MAC */
+static void decoys_one_mac(struct client *cl, const int *pieces, int n,
+			   const char *what)
+{
+	u32 mask[TAP_FRAGS];
+	struct ctx c;
+	struct tap_syn real = stage_decoys(&c, cl, pieces, n, mask);
+	u64 macs0 = c.env.macs;
+
+	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED, what);
+	CHECK(c.env.macs - macs0 == 1, "%s: MACs: %llu", what,
+	      (unsigned long long)(c.env.macs - macs0));
+	ctx_free(&c);
+}
+
 /* Stray SYNs that pass a piece's check byte: the bounded retries. */
 TEST(test_decoys)
 {
@@ -2341,14 +2356,8 @@ TEST(test_decoys)
 	 * piece: the MAC says what those pieces must be, and any way of the
 	 * flow may hold them, so the real ones are found, under one MAC.
 	 */
-	real = stage_decoys(&c, &cl, twos_threes, 2 * TAP_CANDS_PER_FRAG + 2,
-			    mask);
-	macs0 = c.env.macs;
-	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
-		   "real pieces 2 and 3 behind decoys");
-	CHECK(c.env.macs - macs0 == 1, "MACs: %llu",
-	      (unsigned long long)(c.env.macs - macs0));
-	ctx_free(&c);
+	decoys_one_mac(&cl, twos_threes, 2 * TAP_CANDS_PER_FRAG + 2,
+		       "real pieces 2 and 3 behind decoys");
 
 	/*
 	 * TAP_CANDS_PER_FRAG decoys for piece 0, all newer: the real piece is
@@ -2363,13 +2372,8 @@ TEST(test_decoys)
 	ctx_free(&c);
 
 	/* newer decoys for piece 1 go after the real one: it needs no retry */
-	real = stage_decoys(&c, &cl, one_one_one, TAP_CANDS_PER_FRAG, mask);
-	macs0 = c.env.macs;
-	CHECK_STAT(process(&c, &rule_def, &real, NULL), TAP_STAT_ACCEPTED,
-		   "real piece 1 before its decoys");
-	CHECK(c.env.macs - macs0 == 1, "MACs: %llu",
-	      (unsigned long long)(c.env.macs - macs0));
-	ctx_free(&c);
+	decoys_one_mac(&cl, one_one_one, TAP_CANDS_PER_FRAG,
+		       "real piece 1 before its decoys");
 
 	/*
 	 * A stale token after an older decoy for piece 0 that names a key

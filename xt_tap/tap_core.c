@@ -583,10 +583,11 @@ static __always_inline bool pend_enough(u32 live)
  * that a client that sends its pieces again has them in its sending order
  * (pend_try_piece0()).
  */
+#define PEND_NO_DUP	0xff
+
 struct pend_scan {
 	u32 live;	/* way mask */
-	bool dup;
-	u8 dup_way;	/* where S is stored, if dup */
+	u8 dup_way;	/* where S is stored already, or PEND_NO_DUP */
 };
 
 static __always_inline void pend_scan(const struct tap_pend_bucket *b,
@@ -598,8 +599,7 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 	u32 ring, same;
 
 	ps->live = 0;
-	ps->dup = false;
-	ps->dup_way = 0;
+	ps->dup_way = PEND_NO_DUP;
 	m0 = bytes_zero(TAP_READ_ONCE(b->tag_word[0]) ^ want);
 	m1 = bytes_zero(TAP_READ_ONCE(b->tag_word[1]) ^ want);
 	if (likely(!(m0 | m1)))
@@ -613,7 +613,6 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 			if (TAP_READ_ONCE(e->seq) == seq &&
 			    !ms_expired(now_ms, TAP_READ_ONCE(e->stamp_ms),
 					lifetime_ms)) {
-				ps->dup = true;
 				ps->dup_way = (u8)__builtin_ctz(same);
 				break;
 			}
@@ -637,7 +636,6 @@ static __always_inline void pend_scan(const struct tap_pend_bucket *b,
 		unsigned int w = __builtin_ctz(same);
 
 		if (TAP_READ_ONCE(b->way[w].seq) == seq) {
-			ps->dup = true;
 			ps->dup_way = (u8)w;
 			ps->live &= ~(1U << w);
 		}
@@ -656,7 +654,7 @@ static __always_inline bool pend_store(struct tap_pend_bucket *b,
 	struct tap_pend_way *e = &b->way[w];
 	bool evicted;
 
-	if (ps->dup) {
+	if (ps->dup_way != PEND_NO_DUP) {
 		/* the newest already: a SYN sent over and over stays put */
 		if (ps->dup_way == (w + TAP_PEND_WAYS - 1) % TAP_PEND_WAYS)
 			return false;
@@ -1388,11 +1386,11 @@ static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
  */
 static noinline void pend_complete(const struct tap_ctx *caller,
 				   struct tap_pend_bucket *b, u32 live,
-				   bool dup, u8 dup_way, u8 tag, u32 ab,
+				   u8 dup_way, u8 tag, u32 ab,
 				   u16 atag, struct tap_outcome *out)
 {
 	const struct pend_scan ps = {
-		.live = live, .dup = dup, .dup_way = dup_way,
+		.live = live, .dup_way = dup_way,
 	};
 	struct tap_clock clk = *caller->clk;
 	struct tap_ctx c = *caller;
@@ -1444,8 +1442,7 @@ static __always_inline void tap_process_syn_inline(const struct tap_ctx *c,
 
 	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
 	if (unlikely(pend_enough(ps.live))) {
-		pend_complete(c, b, ps.live, ps.dup, ps.dup_way, tag, ab,
-			      atag, out);
+		pend_complete(c, b, ps.live, ps.dup_way, tag, ab, atag, out);
 		return;
 	}
 	evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);

@@ -7,20 +7,20 @@ Prints the ISN to use (the one given, or the next whose masks have four
 different check bytes), a colon, and the sequence numbers of the pieces,
 comma separated, for bench/inject's seqs parameter.
 
-    crafted_pieces.py KEYFILE ISN DPORT [macs|ids|mixed|range]
+    crafted_pieces.py KEYFILE ISN DPORT [macs|ids|range]
 
-macs (the default): piece 0 once, pieces 1-3 twice each. Two pairs of
-pieces 0 and 1 that pass the key and time checks: two MACs, and the decode
-budget spent on comparing tags.
+macs (the default): piece 0 once, then piece 1 three times with a stale
+time and once with a fresh one, then pieces 2 and 3 five times each. The
+decode budget goes on time checks, the fresh pair gets the SYN's one MAC,
+and its tag is looked for among the ten pieces 2 and 3 (a full bucket).
 
 ids: piece 0 three times, naming two key ids the rule does not take before
-the loaded one, pieces 1 and 2 once, piece 3 three times: the key checks
-fail first, then MACs.
+the loaded one, then piece 1 once stale and once fresh, pieces 2 and 3 five
+times each: two key checks and a time check fail, then the MAC.
 
-range: for a rule that takes a range of key ids (bench: 1-7): piece 0
-three times, naming two ids of the range that are not loaded before the
-loaded one, pieces 1-3 twice each: two key lookups that fail, then two
-MACs.
+range: as ids, for a rule that takes a range of key ids (bench: 1-7), so
+that the two ids (2 and 1 for key 3) are in the range but not loaded: two
+key lookups that fail.
 """
 import os
 import random
@@ -36,20 +36,14 @@ def main():
     isn, dport = int(sys.argv[2], 0), int(sys.argv[3])
     pattern = sys.argv[4] if len(sys.argv) > 4 else "macs"
     if pattern == "macs":
-        ids, counts = [key_id], (1, 2, 2, 2)
-    elif pattern == "mixed":
-        # two key ids the rule does not take, then the loaded one; two
-        # stale times, then a fresh one; piece 3 twice
-        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 3, 1, 2)
-    elif pattern == "range":
-        # ids 2 and 1 (for key 3): inside the bench's range 1-7, not loaded
-        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 2, 2, 2)
-    elif pattern == "ids":
+        ids, counts = [key_id], (1, 4, 5, 5)
+    elif pattern in ("ids", "range"):
         # planted in this order: within one millisecond the first
-        # written is tried first
-        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 1, 1, 3)
+        # written is tried first. For key 3, ids 2 and 1: inside the
+        # bench's range 1-7, not loaded
+        ids, counts = [key_id ^ 1, key_id ^ 2, key_id], (3, 2, 5, 5)
     else:
-        sys.exit("crafted_pieces.py: pattern is macs, ids, mixed or range, not " + pattern)
+        sys.exit("crafted_pieces.py: pattern is macs, ids or range, not " + pattern)
     # An ISN whose four masks differ in their check bytes: where two
     # share one, each piece is a candidate for the other's place too, and
     # the pattern is not the one asked for (about 6 ISNs in 256).
@@ -64,7 +58,7 @@ def main():
             p = random.getrandbits(24)
             if k == 1:  # the time's low byte, then tag bytes
                 lo = now
-                if pattern == "mixed" and _ < 2:
+                if _ < counts[1] - 1:
                     lo = now + 100 + _  # stale: 100 s away
                 p = (lo & 0xFF) << 16 | (p & 0xFFFF)
             out.append(m[k] ^ p)

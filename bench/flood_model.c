@@ -12,7 +12,8 @@
  * MODE onesrc: the same from one source address, after N more: every SYN
  * finds the source's earlier ones in its bucket and computes masks;
  * MODE crafted: one source's SYN, N times, against pieces crafted (by a
- * realm holder) to decode to a loaded key id and a fresh time.
+ * realm holder) to decode to a loaded key id and a fresh time, after as
+ * many failed checks as the budget allows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,24 +147,17 @@ int main(int argc, char **argv)
 		}
 	} else {
 		/*
-		 * As bench/crafted_pieces.py. crafted: piece 0 once, the
-		 * others twice: two pairs of pieces 0 and 1 pass the checks,
-		 * two MACs, and eight tags compared. crafted_ids: piece 0
-		 * three times, naming ids 5 and 7 (in the rule's range, not
-		 * loaded) before the loaded 3, pieces 1 and 2 once, piece 3
-		 * three times.
+		 * bench_crafted_piece(): crafted spends the decode budget
+		 * on time checks, crafted_ids on two key ids that are not
+		 * loaded and a time check; then the one MAC, whose tag is
+		 * looked for in a full bucket.
 		 */
-		static const u16 ids[] = { 5, 7, 3 };
-		bool by_ids = !strcmp(argv[1], "crafted_ids");
-		int count[TAP_FRAGS] = { 1, 2, 2, 2 };
+		int by_ids = !strcmp(argv[1], "crafted_ids");
 		u32 mask[TAP_FRAGS];
 		struct tap_syn real;
 		int k, j;
 
-		if (by_ids) {
-			count[0] = count[3] = 3;
-			count[1] = count[2] = 1;
-		} else if (strcmp(argv[1], "crafted")) {
+		if (!by_ids && strcmp(argv[1], "crafted")) {
 			fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
 			return 2;
 		}
@@ -172,17 +166,11 @@ int main(int argc, char **argv)
 			tap_frag_masks(&the_realm, real.seq, real.dport, mask);
 		} while (!bench_masks_distinct(mask));
 		for (k = 0; k < TAP_FRAGS; k++) {
-			for (j = 0; j < count[k]; j++) {
-				u32 p = (u32)rnd() & 0xffffff;
-
-				if (k == 0)	/* the key id, the time's high byte */
-					p = (u32)(by_ids ? ids[j] : 3) << 8 |
-					    (u32)(clk.now_s >> 8 & 0xff);
-				else if (k == 1)	/* the time's low byte */
-					p = (u32)(clk.now_s & 0xff) << 16 | (p & 0xffff);
+			for (j = 0; j < bench_crafted_count[by_ids][k]; j++) {
 				s = real;
-				s.sport = (u16)(real.sport + 1 + k * 4 + j);
-				s.seq = mask[k] ^ p;
+				s.sport = (u16)(real.sport + 1 + k * 8 + j);
+				s.seq = mask[k] ^ bench_crafted_piece(by_ids, k, j,
+						clk.now_s, (u32)rnd());
 				tap_process_syn(&c, &out);
 			}
 		}

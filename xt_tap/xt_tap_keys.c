@@ -350,9 +350,10 @@ void xt_tap_key_event(void *env, u16 key_id, const struct tap_keyref *ref,
 		      unsigned int stat)
 {
 	struct xt_tap_state *st = env;
-	struct xt_tap_key *key = ref ? ref->handle :
-				 xa_load(&st->tn->keys, key_id);
+	struct xt_tap_key *key = ref ? ref->handle : NULL;
 
+	if (!key)
+		key = xa_load(&st->tn->keys, key_id);
 	if (key && stat < __TAP_STAT_MAX)
 		atomic64_inc(&key->stats[stat]);
 }

@@ -36,9 +36,9 @@ typedef struct {
 
 #define TAP_FRAGS		4	/* auth SYNs per token */
 #define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
-#define TAP_MAX_TRIES		2	/* MACs per SYN, at most, under any key */
+#define TAP_MAX_TRIES		2	/* MACs per SYN: one pair's, and a grace's */
 #define TAP_MAX_DECODES		4	/* failed checks per SYN, at most (§4) */
-#define TAP_CANDS_PER_FRAG	3	/* newest candidates kept per piece */
+#define TAP_CANDS_PER_FRAG	3	/* newest candidates kept for piece 0 */
 #define TAP_PEND_WAYS		16
 #define TAP_AUTH_WAYS		4
 #define TAP_REPLAY_WAYS		8

@@ -38,6 +38,7 @@
 struct key {
 	bool loaded;
 	tap_prf_key prf;
+	u16 hint;
 	u64 serial, tat;
 	u32 rate;
 };
@@ -54,6 +55,7 @@ static bool l_key_get(void *envp, u16 id, struct tap_keyref *ref)
 		return false;
 	ref->key = &env->keys[id].prf;
 	ref->serial = env->keys[id].serial;
+	ref->hint = env->keys[id].hint;
 	return true;
 }
 
@@ -107,6 +109,8 @@ static void rig_init(struct rig *r, u32 window)
 	for (i = 0; i < NKEYS; i++) {
 		randombytes_buf(raw, sizeof(raw));
 		tap_prf_key_import(&r->env.keys[i].prf, raw);
+		r->env.keys[i].hint =
+			tap_key_hint(tap_key_fingerprint(&r->env.keys[i].prf));
 		r->env.keys[i].loaded = true;
 		r->env.keys[i].serial = (u64)i + 1;
 		r->env.keys[i].rate = KEY_RATE;

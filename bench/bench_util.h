@@ -33,45 +33,41 @@ static inline void *bench_zalloc(size_t n)
 }
 
 /*
- * Four masks (§3) with four different check bytes. Where two share one,
- * each piece is a candidate for the other's place too, and a crafted
- * pattern is not the one planted (about 6 ISNs in 256).
+ * Masks (§3) of pieces 0 and 1 with different check bytes. Where they
+ * share one, each piece is a candidate for the other's place too, and a
+ * crafted pattern is not the one planted (1 ISN in 256).
  */
 static inline int bench_masks_distinct(const uint32_t mask[4])
 {
-	int i, j;
-
-	for (i = 0; i < 4; i++)
-		for (j = i + 1; j < 4; j++)
-			if (!((mask[i] ^ mask[j]) >> 24))
-				return 0;
-	return 1;
+	return ((mask[0] ^ mask[1]) >> 24) != 0;
 }
 
 /*
  * The dearest crafted SYN's pieces, as bench/crafted_pieces.py plants
  * them: piece k is sent bench_crafted_count[ids][k] times, in this order.
  * macs (ids == 0): piece 0 naming key 3 and the time, piece 1 three times
- * with a stale time and then with a fresh one, pieces 2 and 3 five times
- * each. ids: piece 0 naming ids 2 and 1 before 3, piece 1 once stale and
- * once fresh. bench_crafted_piece() is the j-th copy of piece k, before
- * the mask; r is random.
+ * with a wrong hint and then with the key's, ten tag pieces (2 and 3) whose
+ * top byte is no check byte. ids: piece 0 naming ids 2 and 1 before 3,
+ * piece 1 once with a wrong hint and once with the key's.
+ * bench_crafted_seq() is the j-th copy of piece k, masked; r is random.
  */
 static const int bench_crafted_count[2][4] = { { 1, 4, 5, 5 }, { 3, 2, 5, 5 } };
 
-static inline uint32_t bench_crafted_piece(int ids, int k, int j,
-					   uint64_t now_s, uint32_t r)
+static inline uint32_t bench_crafted_seq(int ids, int k, int j,
+					 uint64_t now_s, uint16_t hint,
+					 const uint32_t mask[4], uint32_t r)
 {
 	static const uint32_t id[2][3] = { { 3 }, { 2, 1, 3 } };
-	uint64_t t = now_s;
 
-	if (k == 1 && j < bench_crafted_count[ids][1] - 1)
-		t += 100;	/* stale */
 	if (k == 0)	/* the key id, the time's high byte */
-		return id[ids][j] << 8 | (uint32_t)(t >> 8 & 0xff);
-	if (k == 1)	/* the time's low byte, tag bits */
-		return (uint32_t)(t & 0xff) << 16 | (r & 0xffff);
-	return r & 0xffffff;
+		return mask[0] ^ (id[ids][j] << 8 | (uint32_t)(now_s >> 8 & 0xff));
+	if (k == 1)	/* the time's low byte, the hint: wrong, then right */
+		return mask[1] ^ ((uint32_t)(now_s & 0xff) << 16 |
+				  (uint16_t)(j < bench_crafted_count[ids][1] - 1 ?
+					     hint ^ (j + 1) : hint));
+	while (!((r ^ mask[0]) >> 24) || !((r ^ mask[1]) >> 24))
+		r += 1U << 24;
+	return r;
 }
 
 #endif

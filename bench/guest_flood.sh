@@ -32,15 +32,15 @@
 #                   its pending bucket, so a key-less sender costs the most
 #   crafted         tap1, flooded from one source with crafted pieces
 #                   planted (bench/crafted_pieces.py macs), so that every
-#                   SYN spends the decode budget on time checks, then its
+#                   SYN spends the decode budget on hint checks, then its
 #                   one MAC, and looks for its tag in a full bucket
 #   crafted_ids     the same with pieces that fail the key check first
-#                   (crafted_pieces.py ids), then a time check, then the MAC
+#                   (crafted_pieces.py ids), then a hint check, then the MAC
 #   crafted_grace   crafted, while key 3 is in a rotation's grace (the
-#                   retiring key's MAC is tried too)
+#                   pieces name the retiring key, whose MAC it is)
 #   crafted_range   a tap1 rule for key ids 1-7 (only 3 loaded), with
 #                   pieces that name ids 2 and 1 first (crafted_pieces.py
-#                   range): two failed key lookups, a time check, the MAC
+#                   range): two failed key lookups, a hint check, the MAC
 #
 # REPS rounds; a round runs every ruleset once per family, in a fixed order
 # (ROTATE=1 rotates it from round to round). Each timed run of N SYNs comes

@@ -200,44 +200,47 @@ static void put_be64(u8 *p, u64 v)
 }
 
 /*
- * §2's message. The token's key id and time, all that differs between the
- * candidate tokens of one SYN, are written apart.
+ * §2's message: a header byte, the fields every token of the SYN shares,
+ * then the bound addresses, 4 bytes for IPv4 and 16 for IPv6. The key id
+ * and time, all that differs between the candidate tokens of one SYN, are
+ * written apart.
  */
-#define TAP_MAC_MSG_LEN 56
+#define TAP_MAC_MSG_MAX	45
+#define TAP_MAC_MSG_HDR	0x30
 
-static void mac_msg_set_token(u8 msg[TAP_MAC_MSG_LEN], u16 key_id, u64 time)
+static void mac_msg_set_token(u8 msg[TAP_MAC_MSG_MAX], u16 key_id, u64 time)
 {
-	put_be16(msg + 6, key_id);
-	put_be64(msg + 16, time);
+	put_be16(msg + 1, key_id);
+	put_be32(msg + 9, (u32)time);
 }
 
-static void mac_msg_build(u8 msg[TAP_MAC_MSG_LEN],
-			  const struct tap_token_params *p)
+static unsigned int mac_msg_build(u8 msg[TAP_MAC_MSG_MAX],
+				  const struct tap_token_params *p)
 {
-	memcpy(msg, "TAP2", 4);
-	msg[4] = p->family;
-	msg[5] = p->bind & TAP_BIND_ALL;
-	put_be32(msg + 8, p->isn);
-	put_be16(msg + 12, p->dport);
-	put_be16(msg + 14, 0);
-	if (p->bind & TAP_BIND_DADDR)
-		memcpy(msg + 24, p->daddr.b, 16);
-	else
-		memset(msg + 24, 0, 16);
-	if (p->bind & TAP_BIND_SADDR)
-		memcpy(msg + 40, p->saddr.b, 16);
-	else
-		memset(msg + 40, 0, 16);
+	unsigned int alen = p->family == 6 ? 16 : 4, len = 13;
+
+	msg[0] = TAP_MAC_MSG_HDR | (p->family == 6 ? 0x04 : 0) |
+		 (p->bind & TAP_BIND_ALL);
+	put_be32(msg + 3, p->isn);
+	put_be16(msg + 7, p->dport);
 	mac_msg_set_token(msg, p->key_id, p->time);
+	if (p->bind & TAP_BIND_DADDR) {
+		memcpy(msg + len, p->daddr.b, alen);
+		len += alen;
+	}
+	if (p->bind & TAP_BIND_SADDR) {
+		memcpy(msg + len, p->saddr.b, alen);
+		len += alen;
+	}
+	return len;
 }
 
 /* §2 */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
-	u8 msg[TAP_MAC_MSG_LEN] TAP_UNINIT;
+	u8 msg[TAP_MAC_MSG_MAX] TAP_UNINIT;
 
-	mac_msg_build(msg, p);
-	return tap_prf(key, msg, sizeof(msg));
+	return tap_prf(key, msg, mac_msg_build(msg, p));
 }
 
 /* §1 */
@@ -255,120 +258,106 @@ u64 tap_realm_fingerprint(const tap_prf_key *realm)
 	return tap_prf(realm, label, sizeof(label) - 1);
 }
 
-/* §3: masks 2 * half and 2 * half + 1, from one PRF */
+/* §3: the masks of pieces 0 and 1, from one PRF */
 static void frag_mask_pair(const tap_prf_key *realm, u32 isn, u16 dport,
-			   u8 half, u32 pair[2])
+			   u32 pair[TAP_MASKED_FRAGS])
 {
-	u8 msg[11] TAP_UNINIT;
+	u8 msg[7] TAP_UNINIT;
 	u64 m;
 
-	memcpy(msg, "TAPm", 4);
-	put_be32(msg + 4, isn);
-	put_be16(msg + 8, dport);
-	msg[10] = half;
+	put_be32(msg, isn);
+	put_be16(msg + 4, dport);
+	msg[6] = 'm';
 	m = tap_prf(realm, msg, sizeof(msg));
 	pair[0] = m >> 32;
 	pair[1] = (u32)m;
 }
 
 /*
- * Four equal check bytes would make each of the token's pieces a
- * candidate for all four places, one more than the server keeps.
+ * §3: only holders of the realm can tell auth SYNs from random ISNs.
+ * Pieces 2 and 3 are MAC output and travel as they are: their masks are 0.
  */
-static void frag_masks_fixup(u32 mask[TAP_FRAGS])
-{
-	if (!((mask[0] ^ mask[1]) >> 24) && !((mask[0] ^ mask[2]) >> 24) &&
-	    !((mask[0] ^ mask[3]) >> 24))
-		mask[3] ^= 0x80000000;
-}
-
-/* §3: only holders of the realm can tell auth SYNs from random ISNs */
 void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
 		    u32 mask[TAP_FRAGS])
 {
-	frag_mask_pair(realm, isn, dport, 0, mask);
-	frag_mask_pair(realm, isn, dport, 1, mask + 2);
-	frag_masks_fixup(mask);
+	frag_mask_pair(realm, isn, dport, mask);
+	mask[2] = 0;
+	mask[3] = 0;
 }
 
-static void token_pack_masked(const struct tap_token *tok,
-			      const u32 mask[TAP_FRAGS], u32 seq[TAP_FRAGS])
+/* §2's layout: the four pieces, unmasked. */
+static void token_to_pieces(const struct tap_token *tok, u32 p[TAP_FRAGS])
 {
-	u8 d[TAP_TOKEN_BYTES];
-	int i;
-
-	put_be16(d, tok->key_id);
-	put_be16(d + 2, tok->t16);
-	put_be64(d + 4, tok->tag);
-	for (i = 0; i < TAP_FRAGS; i++)
-		seq[i] = ((u32)d[3 * i] << 16 | (u32)d[3 * i + 1] << 8 |
-			  d[3 * i + 2]) ^ mask[i];
+	p[0] = (u32)tok->key_id << 8 | tok->t16 >> 8;
+	p[1] = (u32)(tok->t16 & 0xff) << 16 | tok->hint;
+	p[2] = (u32)(tok->tag >> 32);
+	p[3] = (u32)tok->tag;
 }
 
-/* The token from its four unmasked 24-bit pieces (§3's layout). */
-static __always_inline void token_from_pieces(u32 p0, u32 p1, u32 p2, u32 p3,
-					      struct tap_token *tok)
+/* Pieces 0 and 1 (check bytes zero) give all but the tag. */
+static __always_inline void token_from_pieces01(u32 p0, u32 p1,
+						struct tap_token *tok)
 {
 	tok->key_id = (u16)(p0 >> 8);
 	tok->t16 = (u16)((p0 & 0xff) << 8 | p1 >> 16);
-	tok->tag = (u64)(p1 & 0xffff) << 48 | (u64)p2 << 24 | p3;
-}
-
-/* False if a check byte is not zero: not a piece of this SYN's token. */
-static bool token_unpack_masked(const u32 seq[TAP_FRAGS],
-				const u32 mask[TAP_FRAGS],
-				struct tap_token *tok)
-{
-	u32 p[TAP_FRAGS];
-	int i;
-
-	for (i = 0; i < TAP_FRAGS; i++) {
-		p[i] = seq[i] ^ mask[i];
-		if (p[i] >> 24)
-			return false;
-	}
-	token_from_pieces(p[0], p[1], p[2], p[3], tok);
-	return true;
+	tok->hint = (u16)p1;
 }
 
 void tap_token_pack(const tap_prf_key *realm, const struct tap_token *tok,
 		    u32 isn, u16 dport, u32 seq[TAP_FRAGS])
 {
 	u32 mask[TAP_FRAGS];
+	int i;
 
 	tap_frag_masks(realm, isn, dport, mask);
-	token_pack_masked(tok, mask, seq);
+	token_to_pieces(tok, seq);
+	for (i = 0; i < TAP_FRAGS; i++)
+		seq[i] ^= mask[i];
 }
 
+/* False if a check byte is not zero: not a piece of this SYN's token. */
 bool tap_token_unpack(const tap_prf_key *realm, const u32 seq[TAP_FRAGS],
 		      u32 isn, u16 dport, struct tap_token *tok)
 {
 	u32 mask[TAP_FRAGS];
+	u32 p0, p1;
 
 	tap_frag_masks(realm, isn, dport, mask);
-	return token_unpack_masked(seq, mask, tok);
+	p0 = seq[0] ^ mask[0];
+	p1 = seq[1] ^ mask[1];
+	if ((p0 | p1) >> 24)
+		return false;
+	token_from_pieces01(p0, p1, tok);
+	tok->tag = (u64)seq[2] << 32 | seq[3];
+	return true;
 }
 
-/* Two equal pieces, or a piece equal to the real SYN's ISN. */
-static bool token_seq_repeats(const u32 seq[TAP_FRAGS], u32 isn)
+/*
+ * Pieces the server could not put together: two equal (it stores a
+ * sequence number once), one equal to the real SYN's ISN (left out), or
+ * all four with one top byte (each a candidate for pieces 0 and 1: one
+ * more than the server keeps, TAP_CANDS_PER_FRAG).
+ */
+static bool token_seqs_unusable(const u32 seq[TAP_FRAGS], u32 isn)
 {
+	u32 tops = 0;
 	int i, j;
 
 	for (i = 0; i < TAP_FRAGS; i++) {
 		if (seq[i] == isn)
 			return true;
+		tops |= (seq[i] ^ seq[0]) >> 24;
 		for (j = i + 1; j < TAP_FRAGS; j++)
 			if (seq[i] == seq[j])
 				return true;
 	}
-	return false;
+	return !tops;
 }
 
 /*
- * The server stores a sequence number once and leaves the real SYN's own
- * out, so a token whose pieces repeat each other or the ISN (about 1 in
- * 430 million) could never be put together. Made one second earlier it is
- * another token, still inside any window. Returns the time encoded.
+ * A token the server could not put together (about 1 in 16 million) is
+ * made one second earlier: another token, still inside any window.
+ * Returns the time encoded.
  */
 u64 tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
 		     const struct tap_token_params *p, u32 seq[TAP_FRAGS])
@@ -377,12 +366,13 @@ u64 tap_token_encode(const tap_prf_key *key, const tap_prf_key *realm,
 	struct tap_token tok;
 	int tries;
 
+	tok.key_id = q.key_id;
+	tok.hint = tap_key_hint(tap_key_fingerprint(key));
 	for (tries = 1;; tries++) {
-		tok.key_id = q.key_id;
 		tok.t16 = (u16)q.time;
 		tok.tag = tap_mac(key, &q);
 		tap_token_pack(realm, &tok, q.isn, q.dport, seq);
-		if (!token_seq_repeats(seq, q.isn) || tries == 4)
+		if (!token_seqs_unusable(seq, q.isn) || tries == 4)
 			return q.time;
 		q.time--;
 	}
@@ -959,8 +949,8 @@ static void auth_insert(const struct tap_ctx *c, u32 bucket, u16 tag,
  * newest first, with their ways, ring positions and unmasked values. Piece
  * 1 completes the time: its candidates are tried in an order that depends
  * on piece 0's (pend_try_piece0()), so they stay a way mask in ring order.
- * Pieces 2 and 3 carry only tag bits, which the MAC fixes: their values are
- * looked up among the ways whose top byte passes (pend_tag_match()).
+ * Pieces 2 and 3 are the tag, which the MAC fixes: they are looked up
+ * among the flow's other live ways (pend_tag_match()).
  */
 struct pend_cands {
 	u32 val0[TAP_CANDS_PER_FRAG];
@@ -969,8 +959,8 @@ struct pend_cands {
 	int n0;
 	unsigned int next;		/* ring position 0: the oldest way */
 	u32 ring1;			/* bit j: way (next + j) % 16 */
-	u32 mask[TAP_FRAGS];
-	u32 topped[TAP_FRAGS];		/* of pieces 2 and 3: live ways */
+	u32 live;			/* the flow's ways, S left out */
+	u32 mask[TAP_MASKED_FRAGS];
 };
 
 static void cands_swap(struct pend_cands *pc, int x, int y)
@@ -1025,10 +1015,6 @@ static void cands_order_bursts(const struct tap_pend_bucket *b,
  * ways in turn, so walking back from the one it writes next visits them
  * newest first: the first TAP_CANDS_PER_FRAG of piece 0 are the ones kept
  * (then ordered by cands_order_bursts()).
- *
- * The masks of pieces 2 and 3 only when 0 and 1 have candidates: SYNs of
- * one source without a key seldom do, and then the second mask PRF is
- * never computed.
  */
 static bool pend_collect(const struct tap_ctx *c,
 			 const struct tap_pend_bucket *b,
@@ -1036,11 +1022,11 @@ static bool pend_collect(const struct tap_ctx *c,
 {
 	unsigned int next = TAP_READ_ONCE(b->next) % TAP_PEND_WAYS;
 	u32 ways, ring;
-	int i, n = 0;
+	int n = 0;
 
 	if (!c->realm)
 		return false;
-	frag_mask_pair(c->realm, c->syn->seq, c->syn->dport, 0, pc->mask);
+	frag_mask_pair(c->realm, c->syn->seq, c->syn->dport, pc->mask);
 	ways = ps->live & pend_ways_topped(b, pc->mask[0] >> 24);
 	/* bit j: way (next + j) % TAP_PEND_WAYS; bit 15 the newest */
 	ring = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
@@ -1064,16 +1050,8 @@ static bool pend_collect(const struct tap_ctx *c,
 	ways = ps->live & pend_ways_topped(b, pc->mask[1] >> 24);
 	pc->next = next;
 	pc->ring1 = ((ways | ways << TAP_PEND_WAYS) >> next) & 0xffff;
-	if (!pc->ring1)
-		return false;
-	frag_mask_pair(c->realm, c->syn->seq, c->syn->dport, 1, pc->mask + 2);
-	frag_masks_fixup(pc->mask);
-	for (i = 2; i < TAP_FRAGS; i++) {
-		pc->topped[i] = ps->live & pend_ways_topped(b, pc->mask[i] >> 24);
-		if (!pc->topped[i])
-			return false;
-	}
-	return true;
+	pc->live = ps->live;
+	return pc->ring1 != 0;
 }
 
 /* 1 if x is zero, else 0, computed without a branch */
@@ -1082,20 +1060,6 @@ static __always_inline u32 ct_is_zero32(u32 x)
 	return (u32)(((u64)x - 1) >> 63);
 }
 
-/*
- * 1 if a way among @ways holds @seq, else 0. @seq comes from a MAC, so
- * each way is compared in the same way, without a branch on it.
- */
-static __always_inline u32 pend_ways_hold(const struct tap_pend_bucket *b,
-					  u32 ways, u32 seq)
-{
-	u32 found = 0;
-
-	for (; ways; ways &= ways - 1)
-		found |= ct_is_zero32(TAP_READ_ONCE(b->way[__builtin_ctz(ways)].seq) ^
-				      seq);
-	return found;
-}
 
 /* The first way among @ways that holds @seq: there is one. */
 static unsigned int pend_way_holding(const struct tap_pend_bucket *b,
@@ -1109,32 +1073,33 @@ static unsigned int pend_way_holding(const struct tap_pend_bucket *b,
 
 /*
  * The tag compare of §4 step 3, for all tokens of one pair of pieces 0 and
- * 1 at once. Piece 1 carries the tag's top 16 bits and pieces 2 and 3 the
- * rest, so given the MAC their sequence numbers are known: the SYN passes
- * if piece 1's bits are right and two other ways of the flow hold those
- * numbers. Everything that depends on the MAC is combined into one bit
- * without a branch, as a constant-time compare would; a token whose pieces
- * 2 and 3 are one sequence number is never sent (§3), so it never passes.
- * On a match w[2], w[3] are its ways.
+ * 1 at once. Pieces 2 and 3 are the tag's two halves, so given the MAC
+ * their sequence numbers are known: the SYN passes if two other ways of
+ * the flow hold them. Each way is compared in the same way, and all is
+ * combined into one bit without a branch on the MAC, as a constant-time
+ * compare would; a token whose pieces 2 and 3 are one sequence number is
+ * never sent (§3), so it never passes. On a match w[2], w[3] are its ways.
  */
 static bool pend_tag_match(const struct tap_pend_bucket *b,
-			   const struct pend_cands *pc, u32 val1, u64 mac,
+			   const struct pend_cands *pc, u64 mac,
 			   u8 w[TAP_FRAGS])
 {
-	u32 others = ~(1U << w[0] | 1U << w[1]);
-	u32 ways2 = pc->topped[2] & others, ways3 = pc->topped[3] & others;
-	u32 seq2 = ((u32)(mac >> 24) & 0xffffff) ^ pc->mask[2];
-	u32 seq3 = ((u32)mac & 0xffffff) ^ pc->mask[3];
-	u32 pass = ct_is_zero32((val1 ^ (u32)(mac >> 48)) & 0xffff) &
-		   pend_ways_hold(b, ways2, seq2) &
-		   pend_ways_hold(b, ways3, seq3) &
-		   (ct_is_zero32(seq2 ^ seq3) ^ 1);
+	u32 ways = pc->live & ~(1U << w[0] | 1U << w[1]), rest;
+	u32 seq2 = (u32)(mac >> 32), seq3 = (u32)mac;
+	u32 hold2 = 0, hold3 = 0, pass;
 
+	for (rest = ways; rest; rest &= rest - 1) {
+		u32 seq = TAP_READ_ONCE(b->way[__builtin_ctz(rest)].seq);
+
+		hold2 |= ct_is_zero32(seq ^ seq2);
+		hold3 |= ct_is_zero32(seq ^ seq3);
+	}
+	pass = hold2 & hold3 & (ct_is_zero32(seq2 ^ seq3) ^ 1);
 	if (!pass)
 		return false;
 	/* the outcome is known now: no secret left to keep */
-	w[2] = (u8)pend_way_holding(b, ways2, seq2);
-	w[3] = (u8)pend_way_holding(b, ways3, seq3);
+	w[2] = (u8)pend_way_holding(b, ways, seq2);
+	w[3] = (u8)pend_way_holding(b, ways, seq3);
 	return true;
 }
 
@@ -1149,8 +1114,8 @@ struct pend_tries {
 	u16 worst_key;
 	int ref_id;		/* the key id *ref was looked up for, or -1 */
 	bool ref_found;
-	bool msg_ready;
-	u8 msg[TAP_MAC_MSG_LEN];
+	u8 msg_len;	/* 0: not built yet */
+	u8 msg[TAP_MAC_MSG_MAX];
 };
 
 /* A check failed: note it. False once the decode budget is spent. */
@@ -1194,17 +1159,16 @@ static bool check_time(const struct tap_ctx *c, u16 t16, u64 *time)
 static u64 pend_mac(const struct tap_ctx *c, struct pend_tries *pt,
 		    const tap_prf_key *key, u16 key_id, u64 time)
 {
-	if (!pt->msg_ready) {
+	if (!pt->msg_len) {
 		struct tap_token_params p TAP_UNINIT;
 
 		tap_params_from_syn(&p, c->syn, c->rule->bind, key_id, time);
-		mac_msg_build(pt->msg, &p);
-		pt->msg_ready = true;
+		pt->msg_len = (u8)mac_msg_build(pt->msg, &p);
 	} else {
 		mac_msg_set_token(pt->msg, key_id, time);
 	}
 	pt->macs++;
-	return tap_prf(key, pt->msg, TAP_MAC_MSG_LEN);
+	return tap_prf(key, pt->msg, pt->msg_len);
 }
 
 /* A token whose MAC is right: the replay cache and the admission limit. */
@@ -1220,31 +1184,39 @@ static unsigned int check_fresh(const struct tap_ctx *c,
 				       time + wmax + 1);
 }
 
+/* §4 step 3's hint check: the token names the key (or the grace's). */
+static bool check_hint(const struct tap_keyref *ref, u16 hint)
+{
+	return hint == ref->hint || (ref->prev && hint == ref->prev_hint);
+}
+
 /*
- * A pair of pieces 0 and 1 (ways w[0], w[1]) that passed the key and time
- * checks: its MAC decides for every choice of pieces 2 and 3 at once. In a
- * rotation's grace a pair the new key refuses gets the retiring key's MAC
+ * A pair of pieces 0 and 1 (ways w[0], w[1]) that passed the key, time and
+ * hint checks: its MAC decides for every choice of pieces 2 and 3 at once.
+ * In a rotation's grace the hint picks the key; only if both keys have
+ * that hint does a pair the new key refuses get the retiring key's MAC
  * too. On accept *tok is the token and w[] its ways.
  */
 static unsigned int pend_try_pair(const struct tap_ctx *c,
 				  const struct tap_pend_bucket *b,
-				  const struct pend_cands *pc, u32 val1,
-				  u64 time, struct tap_keyref *ref,
+				  const struct pend_cands *pc, u64 time,
+				  struct tap_keyref *ref,
 				  struct pend_tries *pt, struct tap_token *tok,
 				  u8 w[TAP_FRAGS])
 {
-	bool by_prev = false;
+	bool by_prev = false, match = false;
 	unsigned int res;
 
-	tok->tag = pend_mac(c, pt, ref->key, tok->key_id, time);
-	if (!pend_tag_match(b, pc, val1, tok->tag, w)) {
-		if (!ref->prev)
-			return TAP_STAT_BAD_MAC;
-		tok->tag = pend_mac(c, pt, ref->prev, tok->key_id, time);
-		if (!pend_tag_match(b, pc, val1, tok->tag, w))
-			return TAP_STAT_BAD_MAC;
-		by_prev = true;
+	if (tok->hint == ref->hint) {
+		tok->tag = pend_mac(c, pt, ref->key, tok->key_id, time);
+		match = pend_tag_match(b, pc, tok->tag, w);
 	}
+	if (!match && ref->prev && tok->hint == ref->prev_hint) {
+		tok->tag = pend_mac(c, pt, ref->prev, tok->key_id, time);
+		match = by_prev = pend_tag_match(b, pc, tok->tag, w);
+	}
+	if (!match)
+		return TAP_STAT_BAD_MAC;
 	res = check_fresh(c, tok, time);
 	if (res == TAP_STAT_ACCEPTED && by_prev) {
 		ref->key = ref->prev;
@@ -1259,8 +1231,9 @@ static unsigned int pend_try_pair(const struct tap_ctx *c,
  * a client writes its pieces: those written after piece 0, nearest first,
  * then those before it, nearest first. A stray SYN of the flow that comes
  * between a client's pieces and its real SYN is then tried after the
- * client's own piece 1. The first that passes the time check gets the MAC
- * and decides: one pair per SYN. INCOMPLETE: no such pair, budget left.
+ * client's own piece 1. The first that passes the time and hint checks
+ * gets the MAC and decides: one pair per SYN. INCOMPLETE: no such pair,
+ * budget left.
  */
 static unsigned int pend_try_piece0(const struct tap_ctx *c,
 				    const struct tap_pend_bucket *b,
@@ -1290,13 +1263,16 @@ static unsigned int pend_try_piece0(const struct tap_ctx *c,
 		val1 = TAP_READ_ONCE(b->way[w[1]].seq) ^ pc->mask[1];
 		if (val1 >> 24)	/* rewritten since: not a candidate */
 			continue;
-		token_from_pieces(pc->val0[i0], val1, 0, 0, tok);
-		if (!check_time(c, tok->t16, &time)) {
-			if (!tries_note(pt, TAP_STAT_STALE, tok->key_id))
-				return TAP_STAT_STALE;
+		token_from_pieces01(pc->val0[i0], val1, tok);
+		res = !check_time(c, tok->t16, &time) ? TAP_STAT_STALE :
+		      !check_hint(ref, tok->hint) ? TAP_STAT_BAD_MAC :
+		      TAP_STAT_ACCEPTED;
+		if (res != TAP_STAT_ACCEPTED) {
+			if (!tries_note(pt, res, tok->key_id))
+				return res;
 			continue;
 		}
-		res = pend_try_pair(c, b, pc, val1, time, ref, pt, tok, w);
+		res = pend_try_pair(c, b, pc, time, ref, pt, tok, w);
 		if (res != TAP_STAT_ACCEPTED)
 			tries_note(pt, res, tok->key_id);
 		return res;
@@ -1331,7 +1307,7 @@ static noinline unsigned int pend_reassemble(const struct tap_ctx *c,
 	pt.worst = TAP_STAT_INCOMPLETE;
 	pt.worst_key = 0;
 	pt.ref_id = -1;
-	pt.msg_ready = false;
+	pt.msg_len = 0;
 	for (i0 = 0; i0 < pc.n0; i0++) {
 		u16 key_id = (u16)(pc.val0[i0] >> 8);
 		unsigned int res = check_key(c, key_id, ref, &pt);

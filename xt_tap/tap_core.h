@@ -35,8 +35,8 @@ typedef struct {
 #include "xt_tap.h"
 
 #define TAP_FRAGS		4	/* auth SYNs per token */
-#define TAP_TOKEN_BYTES		12	/* key_id, t16, tag */
-#define TAP_MAX_TRIES		2	/* MACs per SYN: one pair's, and a grace's */
+#define TAP_MASKED_FRAGS	2	/* pieces 0 and 1: masked, with a check byte */
+#define TAP_MAX_TRIES		2	/* MACs per SYN: 1, 2 in a grace (§4) */
 #define TAP_MAX_DECODES		4	/* failed checks per SYN, at most (§4) */
 #define TAP_CANDS_PER_FRAG	3	/* newest candidates kept for piece 0 */
 #define TAP_PEND_WAYS		16
@@ -80,6 +80,7 @@ struct tap_token_params {
 struct tap_token {
 	u16 key_id;
 	u16 t16;
+	u16 hint;	/* the key's, tap_key_hint() */
 	u64 tag;
 };
 
@@ -111,6 +112,11 @@ void tap_wipe(void *p, size_t len);
 /* Token math. */
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p);
 u64 tap_key_fingerprint(const tap_prf_key *key);
+/* §2: the top 16 bits of a key's fingerprint */
+static inline u16 tap_key_hint(u64 fingerprint)
+{
+	return (u16)(fingerprint >> 48);
+}
 u64 tap_realm_fingerprint(const tap_prf_key *realm);
 void tap_frag_masks(const tap_prf_key *realm, u32 isn, u16 dport,
 		    u32 mask[TAP_FRAGS]);
@@ -222,12 +228,15 @@ struct tap_tables {
  * prev (the core sets prev to NULL before asking): a token whose MAC fails
  * with key is tried with prev. When prev let it in, key and serial are
  * prev's and by_prev is set, so that what it authorized lapses with it.
+ * hint and prev_hint are the keys' tap_key_hint(), which key_get keeps
+ * with them (a token's hint picks the key to try: one MAC per SYN).
  * handle is key_get's own (the core sets it to NULL before asking), for
  * the key_event that follows: it saves a second lookup.
  */
 struct tap_keyref {
 	const tap_prf_key *key;
 	u64 serial;
+	u16 hint, prev_hint;
 	const tap_prf_key *prev;
 	u64 prev_serial;
 	bool by_prev;

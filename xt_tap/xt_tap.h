@@ -20,7 +20,7 @@
 #define XT_TAP_F_DROP_INVALID	0x0004	/* drop SYNs without a valid token */
 #define XT_TAP_F_ALL		0x0007
 
-#define TAP_PROTOCOL_VERSION	2	/* docs/PROTOCOL.md */
+#define TAP_PROTOCOL_VERSION	3	/* docs/PROTOCOL.md */
 
 #define XT_TAP_WINDOW_DEFAULT	30	/* seconds */
 #define XT_TAP_WINDOW_MAX	3600

@@ -316,12 +316,14 @@ bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 	sec = rcu_dereference(key->cur);
 	ref->key = &sec->prf;
 	ref->serial = sec->serial;
+	ref->hint = tap_key_hint(sec->fingerprint);
 	ref->handle = key;
 	/* the grace is checked here: no timer decides when it ends */
 	if (prev && prev != sec &&
 	    time_before64(get_jiffies_64(), READ_ONCE(prev->expires))) {
 		ref->prev = &prev->prf;
 		ref->prev_serial = prev->serial;
+		ref->prev_hint = tap_key_hint(prev->fingerprint);
 	}
 	return true;
 }

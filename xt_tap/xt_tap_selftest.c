@@ -98,7 +98,7 @@ struct tap_st_env {
 	spinlock_t lock[3];
 	tap_prf_key key, realm;
 	u64 serial;
-	u16 key_id;
+	u16 key_id, hint;
 };
 
 static bool __init tap_st_key_get(void *env, u16 key_id,
@@ -110,6 +110,7 @@ static bool __init tap_st_key_get(void *env, u16 key_id,
 		return false;
 	ref->key = &e->key;
 	ref->serial = e->serial;
+	ref->hint = e->hint;
 	return true;
 }
 
@@ -214,6 +215,7 @@ static struct tap_st_env *__init tap_st_env_new(const struct tap_vector *v)
 		return NULL;
 	}
 	tap_prf_key_import(&env->key, v->key);
+	env->hint = tap_key_hint(v->fingerprint);
 	tap_prf_key_import(&env->realm, v->realm);
 	return env;
 }

@@ -28,6 +28,7 @@
 } while (0)
 
 static tap_prf_key key, realm;
+static u16 key_hint;
 
 static bool key_get(void *env, u16 key_id, struct tap_keyref *ref)
 {
@@ -36,6 +37,7 @@ static bool key_get(void *env, u16 key_id, struct tap_keyref *ref)
 		return false;
 	ref->key = &key;
 	ref->serial = 1;
+	ref->hint = key_hint;
 	return true;
 }
 
@@ -167,6 +169,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	memset(raw, 0x11, sizeof(raw));
 	tap_prf_key_import(&key, raw);
+	key_hint = tap_key_hint(tap_key_fingerprint(&key));
 	memset(raw, 0x22, sizeof(raw));
 	tap_prf_key_import(&realm, raw);
 	return 0;

@@ -148,10 +148,12 @@ static bool env_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 		return false;
 	ref->key = &k->key;
 	ref->serial = k->serial;
+	ref->hint = tap_key_hint(tap_key_fingerprint(&k->key));
 	ref->handle = k;
 	if (k->has_prev) {
 		ref->prev = &k->prev;
 		ref->prev_serial = k->prev_serial;
+		ref->prev_hint = tap_key_hint(tap_key_fingerprint(&k->prev));
 	}
 	return true;
 }

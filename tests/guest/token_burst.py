@@ -38,7 +38,7 @@ def main():
         isn = random.getrandbits(32)
         tg = tap_spec.tag(key, 4, tap_spec.BIND_DADDR, key_id, isn, dport, now,
                           dst_b + bytes(12), bytes(16))
-        for seq in tap_spec.seqs(realm, key_id, now, tg, isn, dport):
+        for seq in tap_spec.seqs(realm, key_id, now, tap_spec.hint(key), tg, isn, dport):
             pkts.append(syn(src, dst_b, random.randint(32768, 60999), dport, seq))
         pkts.append(syn(src, dst_b, random.randint(32768, 60999), dport, isn))
     t0 = time.monotonic()

@@ -85,6 +85,7 @@ static u32 rnd_below(u32 n)
 struct fkey {
 	tap_prf_key key, realm;
 	u16 id;
+	u16 hint;	/* §2 */
 	bool have;
 };
 
@@ -117,6 +118,7 @@ static void load_key(const char *path, struct fkey *k)
 		die("%s", err);
 	tap_prf_key_import(&k->key, kf.secret);
 	tap_prf_key_import(&k->realm, kf.realm);
+	k->hint = tap_key_hint(tap_key_fingerprint(&k->key));
 	k->id = kf.id;
 	k->have = true;
 	tap_keyfile_wipe(&kf);
@@ -298,7 +300,8 @@ static int predict(const struct forge *f, const struct tap_syn *real,
 	if (!k)
 		die("key id %u is loaded, but tap-forge has no file for it", tok.key_id);
 	tap_params_from_syn(&p, real, f->rule.bind, tok.key_id, t);
-	return tap_mac(&k->key, &p) == tok.tag ? TAP_STAT_ACCEPTED : TAP_STAT_BAD_MAC;
+	return tok.hint == k->hint && tap_mac(&k->key, &p) == tok.tag ?
+	       TAP_STAT_ACCEPTED : TAP_STAT_BAD_MAC;
 }
 
 /* A real token for params p, masked for the real SYN's ISN and port. */
@@ -309,6 +312,7 @@ static void token_for(const struct fkey *k, const struct fkey *mask_realm,
 	struct tap_token tok = {
 		.key_id = p->key_id,
 		.t16 = (u16)p->time,
+		.hint = k->hint,
 		.tag = tap_mac(&k->key, p),
 	};
 
@@ -348,6 +352,7 @@ static void forge_random_tag(struct forge *f, unsigned long i, const struct tap_
 	struct tap_token tok = {
 		.key_id = f->k.id,
 		.t16 = (u16)time(NULL),
+		.hint = f->k.hint,
 		.tag = rnd64(),
 	};
 
@@ -449,6 +454,7 @@ static void forge_keyid(struct forge *f, unsigned long i, const struct tap_syn *
 	}
 	tok.key_id = ids[i % 4 % 3];
 	tok.t16 = (u16)p.time;
+	tok.hint = f->k.hint;
 	tok.tag = tap_mac(&f->k.key, &p);
 	tap_token_pack(&f->k.realm, &tok, real->seq, real->dport, seq);
 }

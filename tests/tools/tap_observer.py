@@ -6,8 +6,8 @@ Reads a pcap (Ethernet) of TCP SYNs and looks for TAP exchanges the way
 someone who knows docs/PROTOCOL.md would: for each SYN taken as a real SYN,
 the masks of its ISN and port are computed under a candidate realm, and the
 SYNs the same source sent to the same port in the 5 s before are checked for
-the four pieces (check byte zero), whose time field must lie within a minute
-of the capture's clock. Prints one line per exchange found (with
+pieces 0 and 1 (check byte zero), whose time field must lie within a minute
+of the capture's clock, and two more SYNs (pieces 2 and 3, the tag). Prints one line per exchange found (with
 the key id it decodes) and a summary "exchanges N key_ids LIST".
 
     tap_observer.py PCAP [--realm-from KEYFILE] [--guess public|zero|random]
@@ -60,28 +60,25 @@ def syns(path):
 
 def exchanges(pkts, realm):
     """Like the server: every SYN whose mask check bytes an earlier SYN of
-    the flow passes is a candidate for that piece (a piece of the same set
-    can pass another piece's check byte too), and any combination whose
-    time field is near the capture's makes an exchange."""
+    the flow passes is a candidate for piece 0 or 1 (one SYN can pass
+    both), pieces 2 and 3 are any two other SYNs of the flow (they are the
+    tag, which only the key tells), and a pair of pieces 0 and 1 whose time
+    field is near the capture's makes an exchange."""
     found = []
     for i, (t, src, dport, isn) in enumerate(pkts):
         m = tap_spec.masks(realm, isn, dport)
-        cands = [[] for _ in range(4)]
-        for (t2, src2, dport2, seq) in pkts[:i]:
-            if src2 != src or dport2 != dport or seq == isn or t - t2 > WINDOW_S:
+        flow = [seq for (t2, src2, dport2, seq) in pkts[:i]
+                if src2 == src and dport2 == dport and seq != isn and t - t2 <= WINDOW_S]
+        cands = [[seq for seq in flow if (seq ^ m[k]) >> 24 == 0] for k in (0, 1)]
+        for s0, s1 in itertools.product(*cands):
+            if s0 == s1 or len(set(flow) - {s0, s1}) < 2:
                 continue
-            for k in range(4):
-                if (seq ^ m[k]) >> 24 == 0:
-                    cands[k].append(seq)
-        for combo in itertools.product(*cands):
-            if len(set(combo)) < 4:
-                continue
-            pieces = [(seq ^ m[k]) & 0xFFFFFF for k, seq in enumerate(combo)]
+            p0, p1 = s0 ^ m[0], s1 ^ m[1]
             # the time field must be near the capture's (the client's
             # clock): else this is a chance match of random ISNs
-            t16 = (pieces[0] & 0xFF) << 8 | pieces[1] >> 16
+            t16 = (p0 & 0xFF) << 8 | p1 >> 16
             if (int(t) - t16 + TIME_SLACK_S) % 65536 <= 2 * TIME_SLACK_S:
-                found.append((t, isn, dport, pieces[0] >> 8))
+                found.append((t, isn, dport, p0 >> 8))
                 break
     return found
 

@@ -41,27 +41,33 @@ def siphash24(key, msg):
 
 def tag(key, family, bind, key_id, isn, dport, t, daddr, saddr):
     """§2: the 64-bit MAC; addresses are 16 bytes (IPv4 zero-padded)."""
-    msg = b"TAP2" + struct.pack(">BBHIHHQ", family, bind, key_id, isn, dport, 0, t)
-    msg += daddr if bind & BIND_DADDR else bytes(16)
-    msg += saddr if bind & BIND_SADDR else bytes(16)
+    alen = 4 if family == 4 else 16
+    msg = struct.pack(">BHIHI", 0x30 | (4 if family == 6 else 0) | bind, key_id,
+                      isn, dport, t & 0xFFFFFFFF)
+    if bind & BIND_DADDR:
+        msg += daddr[:alen]
+    if bind & BIND_SADDR:
+        msg += saddr[:alen]
     return siphash24(key, msg)
 
 
+def hint(key):
+    """§2: the top 16 bits of the key's fingerprint."""
+    return fingerprint(key) >> 48
+
+
 def masks(realm, isn, dport):
-    """§3: the four 32-bit masks of the pieces for a real SYN."""
-    m = b"".join(struct.pack(">Q", siphash24(realm, b"TAPm" + struct.pack(">IHB", isn, dport, c)))
-                 for c in (0, 1))
-    mask = [int.from_bytes(m[4 * i:4 * i + 4], "big") for i in range(4)]
-    if len({x >> 24 for x in mask}) == 1:
-        mask[3] ^= 0x80000000   # four equal check bytes: the last one flipped
-    return mask
+    """§3: the masks of the four pieces for a real SYN (2 and 3: none)."""
+    m = siphash24(realm, struct.pack(">IHB", isn, dport, ord("m")))
+    return [m >> 32, m & 0xFFFFFFFF, 0, 0]
 
 
-def seqs(realm, key_id, t, tg, isn, dport):
+def seqs(realm, key_id, t, hnt, tg, isn, dport):
     """§3: the four auth SYN sequence numbers, in piece order."""
-    d = struct.pack(">HHQ", key_id, t & 0xFFFF, tg)
-    return [int.from_bytes(d[3 * i:3 * i + 3], "big") ^ m
-            for i, m in enumerate(masks(realm, isn, dport))]
+    t16 = t & 0xFFFF
+    pieces = [key_id << 8 | t16 >> 8, (t16 & 0xFF) << 16 | hnt,
+              tg >> 32, tg & 0xFFFFFFFF]
+    return [p ^ m for p, m in zip(pieces, masks(realm, isn, dport))]
 
 
 def fingerprint(key):

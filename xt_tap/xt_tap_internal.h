@@ -118,9 +118,23 @@ struct xt_tap_state {
 	u32 window_rules[XT_TAP_WINDOW_MAX + 1];	/* rules per window */
 };
 
+/*
+ * The packet path's way to a key: slot id % XT_TAP_KEY_SLOTS counts the
+ * keys loaded with that residue and holds one of them. The slot's own key
+ * costs one load, an id that shares its residue with no key is unknown at
+ * once, and only residues shared by loaded keys ask the xarray.
+ */
+#define XT_TAP_KEY_SLOTS	16
+
+struct xt_tap_key_slot {
+	unsigned int loaded;
+	struct xt_tap_key __rcu *key;
+};
+
 struct xt_tap_net {
 	struct mutex lock;		/* key writers, rules, state */
 	struct xarray keys;		/* key id -> struct xt_tap_key */
+	struct xt_tap_key_slot key_slot[XT_TAP_KEY_SLOTS];
 	unsigned int nkeys;
 	struct xt_tap_realm __rcu *realm;	/* NULL until a key is loaded */
 	unsigned int rules;		/* tap rules holding @state */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-netns key table: an xarray indexed by key id. The match reads it under
- * RCU without locks; writers (generic netlink) serialize on tn->lock. A
- * removed key is wiped once no reader can hold it any more.
+ * Per-netns key table: an xarray indexed by key id, with a direct-mapped
+ * front for the packet path (struct xt_tap_key_slot). The match reads both
+ * under RCU without locks; writers (generic netlink) serialize on tn->lock.
+ * A removed key is wiped once no reader can hold it any more.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +21,7 @@ static void xt_tap_retire_work(struct work_struct *work);
 void xt_tap_keys_init(struct xt_tap_net *tn)
 {
 	xa_init(&tn->keys);
+	memset(tn->key_slot, 0, sizeof(tn->key_slot));
 	tn->nkeys = 0;
 	RCU_INIT_POINTER(tn->realm, NULL);
 	INIT_DELAYED_WORK(&tn->retire_work, xt_tap_retire_work);
@@ -100,6 +102,65 @@ static void xt_tap_key_release(struct xt_tap_key *key)
 	call_rcu(&key->rcu, xt_tap_key_free_rcu);
 }
 
+static struct xt_tap_key_slot *xt_tap_slot(struct xt_tap_net *tn, u16 id)
+{
+	return &tn->key_slot[id % XT_TAP_KEY_SLOTS];
+}
+
+/*
+ * Caller holds tn->lock; @key is in the xarray. A reader reads the count
+ * before the key (xt_tap_key_find()), so the slot is written first: a
+ * count of n means the slot holds one of those n. A new key of a residue
+ * already held stays out of the slot, so that the key there never misses.
+ */
+static void xt_tap_slot_add(struct xt_tap_net *tn, struct xt_tap_key *key,
+			    bool new_id)
+{
+	struct xt_tap_key_slot *s = xt_tap_slot(tn, key->id);
+	struct xt_tap_key *held;
+
+	held = rcu_dereference_protected(s->key, lockdep_is_held(&tn->lock));
+	if (!held || held->id == key->id)
+		rcu_assign_pointer(s->key, key);
+	if (new_id) {
+		smp_wmb();
+		WRITE_ONCE(s->loaded, s->loaded + 1);
+	}
+}
+
+/* Caller holds tn->lock; @key has left the xarray. */
+static void xt_tap_slot_del(struct xt_tap_net *tn, struct xt_tap_key *key)
+{
+	struct xt_tap_key_slot *s = xt_tap_slot(tn, key->id);
+	struct xt_tap_key *other = NULL;
+	unsigned long id;
+
+	if (rcu_access_pointer(s->key) == key) {
+		xa_for_each(&tn->keys, id, other)
+			if (xt_tap_slot(tn, id) == s)
+				break;
+		rcu_assign_pointer(s->key, other);
+	}
+	smp_wmb();
+	WRITE_ONCE(s->loaded, s->loaded - 1);
+}
+
+/* Under rcu_read_lock(): the loaded key with this id, or NULL. */
+static struct xt_tap_key *xt_tap_key_find(struct xt_tap_net *tn, u16 id)
+{
+	struct xt_tap_key_slot *s = xt_tap_slot(tn, id);
+	unsigned int loaded = READ_ONCE(s->loaded);
+	struct xt_tap_key *key;
+
+	if (!loaded)
+		return NULL;
+	smp_rmb();
+	key = rcu_dereference(s->key);
+	if (key && key->id == id)
+		return key;
+	return loaded > 1 ? xa_load(&tn->keys, id) : NULL;
+}
+
 int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 		   const u8 *realm_raw, u32 rate, bool replace,
 		   struct netlink_ext_ack *extack)
@@ -150,6 +211,7 @@ int xt_tap_key_add(struct xt_tap_net *tn, u16 id, const u8 *secret,
 	if (new_realm)
 		xt_tap_realm_set(tn, new_realm);
 	new_realm = NULL;
+	xt_tap_slot_add(tn, key, !old);
 	if (old)
 		xt_tap_key_release(old);
 	else
@@ -276,6 +338,7 @@ int xt_tap_key_del(struct xt_tap_net *tn, u16 id)
 	mutex_lock(&tn->lock);
 	key = xa_erase(&tn->keys, id);
 	if (key) {
+		xt_tap_slot_del(tn, key);
 		tn->nkeys--;
 		xt_tap_key_release(key);
 	}
@@ -287,10 +350,15 @@ void xt_tap_keys_flush(struct xt_tap_net *tn)
 {
 	struct xt_tap_key *key;
 	unsigned long id;
+	int i;
 
 	/* the retiring keys go with their keys; at netns exit none may run */
 	cancel_delayed_work_sync(&tn->retire_work);
 	mutex_lock(&tn->lock);
+	for (i = 0; i < XT_TAP_KEY_SLOTS; i++) {
+		WRITE_ONCE(tn->key_slot[i].loaded, 0);
+		RCU_INIT_POINTER(tn->key_slot[i].key, NULL);
+	}
 	xa_for_each(&tn->keys, id, key) {
 		xa_erase(&tn->keys, id);
 		xt_tap_key_release(key);
@@ -305,7 +373,7 @@ void xt_tap_keys_flush(struct xt_tap_net *tn)
 bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 {
 	struct xt_tap_state *st = env;
-	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	struct xt_tap_key *key = xt_tap_key_find(st->tn, key_id);
 	struct xt_tap_secret *sec, *prev;
 
 	if (!key)
@@ -335,7 +403,7 @@ bool xt_tap_key_get(void *env, u16 key_id, struct tap_keyref *ref)
 bool xt_tap_key_admit(void *env, u16 key_id, u64 now_ms)
 {
 	struct xt_tap_state *st = env;
-	struct xt_tap_key *key = xa_load(&st->tn->keys, key_id);
+	struct xt_tap_key *key = xt_tap_key_find(st->tn, key_id);
 	u64 tat, next, now_ns = now_ms * NSEC_PER_MSEC;
 
 	if (!key)
@@ -355,7 +423,7 @@ void xt_tap_key_event(void *env, u16 key_id, const struct tap_keyref *ref,
 	struct xt_tap_key *key = ref ? ref->handle : NULL;
 
 	if (!key)
-		key = xa_load(&st->tn->keys, key_id);
+		key = xt_tap_key_find(st->tn, key_id);
 	if (key && stat < __TAP_STAT_MAX)
 		atomic64_inc(&key->stats[stat]);
 }
@@ -369,7 +437,7 @@ void xt_tap_key_accepted(const struct tap_ctx *c, u16 key_id,
 {
 	struct xt_tap_state *st = c->env;
 	struct xt_tap_key *key = ref->handle ?:
-				 xa_load(&st->tn->keys, key_id);
+				 xt_tap_key_find(st->tn, key_id);
 
 	if (!key)
 		return;

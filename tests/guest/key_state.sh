@@ -104,4 +104,38 @@ for out in "$json" "$list" "$sjson" "$(in_ns server cat /proc/net/xt_tap)" "$(dm
 	grep -qiF -e "$secret" -e "$hex" <<<"$out" && fail "key 3's secret appears in the output"
 done
 pass "key 3's secret (base64 or hex) is in none of list, list --json, stats --json, /proc/net/xt_tap, dmesg"
+
+# The packet path finds a key through slot id % 16 (struct xt_tap_key_slot):
+# ids 3, 19 and 35 share one, 51 is in the rule and never loaded. Every
+# loaded id gets in and the others are unknown, through loads and deletes
+# of the key the slot holds and of the others.
+unprotect server
+protect server iptables raw PREROUTING 3-51
+in_ns server tap-keytool del 4 >/dev/null || fail "del 4"
+for id in 19 35; do
+	in_ns server tap-keytool load "$(tap_genkey $id)" >/dev/null || fail "load $id"
+done
+# slot_check "LOADED IDS" "UNKNOWN IDS"
+slot_check() {
+	local id
+	for id in $1; do
+		snapshot server
+		keyed "$(tap_genkey $id)" "$SERVER4"
+		expect_stat server accepted "${SNAP[accepted]}" 1
+	done
+	for id in $2; do
+		snapshot server
+		keyed "$(tap_genkey $id)" "$SERVER4"
+		expect_stat server unknown_key "${SNAP[unknown_key]}" 1
+	done
+}
+slot_check "3 19 35" "51"
+in_ns server tap-keytool del 3 >/dev/null || fail "del 3"
+slot_check "19 35" "3 51"
+in_ns server tap-keytool del 35 >/dev/null || fail "del 35"
+slot_check "19" "3 35"
+in_ns server tap-keytool load "$k3" >/dev/null || fail "load 3 again"
+in_ns server tap-keytool del 19 >/dev/null || fail "del 19"
+slot_check "3" "19 35 51"
+pass "ids sharing a key slot (3, 19, 35): each loaded one gets in, each deleted or never loaded one (51) is unknown"
 check_dmesg_clean

@@ -266,7 +266,9 @@ static bool in_rule(u16 key_id)
 /*
  * The token of key_id that may explain the accept of syn by the key
  * instance serial (the loaded key's, or in a grace the retiring one's), or
- * NULL.
+ * NULL. Whatever realm masked it: the realm masks only pieces 0 and 1,
+ * whose key id, time and hint any holder of the current realm can mask
+ * again (PROTOCOL.md §6); the tag is the key's alone.
  */
 static struct issued *accept_witness(const struct tap_syn *syn, u16 key_id,
 				     u64 serial)
@@ -284,7 +286,7 @@ static struct issued *accept_witness(const struct tap_syn *syn, u16 key_id,
 		    t->mac_id != t->p.key_id ||
 		    (serial != k->serial && !by_prev) ||
 		    t->mac_gen != (by_prev ? k->prev_gen : k->gen) ||
-		    t->realm_gen != g.realm_gen || !in_rule(t->p.key_id))
+		    !in_rule(t->p.key_id))
 			continue;
 		if (t->p.time > now + g.rule.window ||
 		    t->p.time + g.rule.window < now)

@@ -23,13 +23,25 @@ start_http server
 server_out_counters server
 
 # dropped NAME COUNTER ISN SPORT [auth options]: token + real SYN, expect no
-# SYN/ACK and COUNTER +1 (and nothing accepted)
+# SYN/ACK and COUNTER +1 (and nothing accepted). Each case comes from a
+# source address of its own: the pieces of earlier cases, live in the same
+# flow, could otherwise pass this case's check bytes by chance (docs/
+# PROTOCOL.md §4) and give one of its SYNs another outcome.
+cases=0
 dropped() {
-	local name=$1 counter=$2 isn=$3 sport=$4 synack
+	local name=$1 counter=$2 isn=$3 sport=$4 synack src
 	shift 4
+	cases=$((cases + 1))
+	if [ "$fam" = 4 ]; then
+		src=10.77.1.$((100 + cases))
+		in_ns client ip addr add "$src/24" dev eth0 || fail "address $src"
+	else
+		src=fd00:77:1::$(printf %x $((256 + cases)))
+		in_ns client ip addr add "$src/64" dev eth0 nodad || fail "address $src"
+	fi
 	snapshot server
 	synack=$(out_count server synack)
-	auth_and_syn client "$KEY" "$addr" "$isn" "$sport" "$@"
+	auth_and_syn client "$KEY" "$addr" "$isn" "$sport" --src "$src" "$@"
 	[ "$(out_count server synack)" = "$synack" ] || fail "IPv$fam $name: got a SYN/ACK"
 	expect_stat server accepted "${SNAP[accepted]}" 0
 	expect_stat server retransmit "${SNAP[retransmit]}" 0
@@ -40,6 +52,9 @@ dropped() {
 		expect_stat server "$counter" "${SNAP[$counter]}" 1
 		expect_stat server incomplete "${SNAP[incomplete]}" 4
 	fi
+	# gone again: later steps pick the client's own address
+	in_ns client ip addr del "$src/$([ "$fam" = 4 ] && echo 24 || echo 64)" dev eth0 ||
+		fail "address $src"
 	pass "IPv$fam: $name dropped ($counter +1)"
 }
 

@@ -1060,7 +1060,6 @@ static __always_inline u32 ct_is_zero32(u32 x)
 	return (u32)(((u64)x - 1) >> 63);
 }
 
-
 /* The first way among @ways that holds @seq: there is one. */
 static unsigned int pend_way_holding(const struct tap_pend_bucket *b,
 				     u32 ways, u32 seq)

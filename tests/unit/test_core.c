@@ -2873,7 +2873,7 @@ TEST(test_fuzz_random)
 	CHECK(stats[TAP_STAT_ACCEPTED] == 0 && stats[TAP_STAT_RETRANSMIT] == 0,
 	      "random SYNs accepted: %" PRIu64, stats[TAP_STAT_ACCEPTED]);
 	/*
-	 * About 1 in 300 passes two check bytes and fails a key or time
+	 * About 1 in 280 passes two check bytes and fails a key or time
 	 * check; none gets a MAC, which also needs the time and the hint.
 	 */
 	CHECK(stats[TAP_STAT_INCOMPLETE] > 990000, "incomplete %" PRIu64,

@@ -65,7 +65,12 @@ static __always_inline u32 tap_hash_4u32(const tap_hash_key *key, u32 a,
 #include <string.h>
 #include <sodium.h>
 
+/* as the kernel's __uninitialized: flood_model builds with auto-var-init */
+#if defined(__has_attribute) && __has_attribute(__uninitialized__)
+#define TAP_UNINIT	__attribute__((__uninitialized__))
+#else
 #define TAP_UNINIT
+#endif
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
@@ -214,24 +219,34 @@ static void mac_msg_set_token(u8 msg[TAP_MAC_MSG_MAX], u16 key_id, u64 time)
 	put_be32(msg + 9, (u32)time);
 }
 
-static unsigned int mac_msg_build(u8 msg[TAP_MAC_MSG_MAX],
-				  const struct tap_token_params *p)
+/* Fixed sizes: the copies stay inline, with no call to memcpy(). */
+static unsigned int mac_msg_put_addr(u8 *dst, const struct tap_addr *a,
+				     u8 family)
 {
-	unsigned int alen = p->family == 6 ? 16 : 4, len = 13;
+	if (family == 6) {
+		memcpy(dst, a->b, 16);
+		return 16;
+	}
+	memcpy(dst, a->b, 4);
+	return 4;
+}
 
-	msg[0] = TAP_MAC_MSG_HDR | (p->family == 6 ? 0x04 : 0) |
-		 (p->bind & TAP_BIND_ALL);
-	put_be32(msg + 3, p->isn);
-	put_be16(msg + 7, p->dport);
-	mac_msg_set_token(msg, p->key_id, p->time);
-	if (p->bind & TAP_BIND_DADDR) {
-		memcpy(msg + len, p->daddr.b, alen);
-		len += alen;
-	}
-	if (p->bind & TAP_BIND_SADDR) {
-		memcpy(msg + len, p->saddr.b, alen);
-		len += alen;
-	}
+/* The fields every candidate token of one SYN shares. */
+static unsigned int mac_msg_build(u8 msg[TAP_MAC_MSG_MAX], u8 family,
+				  u8 bind, u32 isn, u16 dport,
+				  const struct tap_addr *saddr,
+				  const struct tap_addr *daddr)
+{
+	unsigned int len = 13;
+
+	msg[0] = TAP_MAC_MSG_HDR | (family == 6 ? 0x04 : 0) |
+		 (bind & TAP_BIND_ALL);
+	put_be32(msg + 3, isn);
+	put_be16(msg + 7, dport);
+	if (bind & TAP_BIND_DADDR)
+		len += mac_msg_put_addr(msg + len, daddr, family);
+	if (bind & TAP_BIND_SADDR)
+		len += mac_msg_put_addr(msg + len, saddr, family);
 	return len;
 }
 
@@ -239,8 +254,11 @@ static unsigned int mac_msg_build(u8 msg[TAP_MAC_MSG_MAX],
 u64 tap_mac(const tap_prf_key *key, const struct tap_token_params *p)
 {
 	u8 msg[TAP_MAC_MSG_MAX] TAP_UNINIT;
+	unsigned int len = mac_msg_build(msg, p->family, p->bind, p->isn,
+					 p->dport, &p->saddr, &p->daddr);
 
-	return tap_prf(key, msg, mac_msg_build(msg, p));
+	mac_msg_set_token(msg, p->key_id, p->time);
+	return tap_prf(key, msg, len);
 }
 
 /* §1 */
@@ -1060,45 +1078,42 @@ static __always_inline u32 ct_is_zero32(u32 x)
 	return (u32)(((u64)x - 1) >> 63);
 }
 
-/* The first way among @ways that holds @seq: there is one. */
-static unsigned int pend_way_holding(const struct tap_pend_bucket *b,
-				     u32 ways, u32 seq)
-{
-	for (; ways & (ways - 1); ways &= ways - 1)
-		if (TAP_READ_ONCE(b->way[__builtin_ctz(ways)].seq) == seq)
-			break;
-	return __builtin_ctz(ways);
-}
-
 /*
  * The tag compare of §4 step 3, for all tokens of one pair of pieces 0 and
  * 1 at once. Pieces 2 and 3 are the tag's two halves, so given the MAC
  * their sequence numbers are known: the SYN passes if two other ways of
- * the flow hold them. Each way is compared in the same way, and all is
- * combined into one bit without a branch on the MAC, as a constant-time
- * compare would; a token whose pieces 2 and 3 are one sequence number is
- * never sent (§3), so it never passes. On a match w[2], w[3] are its ways.
+ * the flow hold them. Every way of the bucket is compared, the same way
+ * whatever it holds, and all is combined into one bit without a branch on
+ * the MAC, as a constant-time compare would; a token whose pieces 2 and 3
+ * are one sequence number is never sent (§3), so it never passes. On a
+ * match w[2], w[3] are its ways.
  */
 static bool pend_tag_match(const struct tap_pend_bucket *b,
 			   const struct pend_cands *pc, u64 mac,
 			   u8 w[TAP_FRAGS])
 {
-	u32 ways = pc->live & ~(1U << w[0] | 1U << w[1]), rest;
+	u32 ways = pc->live & ~(1U << w[0] | 1U << w[1]);
 	u32 seq2 = (u32)(mac >> 32), seq3 = (u32)mac;
-	u32 hold2 = 0, hold3 = 0, pass;
+	u32 at2 = 0, at3 = 0, pass;
+	unsigned int i;
 
-	for (rest = ways; rest; rest &= rest - 1) {
-		u32 seq = TAP_READ_ONCE(b->way[__builtin_ctz(rest)].seq);
+#pragma GCC unroll 16
+	for (i = 0; i < TAP_PEND_WAYS; i++) {
+		u32 seq = TAP_READ_ONCE(b->way[i].seq);
 
-		hold2 |= ct_is_zero32(seq ^ seq2);
-		hold3 |= ct_is_zero32(seq ^ seq3);
+		at2 |= ct_is_zero32(seq ^ seq2) << i;
+		at3 |= ct_is_zero32(seq ^ seq3) << i;
 	}
-	pass = hold2 & hold3 & (ct_is_zero32(seq2 ^ seq3) ^ 1);
+	at2 &= ways;
+	at3 &= ways;
+	pass = ct_is_zero32(at2) ^ 1;
+	pass &= ct_is_zero32(at3) ^ 1;
+	pass &= ct_is_zero32(seq2 ^ seq3) ^ 1;
 	if (!pass)
 		return false;
 	/* the outcome is known now: no secret left to keep */
-	w[2] = (u8)pend_way_holding(b, ways, seq2);
-	w[3] = (u8)pend_way_holding(b, ways, seq3);
+	w[2] = (u8)__builtin_ctz(at2);
+	w[3] = (u8)__builtin_ctz(at3);
 	return true;
 }
 
@@ -1158,14 +1173,14 @@ static bool check_time(const struct tap_ctx *c, u16 t16, u64 *time)
 static u64 pend_mac(const struct tap_ctx *c, struct pend_tries *pt,
 		    const tap_prf_key *key, u16 key_id, u64 time)
 {
-	if (!pt->msg_len) {
-		struct tap_token_params p TAP_UNINIT;
+	const struct tap_syn *syn = c->syn;
 
-		tap_params_from_syn(&p, c->syn, c->rule->bind, key_id, time);
-		pt->msg_len = (u8)mac_msg_build(pt->msg, &p);
-	} else {
-		mac_msg_set_token(pt->msg, key_id, time);
-	}
+	if (!pt->msg_len)
+		pt->msg_len = (u8)mac_msg_build(pt->msg, syn->family,
+						c->rule->bind, syn->seq,
+						syn->dport, &syn->saddr,
+						&syn->daddr);
+	mac_msg_set_token(pt->msg, key_id, time);
 	pt->macs++;
 	return tap_prf(key, pt->msg, pt->msg_len);
 }
@@ -1369,8 +1384,8 @@ static noinline void pend_complete(const struct tap_ctx *caller,
 	};
 	struct tap_clock clk = *caller->clk;
 	struct tap_ctx c = *caller;
-	struct tap_keyref ref;
-	struct tap_token tok;
+	struct tap_keyref ref TAP_UNINIT;
+	struct tap_token tok TAP_UNINIT;
 
 	/* without a wall clock every token is stale: fail closed */
 	if (clk.now_s == TAP_NOW_S_ASK)

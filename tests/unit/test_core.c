@@ -2200,6 +2200,48 @@ TEST(test_pending_lifetime)
 	ctx_free(&c);
 }
 
+/*
+ * The tag is looked up among the flow's live ways only: pieces 2 and 3
+ * that expired do not complete a token whose pieces 0 and 1 came later,
+ * though their ways still hold the right sequence numbers. Two stray SYNs
+ * of the flow (no candidates for piece 0 or 1) make the live ways enough
+ * for a token, so that pieces 0 and 1 get their MAC.
+ */
+TEST(test_tag_pieces_expired)
+{
+	const unsigned int send01 = 1u << 2 | 1u << 3, send23 = 1u << 0 | 1u << 1;
+	const u32 wait_ms[2] = { 4000, 5000 };
+	const unsigned int want[2] = { TAP_STAT_ACCEPTED, TAP_STAT_BAD_MAC };
+	struct client cl;
+	struct ctx c;
+	int i, j;
+
+	ctx_init(&c, 4, 4, 4);
+	client_init(&cl, 4, 25);
+	key_load(&c, 3, &key_a);
+	for (i = 0; i < 2; i++) {
+		u32 isn = rnd32(), mask[TAP_FRAGS], stray[TAP_FRAGS] = { 0 };
+		u64 t = c.clk.now_s;
+		struct tap_syn real = mksyn(&cl, rnd_port(), 22, isn);
+
+		tap_frag_masks(&realm_a, isn, 22, mask);
+		for (j = 0; j < 2; j++)
+			do
+				stray[j] = rnd32();
+			while (!((stray[j] ^ mask[0]) >> 24) ||
+			       !((stray[j] ^ mask[1]) >> 24));
+		send_token(&c, &rule_def, &cl, 22, isn, t, NULL, send23);
+		advance_ms(&c, wait_ms[i]);
+		send_token(&c, &rule_def, &cl, 22, isn, t, NULL, send01);
+		send_seqs(&c, &rule_def, &cl, 22, stray, NULL, 0xc);
+		CHECK_STAT(process(&c, &rule_def, &real, NULL), want[i],
+			   i ? "pieces 2 and 3 expired" :
+			       "pieces 2 and 3 still live");
+		advance_ms(&c, 6000);	/* let the leftovers expire */
+	}
+	ctx_free(&c);
+}
+
 /* The bucket and way that hold a live piece with this seq. */
 static struct tap_pend_bucket *pend_find(struct ctx *c, u32 seq, int *way)
 {
@@ -2968,6 +3010,7 @@ int main(void)
 	RUN(test_realm);
 	RUN(test_nat);
 	RUN(test_pending_lifetime);
+	RUN(test_tag_pieces_expired);
 	RUN(test_decoys);
 	RUN(test_pend_top_bytes);
 	RUN(test_shared_check_byte);

@@ -230,7 +230,7 @@ check: deps
 
 # The benchmarks of bench/README*.md (593 s on the last run). Not timed tests:
 # their figures go into the issues' notes and the READMEs.
-GUEST_FLOOD_CONFIGS = inject drop drop_defrag tap tap1 drop_nft drop_defrag_nft tap_nft tap1_nft tap_protect \
+GUEST_FLOOD_CONFIGS = inject drop drop_defrag tap tap1 drop_ct recipe drop_nft drop_defrag_nft tap_nft tap1_nft tap_protect \
 	hashlimit hashlimit_src recent onesrc crafted crafted_ids crafted_grace crafted_range
 # QUICK=1: only the paper's experiments, on a reduced grid, results in
 # build/bench/quick (a quick run's figures are not claims).

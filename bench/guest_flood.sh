@@ -24,6 +24,12 @@
 #   tap_nft    the same tap + drop rules through iptables-nft
 #   tap1, tap1_nft  the one-rule form: -m tap --key-id 3 --drop-invalid -j ACCEPT
 #   tap_protect     tap-nft protect --dport 22 --key-id 3 (its own inet table)
+#   recipe     the README's three rules (nft/protect-iptables.rules) through
+#              iptables-legacy: tap1, the drop, and the conntrack rule in
+#              mangle that turns on connection tracking and with it
+#              defragmentation
+#   drop_ct    recipe without its tap rule: what the same host pays
+#              without TAP
 #   hashlimit       one rule, a global --hashlimit-above 100/sec
 #   hashlimit_src   one rule, --hashlimit-mode srcip, 10/sec per source
 #   recent          xt_recent's --update/--set pair
@@ -79,7 +85,7 @@ results=/tmp/bench-results
 fail() { echo "FAIL: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_of() { echo "b_$1"; }
-uses_tap() { case $1 in tap*|crafted*|onesrc) return 0 ;; esac; return 1; }
+uses_tap() { case $1 in tap*|crafted*|onesrc|recipe) return 0 ;; esac; return 1; }
 # any_tap: some ruleset of CONFIGS loads xt_tap
 any_tap() {
 	local cfg
@@ -162,6 +168,15 @@ add_rules() {
 			in_ns "$ns" $ipt -t mangle -N defrag_on &&
 			in_ns "$ns" $ipt -t mangle -A defrag_on -m socket -j RETURN ||
 				fail "$ipt socket rule in $ns" ;;
+		recipe|drop_ct)	# the README's rules; the drop rule follows
+			if [ "$cfg" = recipe ]; then
+				in_ns "$ns" $ipt -t raw -A PREROUTING -p tcp --dport $PORT --syn \
+					-m tap --key-id $KEY_ID --drop-invalid -j ACCEPT ||
+					fail "$ipt tap rule in $ns"
+			fi
+			in_ns "$ns" $ipt -t mangle -A PREROUTING -p tcp --dport $PORT ! --syn \
+				-m conntrack --ctstate INVALID,NEW -j DROP ||
+				fail "$ipt conntrack rule in $ns" ;;
 		tap1*|crafted*|onesrc)	# the one-rule form
 			ids=$KEY_ID
 			[ "$cfg" = crafted_range ] && ids=1-7
@@ -385,6 +400,9 @@ for fam in $FAMILIES; do
 		pair("tap1", "drop", "ratio tap1/drop")
 		pair("drop_defrag", "drop", "ratio drop_defrag/drop")
 		pair("tap1", "drop_defrag", "ratio tap1/drop_defrag")
+		pair("recipe", "drop", "ratio recipe/drop")
+		pair("drop_ct", "drop", "ratio drop_ct/drop")
+		pair("recipe", "drop_ct", "ratio recipe/drop_ct")
 		pair("onesrc", "drop", "ratio onesrc/drop")
 		pair("crafted", "drop", "ratio crafted/drop")
 		pair("crafted_ids", "drop", "ratio crafted_ids/drop")

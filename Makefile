@@ -203,6 +203,7 @@ check-kernels: all
 	$(MAKE) modules-all
 	$(if $(SID_KERNEL),$(MAKE) check-build-sid)
 	$(MAKE) guest-run OTHER_KERNEL_TESTS= SID_GUEST=$(SID_KERNEL)
+	$(MAKE) check-packaging
 
 guest-run:
 	@rc=0; rm -f build/qemu/logs/*/summary.txt; \
@@ -494,8 +495,15 @@ deb:
 # the programs print VERSION (-DTAP_VERSION)
 $(B)/obj/keytool/tap-keytool.o $(B)/obj/nft/tap-nft.o $(B)/obj/userspace-client/tap-clientd.o: VERSION
 
-# make check's guest tests that start from Debian's stock kernel
-# ("# guest-default: stock"), each alone.
+# The guest tests that install TAP as an admin does, on Debian's stock
+# kernel ("# guest-default: no": 39 of make check's guest minutes on a slow
+# machine, so they run apart): check-packaging runs the three, two at a
+# time; check-deb, check-systemd and check-upgrade each alone.
+.PHONY: check-packaging
+check-packaging: deb
+	$(MAKE) modules-all
+	tests/run-guest-tests.sh deb_install sysd_protect sysd_kernel_upgrade
+
 # The packages installed in a guest, DKMS building the module there, and the
 # e2e checks against the installed files only (259 s on the last run).
 .PHONY: check-deb

@@ -6,9 +6,7 @@
 #   tests/run-guest-tests.sh [NAME...]      # default: every test
 #
 # but those with a line "# guest-default: no" (long runs with a make target
-# of their own), which run only when named, and those with a line
-# "# guest-default: stock" (the packages and systemd, which start from
-# Debian's stock kernel), which run unnamed only on that kernel from /boot.
+# of their own), which run only when named.
 #
 # TAP_GUEST_JOBS guests run at once (default 1). With more than one, each
 # test's console goes to its log only, and the tests start longest first
@@ -27,7 +25,6 @@ cd "$(dirname "$0")/.."
 
 only=("$@")
 kver=$(scripts/kver.sh)
-stock=$(TAP_KVER='' scripts/kver.sh)
 retries=${TAP_GUEST_RETRIES:-1}
 jobs=${TAP_GUEST_JOBS:-1}
 smp=${TAP_GUEST_SMP:-1}
@@ -90,10 +87,6 @@ for t in tests/guest/*.sh; do
 	fi
 	# "# guest-default: no": a long test that runs only when named
 	if [ ${#only[@]} -eq 0 ] && grep -qx '# guest-default: no' "$t"; then
-		continue
-	fi
-	if [ ${#only[@]} -eq 0 ] && grep -qx '# guest-default: stock' "$t" &&
-		{ [ "$kver" != "$stock" ] || [ -n "${TAP_KIMAGE:-}" ]; }; then
 		continue
 	fi
 	names+=("$name")

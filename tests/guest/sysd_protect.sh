@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # guest-init: systemd
-# unnamed, it runs on Debian's stock kernel only:
-# guest-default: stock
+# long (make check-packaging runs it, on Debian's stock kernel):
+# guest-default: no
 #
 # The protection as an admin sets it up, with systemd as PID 1 and the real
 # units (tests/guest/lib_sysd.sh): make install, a key, /etc/tap/protect.conf,

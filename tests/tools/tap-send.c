@@ -351,10 +351,20 @@ static void raw_send_syn(struct raw_sender *rs, uint16_t sport, uint32_t seq)
 		die("send SYN: short write");
 }
 
-static uint16_t random_sport(void)
+/*
+ * Linux's default ephemeral range, 32768-60999, but never @avoid: the
+ * real SYN's port. An auth SYN from it would be taken for that SYN by the
+ * capture of connect (its sequence number for the ISN), as tap-clientd's
+ * own choice of ports avoids it (cd_random_port()).
+ */
+static uint16_t random_sport(uint16_t avoid)
 {
-	/* Linux's default ephemeral range, 32768-60999 */
-	return (uint16_t)(32768 + randombytes_uniform(60999 - 32768 + 1));
+	uint16_t port;
+
+	do
+		port = (uint16_t)(32768 + randombytes_uniform(60999 - 32768 + 1));
+	while (port == avoid);
+	return port;
 }
 
 /* ---- the token ---- */
@@ -399,7 +409,8 @@ static void load_key(const char *path, struct send_key *k)
 }
 
 static void send_token(struct raw_sender *rs, const struct send_key *key,
-		       const struct auth_opts *ao, uint32_t isn)
+		       const struct auth_opts *ao, uint32_t isn,
+		       uint16_t real_sport)
 {
 	struct tap_token_params p;
 	uint32_t seq[TAP_FRAGS];
@@ -427,7 +438,7 @@ static void send_token(struct raw_sender *rs, const struct send_key *key,
 		if (ao->skip & (1u << k))
 			continue;
 		for (copy = 0; copy < ((ao->dup & (1u << k)) ? 2 : 1); copy++) {
-			uint16_t sport = random_sport();
+			uint16_t sport = random_sport(real_sport);
 
 			if (ao->gap_ms && sent++)
 				usleep(ao->gap_ms * 1000);
@@ -642,7 +653,7 @@ static bool conn_wait(struct conn *c, bool connected)
 		now = now_ms64();
 		token_due = conn_syns(c, connected, now, token_due);
 		if (!connected && token_due >= 0 && now >= token_due) {
-			send_token(&c->rs, &c->key, c->ao, c->isn);
+			send_token(&c->rs, &c->key, c->ao, c->isn, c->sport);
 			c->tokens++;
 			token_due = now + 4000;
 		}
@@ -932,7 +943,8 @@ static int run_auth(const struct cli *cl)
 
 	load_key(cl->ao.key_path, &key);
 	raw_open(&rs, &cl->src, &cl->dst, cl->dport);
-	send_token(&rs, &key, &cl->ao, cl->isn);
+	send_token(&rs, &key, &cl->ao, cl->isn,
+		   cl->have_sport ? cl->sport : 0);
 	tap_wipe(&key, sizeof(key));
 	/* In the same run: two runs of a slow guest can outlast the pieces. */
 	if (cl->have_sport)

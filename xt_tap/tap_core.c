@@ -468,32 +468,55 @@ static bool ms_expired(u64 now_ms, u64 stamp_ms, u32 lifetime_ms)
 }
 
 /*
+ * What the flood path reads of a SYN: struct tap_syn without the
+ * destination, and the source by reference, so that the module can point
+ * it into the packet's header and keep the rest in registers.
+ */
+struct tap_syn_key {
+	const u8 *saddr;	/* 4 or 16 bytes, by family */
+	u32 seq;
+	u16 sport, dport;
+	u8 family;
+};
+
+static __always_inline struct tap_syn_key syn_key(const struct tap_syn *syn)
+{
+	return (struct tap_syn_key){
+		.saddr = syn->saddr.b, .seq = syn->seq,
+		.sport = syn->sport, .dport = syn->dport,
+		.family = syn->family,
+	};
+}
+
+/*
  * Seeded hash of what groups pieces: saddr, dport, family. The address
  * goes through the kernel's table hash (SipHash-1-3 under a per-netns
  * secret); an IPv4 one without its 12 zero bytes of padding.
  */
 static __always_inline u32 flow_hash(const struct tap_tables *t,
-				     const struct tap_syn *syn)
+				     const struct tap_syn_key *k)
 {
 	/* scalars, not an array: they stay in registers, off the stack */
 	u32 a0, a1, a2, a3, h;
 
-	memcpy(&a0, syn->saddr.b, 4);
-	if (syn->family == 4) {
+	memcpy(&a0, k->saddr, 4);
+	if (k->family == 4) {
 		h = tap_hash_1u32(&t->hash_seed, a0);
 	} else {
-		memcpy(&a1, syn->saddr.b + 4, 4);
-		memcpy(&a2, syn->saddr.b + 8, 4);
-		memcpy(&a3, syn->saddr.b + 12, 4);
+		memcpy(&a1, k->saddr + 4, 4);
+		memcpy(&a2, k->saddr + 8, 4);
+		memcpy(&a3, k->saddr + 12, 4);
 		h = tap_hash_4u32(&t->hash_seed, a0, a1, a2, a3);
 	}
 	/* the port and family, spread over every bit of the secret hash */
-	return h ^ ((u32)syn->dport << 8 | syn->family) * 0x9e3779b1;
+	return h ^ ((u32)k->dport << 8 | k->family) * 0x9e3779b1;
 }
 
 u32 tap_flow_hash(const struct tap_tables *t, const struct tap_syn *syn)
 {
-	return flow_hash(t, syn);
+	const struct tap_syn_key k = syn_key(syn);
+
+	return flow_hash(t, &k);
 }
 
 /* A way's flow tag: other bits than the bucket's, never 0 (free). */
@@ -511,14 +534,23 @@ u8 tap_pend_tag(u32 flow_hash)
  * so a cheap mix of the secret flow hash with the source port and ISN is
  * enough: a sender without a key cannot fill a bucket.
  */
-u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
-		    u32 flow_hash, u16 *tag)
+static __always_inline u32 auth_bucket(const struct tap_tables *t,
+				       const struct tap_syn_key *k,
+				       u32 flow_hash, u16 *tag)
 {
-	u64 h = ((u64)flow_hash << 32 | syn->seq) ^ ((u64)syn->sport << 16);
+	u64 h = ((u64)flow_hash << 32 | k->seq) ^ ((u64)k->sport << 16);
 
 	h *= 0x9e3779b97f4a7c15ULL;
 	*tag = (u16)h | 1;
 	return (u32)(h >> 32) & t->auth_mask;
+}
+
+u32 tap_auth_bucket(const struct tap_tables *t, const struct tap_syn *syn,
+		    u32 flow_hash, u16 *tag)
+{
+	const struct tap_syn_key k = syn_key(syn);
+
+	return auth_bucket(t, &k, flow_hash, tag);
 }
 
 /* Per 16-bit lane of x: bit 15 of the lane set if the lane is zero. */
@@ -1369,79 +1401,131 @@ static noinline bool auth_retransmit(const struct tap_ctx *c, u32 bucket,
 	return true;
 }
 
+/* What the flood path's look at a SYN found. */
+struct tap_look {
+	u32 flow_hash;
+	u32 auth_bucket;
+	u16 auth_tag;
+	u16 live;	/* pending ways of S's flow, as struct pend_scan */
+	u8 dup_way;
+	bool auth_seen;	/* may be a retransmission: the bucket not yet scanned */
+	bool evicted;	/* stored, and a live piece made room */
+};
+
 /*
  * Enough live pieces of S's flow for a token: reassemble, and either let S
- * in or store it as a piece. The scan comes by value so that the flood
- * path, which never gets here, keeps it in registers.
+ * in or store it as a piece.
  */
-static noinline void pend_complete(const struct tap_ctx *caller,
-				   struct tap_pend_bucket *b, u32 live,
-				   u8 dup_way, u8 tag, u32 ab,
-				   u16 atag, struct tap_outcome *out)
+static __always_inline void pend_complete(const struct tap_ctx *caller,
+					  const struct tap_look *look,
+					  struct tap_outcome *out)
 {
+	struct tap_pend_bucket *b = &caller->t->pend[look->flow_hash &
+						      caller->t->pend_mask];
 	const struct pend_scan ps = {
-		.live = live, .dup_way = dup_way,
+		.live = look->live, .dup_way = look->dup_way,
 	};
-	struct tap_clock clk = *caller->clk;
-	struct tap_ctx c = *caller;
+	const struct tap_ctx *c = caller;
+	struct tap_clock clk TAP_UNINIT;
+	struct tap_ctx asked TAP_UNINIT;
 	struct tap_keyref ref TAP_UNINIT;
 	struct tap_token tok TAP_UNINIT;
 
-	/* without a wall clock every token is stale: fail closed */
-	if (clk.now_s == TAP_NOW_S_ASK)
-		clk.now_s = c.ops->wall_s ? c.ops->wall_s() : 0;
-	c.clk = &clk;
+	if (caller->clk->now_s == TAP_NOW_S_ASK) {
+		clk = *caller->clk;
+		/* without a wall clock every token is stale: fail closed */
+		clk.now_s = caller->ops->wall_s ? caller->ops->wall_s() : 0;
+		asked = *caller;
+		asked.clk = &clk;
+		c = &asked;
+	}
 	out->evicted = false;
 	out->macs = 0;
-	out->stat = pend_reassemble(&c, b, &ps, &ref, &tok, &out->macs);
+	out->stat = pend_reassemble(c, b, &ps, &ref, &tok, &out->macs);
 	if (out->stat == TAP_STAT_ACCEPTED) {
-		auth_insert(&c, ab, atag, tok.key_id, ref.serial);
-		if (c.ops->accepted)
-			c.ops->accepted(&c, tok.key_id, &ref);
+		auth_insert(c, look->auth_bucket, look->auth_tag, tok.key_id,
+			    ref.serial);
+		if (c->ops->accepted)
+			c->ops->accepted(c, tok.key_id, &ref);
 		return;
 	}
-	out->evicted = pend_store(b, &ps, tag, c.syn->seq, clk.now_ms,
-				  c.t->pend_lifetime_ms);
+	out->evicted = pend_store(b, &ps, tap_pend_tag(look->flow_hash),
+				  c->syn->seq, c->clk->now_ms,
+				  c->t->pend_lifetime_ms);
+}
+
+/* Scan S's pending bucket and store S there, unless it completes a token. */
+static __always_inline bool look_pend(const struct tap_tables *t, u32 seq,
+				      u64 now_ms, struct tap_look *look)
+{
+	/* read before the first store: a u8 store may alias anything */
+	const u32 lifetime_ms = t->pend_lifetime_ms;
+	struct tap_pend_bucket *b = &t->pend[look->flow_hash & t->pend_mask];
+	u8 tag = tap_pend_tag(look->flow_hash);
+	struct pend_scan ps TAP_UNINIT;
+
+	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
+	look->live = (u16)ps.live;
+	look->dup_way = ps.dup_way;
+	if (unlikely(pend_enough(ps.live)))
+		return false;
+	look->evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);
+	return true;
 }
 
 /*
- * The module compiles this file into the match's (xt_tap_main.c), which
- * calls this directly: a flood SYN then costs no call, and the match's
- * locals stay in registers.
+ * The flood path: it needs only the tables, the SYN and the time. True:
+ * S is stored as a piece and there is nothing more to do, as for nearly
+ * every SYN of a flood. The module compiles this file into the match
+ * (xt_tap_main.c), which inlines this: a flood SYN then costs no call and
+ * builds no context.
  */
-static __always_inline void tap_process_syn_inline(const struct tap_ctx *c,
-						   struct tap_outcome *out)
+static __always_inline bool tap_syn_look(const struct tap_tables *t,
+					 const struct tap_syn_key *k,
+					 u64 now_ms, struct tap_look *look)
 {
-	/* all read before the first store: a u8 store may alias anything */
-	const struct tap_tables *t = c->t;
-	const struct tap_syn *syn = c->syn;
-	const u64 now_ms = c->clk->now_ms;
-	const u32 seq = syn->seq, lifetime_ms = t->pend_lifetime_ms;
-	u32 h = flow_hash(t, syn);
-	struct tap_pend_bucket *b = &t->pend[h & t->pend_mask];
-	u8 tag = tap_pend_tag(h);
-	struct pend_scan ps TAP_UNINIT;
-	u16 atag TAP_UNINIT;
-	bool evicted;
-	u32 ab;
+	look->flow_hash = flow_hash(t, k);
+	look->auth_bucket = auth_bucket(t, k, look->flow_hash,
+					&look->auth_tag);
+	look->auth_seen = auth_tag_seen(t, look->auth_bucket, look->auth_tag);
+	if (unlikely(look->auth_seen))
+		return false;
+	return look_pend(t, k->seq, now_ms, look);
+}
 
-	ab = tap_auth_bucket(t, syn, h, &atag);
-	if (unlikely(auth_tag_seen(t, ab, atag)) &&
-	    auth_retransmit(c, ab, atag, out))
-		return;
-
-	pend_scan(b, tag, seq, now_ms, lifetime_ms, &ps);
-	if (unlikely(pend_enough(ps.live))) {
-		pend_complete(c, b, ps.live, ps.dup_way, tag, ab, atag, out);
-		return;
-	}
-	evicted = pend_store(b, &ps, tag, seq, now_ms, lifetime_ms);
+static void outcome_stored(struct tap_outcome *out, bool evicted)
+{
 	out->stat = TAP_STAT_INCOMPLETE;
 	out->evicted = evicted;
 	out->macs = 0;
 }
 
+/*
+ * A SYN the look could not decide: a retransmission, or enough pieces for
+ * a token. The module's match builds its context only for these.
+ */
+static __always_inline void tap_syn_decide(const struct tap_ctx *c,
+					   struct tap_look *look,
+					   struct tap_outcome *out)
+{
+	if (look->auth_seen) {
+		if (auth_retransmit(c, look->auth_bucket, look->auth_tag, out))
+			return;
+		if (look_pend(c->t, c->syn->seq, c->clk->now_ms, look)) {
+			outcome_stored(out, look->evicted);
+			return;
+		}
+	}
+	pend_complete(c, look, out);
+}
+
 void tap_process_syn(const struct tap_ctx *c, struct tap_outcome *out)
 {
-	tap_process_syn_inline(c, out);
+	const struct tap_syn_key k = syn_key(c->syn);
+	struct tap_look look TAP_UNINIT;
+
+	if (tap_syn_look(c->t, &k, c->clk->now_ms, &look))
+		outcome_stored(out, look.evicted);
+	else
+		tap_syn_decide(c, &look, out);
 }

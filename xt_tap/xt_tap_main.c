@@ -27,8 +27,7 @@
 #include "xt_tap_events.h"
 /*
  * The shared core, compiled into this file rather than on its own, so that
- * the flood path of tap_process_syn() inlines into the match: 25 fewer
- * instructions per flood SYN (bench/README-guest.md).
+ * its flood path, tap_syn_look(), inlines into the match.
  */
 #include "tap_core.c"
 
@@ -156,26 +155,26 @@ static bool tap_is_syn(const struct tcphdr *th)
 /* What the match makes of a packet. */
 enum tap_pkt {
 	TAP_PKT_OTHER,		/* not a plain TCP SYN: no match */
-	TAP_PKT_SYN,		/* a SYN, *syn filled in */
+	TAP_PKT_SYN,		/* a SYN, its key filled in */
 	TAP_PKT_TRUNCATED,	/* TCP header cut short: drop it */
 };
 
-static enum tap_pkt tap_syn_from_th(const struct tcphdr *th,
-				    struct tap_syn *syn)
+static __always_inline enum tap_pkt tap_key_from_th(const struct tcphdr *th,
+						   struct tap_syn_key *key)
 {
 	if (!th)
 		return TAP_PKT_TRUNCATED;
 	if (!tap_is_syn(th))
 		return TAP_PKT_OTHER;
-	syn->sport = ntohs(th->source);
-	syn->dport = ntohs(th->dest);
-	syn->seq = ntohl(th->seq);
+	key->sport = ntohs(th->source);
+	key->dport = ntohs(th->dest);
+	key->seq = ntohl(th->seq);
 	return TAP_PKT_SYN;
 }
 
-static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
-				 const struct xt_action_param *par,
-				 struct tap_syn *syn)
+static __always_inline enum tap_pkt tap_key_ipv4(const struct sk_buff *skb,
+						const struct xt_action_param *par,
+						struct tap_syn_key *key)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	struct tcphdr _th __uninitialized;
@@ -191,14 +190,11 @@ static enum tap_pkt tap_syn_ipv4(const struct sk_buff *skb,
 	    par->thoff < skb_network_offset(skb) + sizeof(*iph))
 		return TAP_PKT_OTHER;
 
-	syn->family = 4;
-	memcpy(syn->saddr.b, &iph->saddr, 4);
-	memset(syn->saddr.b + 4, 0, 12);
-	memcpy(syn->daddr.b, &iph->daddr, 4);
-	memset(syn->daddr.b + 4, 0, 12);
+	key->family = 4;
+	key->saddr = (const u8 *)&iph->saddr;
 	/* a first fragment that splits the TCP header is an attack */
-	return tap_syn_from_th(skb_header_pointer(skb, par->thoff,
-						  sizeof(_th), &_th), syn);
+	return tap_key_from_th(skb_header_pointer(skb, par->thoff,
+						  sizeof(_th), &_th), key);
 }
 
 /*
@@ -222,9 +218,9 @@ static noinline enum tap_pkt tap_ipv6_find_tcp(const struct sk_buff *skb,
 	return TAP_PKT_SYN;
 }
 
-static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
-				 const struct xt_action_param *par,
-				 struct tap_syn *syn)
+static __always_inline enum tap_pkt tap_key_ipv6(const struct sk_buff *skb,
+						const struct xt_action_param *par,
+						struct tap_syn_key *key)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	unsigned int thoff = par->thoff;
@@ -242,11 +238,29 @@ static enum tap_pkt tap_syn_ipv6(const struct sk_buff *skb,
 			return pkt;
 	}
 
-	syn->family = 6;
-	memcpy(syn->saddr.b, &ip6h->saddr, sizeof(syn->saddr.b));
-	memcpy(syn->daddr.b, &ip6h->daddr, sizeof(syn->daddr.b));
-	return tap_syn_from_th(skb_header_pointer(skb, thoff, sizeof(_th),
-						  &_th), syn);
+	key->family = 6;
+	key->saddr = ip6h->saddr.s6_addr;
+	return tap_key_from_th(skb_header_pointer(skb, thoff, sizeof(_th),
+						  &_th), key);
+}
+
+/* The whole SYN, for the few that the flood path's look cannot decide. */
+static void tap_syn_fill(struct tap_syn *syn, const struct tap_syn_key *key,
+			 const struct sk_buff *skb)
+{
+	syn->family = key->family;
+	syn->sport = key->sport;
+	syn->dport = key->dport;
+	syn->seq = key->seq;
+	if (key->family == 4) {
+		memcpy(syn->saddr.b, key->saddr, 4);
+		memset(syn->saddr.b + 4, 0, 12);
+		memcpy(syn->daddr.b, &ip_hdr(skb)->daddr, 4);
+		memset(syn->daddr.b + 4, 0, 12);
+	} else {
+		memcpy(syn->saddr.b, key->saddr, 16);
+		memcpy(syn->daddr.b, &ipv6_hdr(skb)->daddr, 16);
+	}
 }
 
 /* Monotonic milliseconds, 64-bit: inline where HZ divides a second. */
@@ -263,23 +277,76 @@ static u8 tap_rule_bind(u16 flags)
 	       (flags & XT_TAP_F_SRC_BIND ? TAP_BIND_SADDR : 0);
 }
 
+static __always_inline void tap_mt_count(struct xt_tap_net *tn,
+					 unsigned int stat, bool evicted)
+{
+	xt_tap_count(tn, stat);
+	if (evicted)
+		this_cpu_inc(tn->stats->cnt[TAP_STAT_EVICTED]);
+}
+
+/*
+ * A SYN that the flood path's look could not decide: a retransmission, or
+ * the last piece of a token. Out of line, so that a flood SYN builds no
+ * context.
+ */
+static noinline bool tap_mt_decide(const struct sk_buff *skb,
+				   const struct xt_action_param *par,
+				   const struct tap_syn_key key,
+				   struct tap_look look, u64 now_ms)
+{
+	const struct xt_tap_mtinfo *info = par->matchinfo;
+	struct xt_tap_state *st = info->state;
+	struct tap_syn syn __uninitialized;
+	const struct tap_rule rule = {
+		.key_min = info->key_id_min,
+		.key_max = info->key_id_max,
+		.window = info->window,
+		.bind = tap_rule_bind(info->flags),
+	};
+	/* the flood path does not read the wall clock; these few SYNs may */
+	const struct tap_clock clk = {
+		.now_s = ktime_get_real_seconds(), .now_ms = now_ms,
+	};
+	/*
+	 * Netfilter runs every hook under rcu_read_lock(): that keeps the
+	 * realm and the keys that key_get hands out alive.
+	 */
+	const struct tap_ctx c = {
+		.t = &st->tables,
+		.ops = &xt_tap_ev_ops,	/* xt_tap_ops, noting key ids for events */
+		.env = st,
+		.rule = &rule,
+		.syn = &syn,
+		.clk = &clk,
+		.realm = xt_tap_realm_get(st->tn),
+	};
+	struct tap_outcome out;
+
+	tap_syn_fill(&syn, &key, skb);
+	xt_tap_ev_begin();
+	tap_syn_decide(&c, &look, &out);
+	tap_mt_count(st->tn, out.stat, out.evicted);
+	if (unlikely(xt_tap_ev_outcome(out.stat)))
+		xt_tap_ev_report(xt_net(par), &syn, info->window, out.stat);
+	return tap_stat_is_match(out.stat);
+}
+
 static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 {
 	const struct xt_tap_mtinfo *info = par->matchinfo;
 	struct xt_tap_state *st = info->state;
 	/* every SYN comes here: no zeroing of what is filled in below */
-	struct tap_outcome out __uninitialized;
-	struct tap_clock clk __uninitialized;
-	struct tap_rule rule __uninitialized;
-	struct tap_syn syn __uninitialized;
-	struct tap_ctx c __uninitialized;
+	struct tap_syn_key key __uninitialized;
+	struct tap_look look __uninitialized;
+	u64 now_ms;
 	enum tap_pkt pkt;
 
 	/* in an nft inet chain this is the packet's family, never INET */
 	if (xt_family(par) == NFPROTO_IPV4)
-		pkt = tap_syn_ipv4(skb, par, &syn);
+		pkt = tap_key_ipv4(skb, par, &key);
 	else if (xt_family(par) == NFPROTO_IPV6)
-		pkt = tap_syn_ipv6(skb, par, &syn);
+		pkt = tap_key_ipv6(skb, par, &key);
 	else
 		pkt = TAP_PKT_OTHER;
 	if (unlikely(pkt == TAP_PKT_TRUNCATED)) {
@@ -290,36 +357,13 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 	if (pkt != TAP_PKT_SYN)
 		return false;
 
-	c.t = &st->tables;
-	c.ops = &xt_tap_ev_ops;	/* xt_tap_ops, noting key ids for events */
-	c.env = st;
-	c.rule = &rule;
-	c.syn = &syn;
-	c.clk = &clk;
-	rule.key_min = info->key_id_min;
-	rule.key_max = info->key_id_max;
-	rule.window = info->window;
-	rule.bind = tap_rule_bind(info->flags);
-	clk.now_s = TAP_NOW_S_ASK;	/* read only to check a token */
-	clk.now_ms = tap_now_ms();
-
-	/*
-	 * Netfilter runs every hook under rcu_read_lock(): that keeps the
-	 * realm and the keys that key_get hands out alive.
-	 */
-	c.realm = xt_tap_realm_get(st->tn);
-	xt_tap_ev_begin();
-	tap_process_syn_inline(&c, &out);
-
-	xt_tap_count(st->tn, out.stat);
-	if (out.evicted)
-		this_cpu_inc(st->tn->stats->cnt[TAP_STAT_EVICTED]);
-	/* a flood SYN is a piece like any other: nothing more to do */
-	if (out.stat != TAP_STAT_INCOMPLETE) {
-		if (unlikely(xt_tap_ev_outcome(out.stat)))
-			xt_tap_ev_report(xt_net(par), &syn, info->window,
-					 out.stat);
-		if (tap_stat_is_match(out.stat))
+	now_ms = tap_now_ms();
+	if (likely(tap_syn_look(&st->tables, &key, now_ms, &look))) {
+		/* a flood SYN is a piece like any other: nothing more to do */
+		tap_mt_count(st->tn, TAP_STAT_INCOMPLETE, look.evicted);
+	} else {
+		/* by value, so that the flood path keeps them in registers */
+		if (tap_mt_decide(skb, par, key, look, now_ms))
 			return true;
 	}
 	/* --drop-invalid: this rule is the accept and the drop rule in one */

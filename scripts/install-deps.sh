@@ -37,7 +37,7 @@ pkgs=(
 	gnuplot-nox
 	# make deb: the packages, their check
 	debhelper dh-dkms lintian
-	# make check's debug kernel (scripts/build-debug-kernel.sh)
+	# make check-debug: the debug kernel (scripts/build-debug-kernel.sh)
 	linux-source-6.1 ccache flex bison bc libelf-dev libssl-dev
 )
 

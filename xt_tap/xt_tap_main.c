@@ -157,13 +157,34 @@ enum tap_pkt {
 	TAP_PKT_OTHER,		/* not a plain TCP SYN: no match */
 	TAP_PKT_SYN,		/* a SYN, its key filled in */
 	TAP_PKT_TRUNCATED,	/* TCP header cut short: drop it */
+	TAP_PKT_NONLINEAR,	/* TCP header at thoff, not in the linear area */
 };
+
+/*
+ * Returned in a register: the match's frame holds no thoff to point at.
+ * From tap_ipv6_find_tcp(), TAP_PKT_SYN is a TCP header still to be read.
+ */
+struct tap_l4 {
+	unsigned int thoff;
+	enum tap_pkt pkt;
+};
+
+/* The network header's part of the key: the source, by reference. */
+static __always_inline void tap_key_l3(const struct sk_buff *skb, u8 nfproto,
+				       struct tap_syn_key *key)
+{
+	if (nfproto == NFPROTO_IPV4) {
+		key->family = 4;
+		key->saddr = (const u8 *)&ip_hdr(skb)->saddr;
+	} else {
+		key->family = 6;
+		key->saddr = ipv6_hdr(skb)->saddr.s6_addr;
+	}
+}
 
 static __always_inline enum tap_pkt tap_key_from_th(const struct tcphdr *th,
 						   struct tap_syn_key *key)
 {
-	if (!th)
-		return TAP_PKT_TRUNCATED;
 	if (!tap_is_syn(th))
 		return TAP_PKT_OTHER;
 	key->sport = ntohs(th->source);
@@ -172,12 +193,31 @@ static __always_inline enum tap_pkt tap_key_from_th(const struct tcphdr *th,
 	return TAP_PKT_SYN;
 }
 
-static __always_inline enum tap_pkt tap_key_ipv4(const struct sk_buff *skb,
-						const struct xt_action_param *par,
-						struct tap_syn_key *key)
+/*
+ * The TCP header in place. One beyond the linear area (paged, or split)
+ * is left to tap_mt_copied(), so that the flood path's frame holds no
+ * header buffer and needs no stack canary.
+ */
+static __always_inline struct tap_l4 tap_key_tcp(const struct sk_buff *skb,
+						 unsigned int thoff, u8 nfproto,
+						 struct tap_syn_key *key)
+{
+	tap_key_l3(skb, nfproto, key);
+	/* the test of skb_header_pointer(), without its copy */
+	if (unlikely((int)skb_headlen(skb) - (int)thoff <
+		     (int)sizeof(struct tcphdr)))
+		return (struct tap_l4){ .thoff = thoff, .pkt = TAP_PKT_NONLINEAR };
+	return (struct tap_l4){
+		.pkt = tap_key_from_th((const struct tcphdr *)(skb->data + thoff),
+				       key),
+	};
+}
+
+static __always_inline struct tap_l4 tap_key_ipv4(const struct sk_buff *skb,
+						 const struct xt_action_param *par,
+						 struct tap_syn_key *key)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct tcphdr _th __uninitialized;
 
 	/*
 	 * Our rules make the netns defragment before any hook that can run
@@ -188,13 +228,8 @@ static __always_inline enum tap_pkt tap_key_ipv4(const struct sk_buff *skb,
 	 */
 	if (par->fragoff || iph->protocol != IPPROTO_TCP ||
 	    par->thoff < skb_network_offset(skb) + sizeof(*iph))
-		return TAP_PKT_OTHER;
-
-	key->family = 4;
-	key->saddr = (const u8 *)&iph->saddr;
-	/* a first fragment that splits the TCP header is an attack */
-	return tap_key_from_th(skb_header_pointer(skb, par->thoff,
-						  sizeof(_th), &_th), key);
+		return (struct tap_l4){ .pkt = TAP_PKT_OTHER };
+	return tap_key_tcp(skb, par->thoff, NFPROTO_IPV4, key);
 }
 
 /*
@@ -203,28 +238,26 @@ static __always_inline enum tap_pkt tap_key_ipv4(const struct sk_buff *skb,
  * chain is cut short is dropped. Out of line: a flood of plain SYNs never
  * comes here, and its locals stay off the common path's stack.
  */
-static noinline enum tap_pkt tap_ipv6_find_tcp(const struct sk_buff *skb,
-					       unsigned int *thoff)
+static noinline struct tap_l4 tap_ipv6_find_tcp(const struct sk_buff *skb)
 {
+	unsigned int thoff = 0;	/* else it names an inner IPv6 header */
 	unsigned short fragoff = 0;
 	int flags = 0, proto;
 
-	*thoff = 0;	/* else it names an inner IPv6 header */
-	proto = ipv6_find_hdr(skb, thoff, IPPROTO_TCP, &fragoff, &flags);
+	proto = ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &fragoff, &flags);
 	if (proto < 0 && (flags & IP6_FH_F_FRAG) && !fragoff)
-		return TAP_PKT_TRUNCATED;
+		return (struct tap_l4){ .pkt = TAP_PKT_TRUNCATED };
 	if (proto != IPPROTO_TCP || fragoff)
-		return TAP_PKT_OTHER;
-	return TAP_PKT_SYN;
+		return (struct tap_l4){ .pkt = TAP_PKT_OTHER };
+	return (struct tap_l4){ .thoff = thoff, .pkt = TAP_PKT_SYN };
 }
 
-static __always_inline enum tap_pkt tap_key_ipv6(const struct sk_buff *skb,
-						const struct xt_action_param *par,
-						struct tap_syn_key *key)
+static __always_inline struct tap_l4 tap_key_ipv6(const struct sk_buff *skb,
+						 const struct xt_action_param *par,
+						 struct tap_syn_key *key)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	unsigned int thoff = par->thoff;
-	struct tcphdr _th __uninitialized;
 
 	/*
 	 * Without extension headers the caller's transport offset is ours;
@@ -232,16 +265,13 @@ static __always_inline enum tap_pkt tap_key_ipv6(const struct sk_buff *skb,
 	 */
 	if (ip6h->nexthdr != IPPROTO_TCP ||
 	    thoff != skb_network_offset(skb) + sizeof(*ip6h)) {
-		enum tap_pkt pkt = tap_ipv6_find_tcp(skb, &thoff);
+		const struct tap_l4 l4 = tap_ipv6_find_tcp(skb);
 
-		if (pkt != TAP_PKT_SYN)
-			return pkt;
+		if (l4.pkt != TAP_PKT_SYN)
+			return l4;
+		thoff = l4.thoff;
 	}
-
-	key->family = 6;
-	key->saddr = ip6h->saddr.s6_addr;
-	return tap_key_from_th(skb_header_pointer(skb, thoff, sizeof(_th),
-						  &_th), key);
+	return tap_key_tcp(skb, thoff, NFPROTO_IPV6, key);
 }
 
 /* The whole SYN, for the few that the flood path's look cannot decide. */
@@ -332,23 +362,17 @@ static noinline bool tap_mt_decide(const struct sk_buff *skb,
 	return tap_stat_is_match(out.stat);
 }
 
-static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
+/* The key, or what else the packet is: judge it. */
+static __always_inline bool tap_mt_key(const struct sk_buff *skb,
+				       struct xt_action_param *par,
+				       enum tap_pkt pkt,
+				       const struct tap_syn_key *key)
 {
 	const struct xt_tap_mtinfo *info = par->matchinfo;
 	struct xt_tap_state *st = info->state;
-	/* every SYN comes here: no zeroing of what is filled in below */
-	struct tap_syn_key key __uninitialized;
 	struct tap_look look __uninitialized;
 	u64 now_ms;
-	enum tap_pkt pkt;
 
-	/* in an nft inet chain this is the packet's family, never INET */
-	if (xt_family(par) == NFPROTO_IPV4)
-		pkt = tap_key_ipv4(skb, par, &key);
-	else if (xt_family(par) == NFPROTO_IPV6)
-		pkt = tap_key_ipv6(skb, par, &key);
-	else
-		pkt = TAP_PKT_OTHER;
 	if (unlikely(pkt == TAP_PKT_TRUNCATED)) {
 		xt_tap_count(st->tn, TAP_STAT_TRUNCATED);
 		par->hotdrop = true;
@@ -358,18 +382,53 @@ static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
 		return false;
 
 	now_ms = tap_now_ms();
-	if (likely(tap_syn_look(&st->tables, &key, now_ms, &look))) {
+	if (likely(tap_syn_look(&st->tables, key, now_ms, &look))) {
 		/* a flood SYN is a piece like any other: nothing more to do */
 		tap_mt_count(st->tn, TAP_STAT_INCOMPLETE, look.evicted);
 	} else {
 		/* by value, so that the flood path keeps them in registers */
-		if (tap_mt_decide(skb, par, key, look, now_ms))
+		if (tap_mt_decide(skb, par, *key, look, now_ms))
 			return true;
 	}
 	/* --drop-invalid: this rule is the accept and the drop rule in one */
 	if (info->flags & XT_TAP_F_DROP_INVALID)
 		par->hotdrop = true;
 	return false;
+}
+
+/* A TCP header beyond the linear area: copied into this frame's buffer. */
+static noinline bool tap_mt_copied(const struct sk_buff *skb,
+				   struct xt_action_param *par,
+				   unsigned int thoff)
+{
+	struct tap_syn_key key __uninitialized;
+	const struct tcphdr *th;
+	struct tcphdr _th;
+
+	tap_key_l3(skb, xt_family(par), &key);
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	/* a first fragment that splits the TCP header is an attack */
+	return tap_mt_key(skb, par,
+			  th ? tap_key_from_th(th, &key) : TAP_PKT_TRUNCATED,
+			  &key);
+}
+
+static bool tap_mt(const struct sk_buff *skb, struct xt_action_param *par)
+{
+	/* every SYN comes here: no zeroing of what is filled in below */
+	struct tap_syn_key key __uninitialized;
+	struct tap_l4 l4;
+
+	/* in an nft inet chain this is the packet's family, never INET */
+	if (xt_family(par) == NFPROTO_IPV4)
+		l4 = tap_key_ipv4(skb, par, &key);
+	else if (xt_family(par) == NFPROTO_IPV6)
+		l4 = tap_key_ipv6(skb, par, &key);
+	else
+		return false;
+	if (unlikely(l4.pkt == TAP_PKT_NONLINEAR))
+		return tap_mt_copied(skb, par, l4.thoff);
+	return tap_mt_key(skb, par, l4.pkt, &key);
 }
 
 /*

@@ -1421,29 +1421,18 @@ struct tap_look {
  * Enough live pieces of S's flow for a token: reassemble, and either let S
  * in or store it as a piece.
  */
-static __always_inline void pend_complete(const struct tap_ctx *caller,
+static __always_inline void pend_complete(const struct tap_ctx *c,
 					  const struct tap_look *look,
 					  struct tap_outcome *out)
 {
-	struct tap_pend_bucket *b = &caller->t->pend[look->flow_hash &
-						      caller->t->pend_mask];
+	struct tap_pend_bucket *b = &c->t->pend[look->flow_hash &
+						c->t->pend_mask];
 	const struct pend_scan ps = {
 		.live = look->live, .dup_way = look->dup_way,
 	};
-	const struct tap_ctx *c = caller;
-	struct tap_clock clk TAP_UNINIT;
-	struct tap_ctx asked TAP_UNINIT;
 	struct tap_keyref ref TAP_UNINIT;
 	struct tap_token tok TAP_UNINIT;
 
-	if (caller->clk->now_s == TAP_NOW_S_ASK) {
-		clk = *caller->clk;
-		/* without a wall clock every token is stale: fail closed */
-		clk.now_s = caller->ops->wall_s ? caller->ops->wall_s() : 0;
-		asked = *caller;
-		asked.clk = &clk;
-		c = &asked;
-	}
 	out->evicted = false;
 	out->macs = 0;
 	out->stat = pend_reassemble(c, b, &ps, &ref, &tok, &out->macs);

@@ -92,16 +92,9 @@ struct tap_rule {
 
 /* 64-bit both: no stamp ever wraps back into a lifetime. */
 struct tap_clock {
-	u64 now_s;	/* Unix seconds, or TAP_NOW_S_ASK */
+	u64 now_s;	/* Unix seconds */
 	u64 now_ms;	/* monotonic milliseconds */
 };
-
-/*
- * Only checking a token needs the wall clock, and a flood SYN never gets
- * that far: a caller may leave now_s to TAP_NOW_S_ASK, and the core then
- * reads ops->wall_s() once, when a SYN completes a set of pieces.
- */
-#define TAP_NOW_S_ASK	((u64)-1)
 
 /* Platform: PRF, table hash and constant-time compare. */
 void tap_prf_key_import(tap_prf_key *key, const u8 raw[TAP_KEY_LEN]);
@@ -260,7 +253,6 @@ struct tap_ops {
 	bool (*admit)(void *env, u16 key_id, u64 now_ms);
 	void (*accepted)(const struct tap_ctx *c, u16 key_id,
 			 const struct tap_keyref *ref);
-	u64 (*wall_s)(void);	/* Unix seconds, for TAP_NOW_S_ASK */
 };
 
 /*

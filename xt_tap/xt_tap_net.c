@@ -65,17 +65,11 @@ void tap_table_unlock(void *env, enum tap_table_id table, u32 bucket)
 	local_bh_enable();
 }
 
-static u64 xt_tap_wall_s(void)
-{
-	return ktime_get_real_seconds();
-}
-
 const struct tap_ops xt_tap_ops = {
 	.key_get	= xt_tap_key_get,
 	.key_event	= xt_tap_key_event,
 	.admit		= xt_tap_key_admit,
 	.accepted	= xt_tap_key_accepted,
-	.wall_s		= xt_tap_wall_s,
 };
 
 /* Replay inserts are rare (a valid token each): a few striped locks do. */

@@ -1839,58 +1839,6 @@ TEST(test_rotation)
 	ctx_free(&c);
 }
 
-/* The wall clock the core asks for, as the kernel's tap_mt has it do. */
-static u64 asked_wall_s;
-static unsigned int wall_asks;
-
-static u64 env_wall_s(void)
-{
-	wall_asks++;
-	return asked_wall_s;
-}
-
-/*
- * now_s = TAP_NOW_S_ASK: pieces never read the clock, a completed set
- * reads it once and is judged by it, and without a wall_s op every token
- * is stale (fail closed).
- */
-TEST(test_wall_clock_asked)
-{
-	struct client cl;
-	struct ctx c;
-	int k;
-
-	client_init(&cl, 6, 23);
-	for (k = 0; k < 3; k++) {
-		u32 isn = rnd32();
-		struct tap_syn real = mksyn(&cl, rnd_port(), 22, isn);
-		unsigned int want = k == 0 ? TAP_STAT_ACCEPTED : TAP_STAT_STALE;
-		/* the usual ops, with the clock to ask (none for k == 2) */
-		struct tap_ops ops = ops_locked;
-
-		ctx_init(&c, 4, 4, 4);
-		key_load(&c, 3, &key_a);
-		ops.wall_s = k == 2 ? NULL : env_wall_s;
-		c.ops = &ops;
-		/* k == 1: the wall clock is 31 s past the token's time */
-		asked_wall_s = DEF_NOW + (k == 1 ? 31 : 0);
-		c.clk.now_s = TAP_NOW_S_ASK;
-		wall_asks = 0;
-		CHECK(send_token(&c, &rule_def, &cl, 22, isn, DEF_NOW, NULL, 0) == 0,
-		      "an auth SYN matched");
-		CHECK(wall_asks == 0, "pieces read the clock %u times", wall_asks);
-		CHECK(process(&c, &rule_def, &real, NULL) == want,
-		      "case %d: want %s", k, tap_stat_name(want));
-		CHECK(wall_asks == (k == 2 ? 0 : 1u), "case %d: %u reads", k,
-		      wall_asks);
-		if (k == 0)
-			CHECK(c.env.accepts == 1 && c.env.acc_now_s == DEF_NOW,
-			      "the accept saw now_s %" PRIu64,
-			      c.env.acc_now_s);
-		ctx_free(&c);
-	}
-}
-
 TEST(test_stale)
 {
 	static const struct {
@@ -3004,7 +2952,6 @@ int main(void)
 	RUN(test_keys);
 	RUN(test_key_revocation);
 	RUN(test_stale);
-	RUN(test_wall_clock_asked);
 	RUN(test_binding);
 	RUN(test_src_bind);
 	RUN(test_realm);

@@ -908,7 +908,7 @@ static bool key_in_rule(const struct tap_rule *rule, u16 key_id)
 static __always_inline bool auth_tag_seen(const struct tap_tables *t,
 					  u32 bucket, u16 tag)
 {
-	/* a multiply: as shifts and adds it costs every flood SYN 5 more */
+	/* one multiply: as shifts and adds it costs every flood SYN 4 more */
 	u64 lanes = 0x0001000100010001ULL;
 	u64 word;
 
